@@ -1,0 +1,33 @@
+/**
+ * What admission does with a workload, before any source is read. A CREATE gets fresh digests.
+ * An UPDATE that changes the pod template rolls the pods anyway, so it gets fresh digests too.
+ * An UPDATE that leaves the template alone keeps the stamp the object already had, even when the
+ * incoming object dropped it (kubectl replace, a Helm or GitOps re-render), so the template stays
+ * byte-identical and nothing rolls.
+ */
+import { Ours } from './annotations.js';
+import { templateAnnotations, templatesEqualIgnoringStamp } from './decide.js';
+import type { WorkloadKind } from './kinds.js';
+
+export type AdmissionPlan =
+  | { readonly action: 'skip'; readonly reason: string }
+  | {
+      readonly action: 'stamp';
+      readonly reason: string;
+      /** The stamp to keep if fresh digests cannot be had (the watcher repairs later). */
+      readonly fallback: string | undefined;
+    }
+  | { readonly action: 'restore'; readonly reason: string; readonly stamp: string };
+
+export function planAdmission(kind: WorkloadKind, operation: string, object: unknown, oldObject: unknown): AdmissionPlan {
+  if (operation === 'CREATE') return { action: 'stamp', reason: 'created', fallback: undefined };
+  if (operation !== 'UPDATE') return { action: 'skip', reason: `operation ${operation}` };
+  const incoming = templateAnnotations(kind, object)[Ours.stamp];
+  const previous = templateAnnotations(kind, oldObject)[Ours.stamp];
+  if (!templatesEqualIgnoringStamp(kind, object, oldObject)) {
+    return { action: 'stamp', reason: 'pod template changed', fallback: incoming ?? previous };
+  }
+  if (incoming !== undefined) return { action: 'skip', reason: 'pod template unchanged, stamp present' };
+  if (previous !== undefined) return { action: 'restore', reason: 'pod template unchanged, stamp dropped by the writer', stamp: previous };
+  return { action: 'skip', reason: 'pod template unchanged and never stamped (adopted workload)' };
+}

@@ -1,0 +1,67 @@
+/**
+ * Every annotation and label configstamp reads or writes, named once. docs/annotations.md
+ * documents each; keep the two in step.
+ */
+
+const OURS = 'configstamp.io';
+
+/** Keys of our own. */
+export const Ours = {
+  /** Workload or pod template: "true" tracks every referenced source, "false" opts out. */
+  track: `${OURS}/track`,
+  /** Workload: comma list of ConfigMap names tracked (all keys) even when not referenced. */
+  configMaps: `${OURS}/configmaps`,
+  /** Workload: comma list of Secret names tracked (all keys) even when not referenced. */
+  secrets: `${OURS}/secrets`,
+  /** Workload: comma list of ConfigMap names never tracked. */
+  excludeConfigMaps: `${OURS}/exclude-configmaps`,
+  /** Workload: comma list of Secret names never tracked. */
+  excludeSecrets: `${OURS}/exclude-secrets`,
+  /** ConfigMap or Secret: "true" means it never rolls anything. */
+  ignore: `${OURS}/ignore`,
+  /** Namespace label: "true" tracks every workload in the namespace; "false" opts it out. */
+  namespaceTrack: `${OURS}/track`,
+  /** Pod template: the stamp the pods were rolled with (written by configstamp). */
+  stamp: `${OURS}/stamp`,
+  /** Workload metadata: the stamp recorded when a running workload was adopted (no rollout). */
+  adoptedStamp: `${OURS}/adopted-stamp`,
+} as const;
+
+/** Stakater Reloader's keys, honoured as Reloader reads them. */
+export const Reloader = {
+  auto: 'reloader.stakater.com/auto',
+  configMapAuto: 'configmap.reloader.stakater.com/auto',
+  secretAuto: 'secret.reloader.stakater.com/auto',
+  configMapReload: 'configmap.reloader.stakater.com/reload',
+  secretReload: 'secret.reloader.stakater.com/reload',
+  search: 'reloader.stakater.com/search',
+  match: 'reloader.stakater.com/match',
+  ignore: 'reloader.stakater.com/ignore',
+  excludeConfigMaps: 'configmaps.exclude.reloader.stakater.com/reload',
+  excludeSecrets: 'secrets.exclude.reloader.stakater.com/reload',
+} as const;
+
+/**
+ * The workload keys whose presence makes Reloader read the workload's own metadata; when none is
+ * there it falls back to the pod template's annotations. We apply the same rule to ours.
+ */
+export const SELECTING_KEYS: readonly string[] = [
+  Ours.track, Ours.configMaps, Ours.secrets,
+  Reloader.auto, Reloader.configMapAuto, Reloader.secretAuto,
+  Reloader.configMapReload, Reloader.secretReload, Reloader.search,
+];
+
+/** Reads "true"/"false" the way Kubernetes users write them (case-insensitive); else undefined. */
+export function readBool(value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim().toLowerCase();
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  return undefined;
+}
+
+/** Splits a comma list, trimming blanks away. */
+export function readList(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}

@@ -1,0 +1,138 @@
+/**
+ * The decisions both processes share: what a workload's pods were rolled with, which tracked
+ * sources drifted since, and what to write. The watcher rolls a workload only when a source it
+ * recorded has a different digest now; a source it never recorded is adopted (written on the
+ * workload's own metadata, which restarts nothing).
+ */
+import { Ours } from './annotations.js';
+import { asStringMap, getPath, jsonEqual } from './json.js';
+import type { JsonRecord } from './json.js';
+import type { WorkloadKind } from './kinds.js';
+import { buildStampMergePatch } from './patch.js';
+import { sourceId } from './references.js';
+import { ABSENT, stampDigest } from './digest.js';
+import type { TrackedSource } from './policy.js';
+import { formatStamp, makeStamp, parseStamp } from './stamp.js';
+import type { Stamp, StampEntry } from './stamp.js';
+
+export interface RecordedStamps {
+  /** On the pod template: what the current pods were rolled with. */
+  readonly template: Stamp | null;
+  /** On the workload's metadata: what was current when configstamp adopted it. */
+  readonly adopted: Stamp | null;
+}
+
+export function templateAnnotations(kind: WorkloadKind, object: unknown): Readonly<Record<string, string>> {
+  return asStringMap(getPath(object, [...kind.templatePath, 'metadata', 'annotations']));
+}
+
+export function readRecorded(kind: WorkloadKind, object: unknown): RecordedStamps {
+  return {
+    template: parseStamp(templateAnnotations(kind, object)[Ours.stamp]),
+    adopted: parseStamp(asStringMap(getPath(object, ['metadata', 'annotations']))[Ours.adoptedStamp]),
+  };
+}
+
+/** Template entries win; adopted entries fill in sources the template does not list. */
+export function effectiveDigests(recorded: RecordedStamps): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const e of recorded.adopted ?? []) out.set(sourceId(e.kind, e.name), e.digest);
+  for (const e of recorded.template ?? []) out.set(sourceId(e.kind, e.name), e.digest);
+  return out;
+}
+
+export interface SourceChange {
+  readonly kind: StampEntry['kind'];
+  readonly name: string;
+  readonly from: string;
+  readonly to: string;
+}
+
+export interface DriftOptions {
+  /** Roll consumers when a source they recorded is deleted (off by default: pods could not start). */
+  readonly rollOnDelete: boolean;
+}
+
+export interface Drift {
+  /** Recorded sources whose digest differs now: each one is a reason to roll. */
+  readonly changes: readonly SourceChange[];
+  /** Tracked sources never recorded: adopted without a rollout. */
+  readonly unrecorded: readonly StampEntry[];
+}
+
+export function computeDrift(recorded: RecordedStamps, current: Stamp, options: DriftOptions): Drift {
+  const known = effectiveDigests(recorded);
+  const changes: SourceChange[] = [];
+  const unrecorded: StampEntry[] = [];
+  for (const entry of current) {
+    const was = known.get(sourceId(entry.kind, entry.name));
+    if (was === undefined) unrecorded.push(entry);
+    else if (was !== entry.digest && (entry.digest !== ABSENT || options.rollOnDelete)) {
+      changes.push({ kind: entry.kind, name: entry.name, from: was, to: entry.digest });
+    }
+  }
+  return { changes, unrecorded };
+}
+
+export type ReconcileDecision =
+  | { readonly action: 'none' }
+  | { readonly action: 'adopt'; readonly adopted: Stamp; readonly patch: JsonRecord; readonly unrecorded: readonly StampEntry[] }
+  | { readonly action: 'rollout'; readonly stamp: Stamp; readonly patch: JsonRecord; readonly changes: readonly SourceChange[] };
+
+/**
+ * What the watcher should do for one workload given the tracked sources' current digests.
+ * `resourceVersion` guards the patch against a concurrent write.
+ */
+export function decideReconcile(kind: WorkloadKind, object: unknown, current: Stamp, options: DriftOptions): ReconcileDecision {
+  const recorded = readRecorded(kind, object);
+  const drift = computeDrift(recorded, current, options);
+  const resourceVersion = typeof getPath(object, ['metadata', 'resourceVersion']) === 'string'
+    ? (getPath(object, ['metadata', 'resourceVersion']) as string) : undefined;
+  if (drift.changes.length > 0) {
+    const patch = buildStampMergePatch(kind, {
+      templateStamp: formatStamp(current),
+      adoptedStamp: recorded.adopted === null ? undefined : null,
+      resourceVersion,
+    });
+    return { action: 'rollout', stamp: current, patch, changes: drift.changes };
+  }
+  if (drift.unrecorded.length > 0) {
+    const adopted = makeStamp([...(recorded.adopted ?? []), ...drift.unrecorded]);
+    const patch = buildStampMergePatch(kind, { adoptedStamp: formatStamp(adopted), resourceVersion });
+    return { action: 'adopt', adopted, patch, unrecorded: drift.unrecorded };
+  }
+  return { action: 'none' };
+}
+
+/** A pod template with configstamp's stamp taken out, for comparing what the user changed. */
+function templateWithoutStamp(kind: WorkloadKind, object: unknown): unknown {
+  const template = getPath(object, kind.templatePath);
+  const annotations = templateAnnotations(kind, object);
+  if (!Object.hasOwn(annotations, Ours.stamp)) return template;
+  const copy = structuredClone(template) as { metadata: { annotations: Record<string, unknown> } };
+  delete copy.metadata.annotations[Ours.stamp];
+  if (Object.keys(copy.metadata.annotations).length === 0) delete (copy.metadata as Partial<typeof copy.metadata>).annotations;
+  return copy;
+}
+
+/** Whether two versions of a workload have the same pod template, ignoring the stamp. */
+export function templatesEqualIgnoringStamp(kind: WorkloadKind, a: unknown, b: unknown): boolean {
+  return jsonEqual(templateWithoutStamp(kind, a), templateWithoutStamp(kind, b));
+}
+
+/** Looks up a fetched source: its object, or null when it does not exist. */
+export type SourceObjects = (kind: StampEntry['kind'], name: string) => unknown | null;
+
+/** The stamp the tracked sources call for now. */
+export function currentStamp(
+  hashKey: Uint8Array,
+  namespace: string,
+  tracked: readonly TrackedSource[],
+  objects: SourceObjects,
+): Stamp {
+  return makeStamp(tracked.map((t) => ({
+    kind: t.kind,
+    name: t.name,
+    digest: stampDigest(hashKey, { kind: t.kind, namespace, name: t.name }, t.keys, objects(t.kind, t.name)),
+  })));
+}

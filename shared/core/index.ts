@@ -1,0 +1,15 @@
+/**
+ * configstamp's pure core: plain objects in, plain objects out. No client, server, logger,
+ * environment, clock or filesystem (eslint.config.js fences this folder).
+ */
+export * from './admission.js';
+export * from './annotations.js';
+export * from './decide.js';
+export * from './digest.js';
+export * from './json.js';
+export * from './kinds.js';
+export * from './patch.js';
+export * from './policy.js';
+export * from './references.js';
+export * from './selector.js';
+export * from './stamp.js';

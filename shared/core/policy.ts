@@ -1,0 +1,247 @@
+/**
+ * Whether a workload is tracked, and which of its sources. Two steps, both pure:
+ * `planTracking` reads the workload, its namespace and the cluster options and says which
+ * sources it wants (referenced ones, named ones, name patterns); `selectTrackedSources` then
+ * applies what only the sources themselves can say (ignore, match, labels) once the caller has
+ * fetched their metadata. Reloader's keys are read as Reloader reads them (docs/annotations.md).
+ */
+import { Ours, Reloader, SELECTING_KEYS, readBool, readList } from './annotations.js';
+import { asStringMap, getPath } from './json.js';
+import type { SourceKind, WorkloadKind } from './kinds.js';
+import { ALL_KEYS, compareIds, mergeSelections, sourceId } from './references.js';
+import type { KeySelection, SourceRef } from './references.js';
+import { matchesLabels } from './selector.js';
+import type { LabelSelector } from './selector.js';
+
+export interface PolicyOptions {
+  /** Track every workload unless it opts out (Reloader's --auto-reload-all). */
+  readonly trackAll: boolean;
+  /** Honour reloader.stakater.com annotations. */
+  readonly reloaderCompat: boolean;
+  readonly ignoredWorkloadKinds: ReadonlySet<string>;
+  readonly ignoredSourceKinds: ReadonlySet<SourceKind>;
+  readonly namespacesToIgnore: ReadonlySet<string>;
+  readonly namespaceSelector: LabelSelector | null;
+  readonly sourceSelector: LabelSelector | null;
+}
+
+export const DEFAULT_POLICY: PolicyOptions = Object.freeze({
+  trackAll: false,
+  reloaderCompat: true,
+  ignoredWorkloadKinds: new Set<string>(),
+  ignoredSourceKinds: new Set<SourceKind>(),
+  namespacesToIgnore: new Set<string>(),
+  namespaceSelector: null,
+  sourceSelector: null,
+});
+
+export interface WorkloadView {
+  readonly kind: WorkloadKind;
+  /** The workload object as the API has it (metadata, spec). */
+  readonly object: unknown;
+}
+
+export interface NamespaceView {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** A source the workload wants tracked before the sources' own metadata is known. */
+export interface SourceWant extends SourceRef {
+  /** Named on the workload (not only referenced): search/match does not apply. */
+  readonly named: boolean;
+}
+
+/** A Reloader reload-list entry that is a regular expression, matched against source names. */
+export interface NamePattern {
+  readonly kind: SourceKind;
+  readonly regex: RegExp;
+}
+
+export type TrackingPlan =
+  | { readonly tracked: false; readonly reason: string }
+  | {
+      readonly tracked: true;
+      readonly reason: string;
+      readonly wants: readonly SourceWant[];
+      readonly patterns: readonly NamePattern[];
+      /** Reloader's search mode: referenced sources count only when they carry `match`. */
+      readonly search: boolean;
+      readonly excluded: ReadonlySet<string>;
+    };
+
+const KIND_KEYS = {
+  ConfigMap: { ours: Ours.configMaps, reloader: Reloader.configMapReload, auto: Reloader.configMapAuto, excludeOurs: Ours.excludeConfigMaps, excludeReloader: Reloader.excludeConfigMaps },
+  Secret: { ours: Ours.secrets, reloader: Reloader.secretReload, auto: Reloader.secretAuto, excludeOurs: Ours.excludeSecrets, excludeReloader: Reloader.excludeSecrets },
+} as const;
+
+/** A name made only of characters a Kubernetes name may hold is matched exactly. */
+const PLAIN_NAME = /^[a-z0-9.-]+$/;
+
+/** Annotations of the workload, or of its pod template when the workload has none of ours. */
+function selectingAnnotations(view: WorkloadView): Readonly<Record<string, string>> {
+  const own = asStringMap(getPath(view.object, ['metadata', 'annotations']));
+  if (SELECTING_KEYS.some((key) => Object.hasOwn(own, key))) return own;
+  const template = asStringMap(getPath(view.object, [...view.kind.templatePath, 'metadata', 'annotations']));
+  return SELECTING_KEYS.some((key) => Object.hasOwn(template, key)) ? template : own;
+}
+
+function namespaceVerdict(ns: NamespaceView, options: PolicyOptions): string | undefined {
+  if (options.namespacesToIgnore.has(ns.name)) return `namespace ${ns.name} is ignored`;
+  if (options.namespaceSelector && !matchesLabels(options.namespaceSelector, ns.labels)) {
+    return `namespace ${ns.name} does not match the namespace selector`;
+  }
+  if (readBool(ns.labels[Ours.namespaceTrack]) === false) return `namespace ${ns.name} opts out (label ${Ours.namespaceTrack}=false)`;
+  return undefined;
+}
+
+/** Which kinds are tracked wholesale ("auto"), and the reason. */
+function autoKinds(ann: Readonly<Record<string, string>>, ns: NamespaceView, options: PolicyOptions): { kinds: Set<SourceKind>; reason: string } {
+  const compat = options.reloaderCompat;
+  const ours = readBool(ann[Ours.track]);
+  const reloaderAuto = compat ? readBool(ann[Reloader.auto]) : undefined;
+  const flag = ours ?? reloaderAuto;
+  const flagKey = ours !== undefined ? Ours.track : Reloader.auto;
+  if (flag === true) return { kinds: new Set(['ConfigMap', 'Secret']), reason: `annotation ${flagKey}=true` };
+  const kinds = new Set<SourceKind>();
+  const reasons: string[] = [];
+  if (compat) {
+    for (const kind of ['ConfigMap', 'Secret'] as const) {
+      if (readBool(ann[KIND_KEYS[kind].auto]) === true) {
+        kinds.add(kind);
+        reasons.push(`annotation ${KIND_KEYS[kind].auto}=true`);
+      }
+    }
+  }
+  if (flag === undefined && kinds.size === 0) {
+    if (readBool(ns.labels[Ours.namespaceTrack]) === true) return { kinds: new Set(['ConfigMap', 'Secret']), reason: `namespace label ${Ours.namespaceTrack}=true` };
+    if (options.trackAll) return { kinds: new Set(['ConfigMap', 'Secret']), reason: 'cluster-wide --track-all' };
+  }
+  return { kinds, reason: reasons.join(', ') };
+}
+
+class WantSet {
+  readonly byId = new Map<string, SourceWant>();
+  add(want: SourceWant): void {
+    const id = sourceId(want.kind, want.name);
+    const prev = this.byId.get(id);
+    this.byId.set(id, prev === undefined ? want : {
+      kind: want.kind, name: want.name, keys: mergeSelections(prev.keys, want.keys),
+      optional: prev.optional && want.optional, named: prev.named || want.named,
+    });
+  }
+}
+
+/** Step one: whether the workload is tracked, and the sources it wants. */
+export function planTracking(view: WorkloadView, refs: readonly SourceRef[], ns: NamespaceView, options: PolicyOptions): TrackingPlan {
+  if (options.ignoredWorkloadKinds.has(view.kind.kind)) return { tracked: false, reason: `kind ${view.kind.kind} is ignored` };
+  const nsVerdict = namespaceVerdict(ns, options);
+  if (nsVerdict !== undefined) return { tracked: false, reason: nsVerdict };
+
+  const ann = selectingAnnotations(view);
+  const compat = options.reloaderCompat;
+  const auto = autoKinds(ann, ns, options);
+  const search = auto.kinds.size === 0 && compat && readBool(ann[Reloader.search]) === true;
+  const excluded = new Set<string>();
+  const wants = new WantSet();
+  const patterns: NamePattern[] = [];
+  const reasons = auto.reason ? [auto.reason] : [];
+  if (search) reasons.push(`annotation ${Reloader.search}=true`);
+
+  for (const kind of ['ConfigMap', 'Secret'] as const) {
+    if (options.ignoredSourceKinds.has(kind)) continue;
+    const keys = KIND_KEYS[kind];
+    for (const name of [...readList(ann[keys.excludeOurs]), ...(compat ? readList(ann[keys.excludeReloader]) : [])]) {
+      excluded.add(sourceId(kind, name));
+    }
+    for (const name of readList(ann[keys.ours])) wants.add({ kind, name, keys: ALL_KEYS, optional: false, named: true });
+    const reloaderNames = compat ? readList(ann[keys.reloader]) : [];
+    for (const entry of reloaderNames) {
+      if (PLAIN_NAME.test(entry)) {
+        wants.add({ kind, name: entry, keys: ALL_KEYS, optional: false, named: true });
+      } else {
+        const regex = compileAnchored(entry);
+        if (regex) patterns.push({ kind, regex });
+      }
+    }
+    if (readList(ann[keys.ours]).length > 0) reasons.push(`annotation ${keys.ours}`);
+    if (reloaderNames.length > 0) reasons.push(`annotation ${keys.reloader}`);
+  }
+  for (const ref of refs) {
+    if (options.ignoredSourceKinds.has(ref.kind)) continue;
+    if (auto.kinds.has(ref.kind) || search) wants.add({ ...ref, named: false });
+  }
+  const tracked = auto.kinds.size > 0 || search || wants.byId.size > 0 || patterns.length > 0;
+  if (!tracked) return { tracked: false, reason: 'no tracking annotation, namespace label or --track-all' };
+  const list = [...wants.byId.values()].filter((w) => !excluded.has(sourceId(w.kind, w.name)));
+  list.sort((a, b) => compareIds(sourceId(a.kind, a.name), sourceId(b.kind, b.name)));
+  return { tracked: true, reason: reasons.join(', '), wants: list, patterns, search, excluded };
+}
+
+function compileAnchored(entry: string): RegExp | undefined {
+  try {
+    return new RegExp(`^(?:${entry})$`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** What the caller knows of a source: its metadata, or undefined when it does not exist. */
+export interface SourceMeta {
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly type?: string | undefined;
+}
+
+export interface SourceCatalog {
+  get(kind: SourceKind, name: string): SourceMeta | undefined;
+  /** Every source name of that kind in the workload's namespace; read only when patterns exist. */
+  names(kind: SourceKind): Iterable<string>;
+}
+
+export interface TrackedSource {
+  readonly kind: SourceKind;
+  readonly name: string;
+  readonly keys: KeySelection;
+  readonly optional: boolean;
+}
+
+/** Helm keeps release history in Secrets of this type; they never drive a rollout. */
+export const HELM_RELEASE_TYPE = 'helm.sh/release.v1';
+
+/** Whether the source itself allows being tracked (ignore, selector, Helm release data). */
+export function sourceAllowed(meta: SourceMeta, options: PolicyOptions): boolean {
+  if (meta.type === HELM_RELEASE_TYPE) return false;
+  if (readBool(meta.annotations[Ours.ignore]) === true) return false;
+  if (options.reloaderCompat && readBool(meta.annotations[Reloader.ignore]) === true) return false;
+  return options.sourceSelector === null || matchesLabels(options.sourceSelector, meta.labels);
+}
+
+/** Step two: the tracked sources, once their metadata (or absence) is known. */
+export function selectTrackedSources(plan: TrackingPlan, catalog: SourceCatalog, options: PolicyOptions): TrackedSource[] {
+  if (!plan.tracked) return [];
+  const chosen = new WantSet();
+  for (const want of plan.wants) {
+    const meta = catalog.get(want.kind, want.name);
+    if (meta === undefined) {
+      // An absent source cannot show `match` or labels; otherwise it is tracked, so that its
+      // creation rolls the workload that waited for it.
+      if ((plan.search && !want.named) || options.sourceSelector !== null) continue;
+    } else {
+      if (!sourceAllowed(meta, options)) continue;
+      if (plan.search && !want.named && readBool(meta.annotations[Reloader.match]) !== true) continue;
+    }
+    chosen.add(want);
+  }
+  for (const pattern of plan.patterns) {
+    for (const name of catalog.names(pattern.kind)) {
+      if (!pattern.regex.test(name) || plan.excluded.has(sourceId(pattern.kind, name))) continue;
+      const meta = catalog.get(pattern.kind, name);
+      if (meta === undefined || !sourceAllowed(meta, options)) continue;
+      chosen.add({ kind: pattern.kind, name, keys: ALL_KEYS, optional: false, named: true });
+    }
+  }
+  return [...chosen.byId.values()]
+    .sort((a, b) => compareIds(sourceId(a.kind, a.name), sourceId(b.kind, b.name)))
+    .map(({ kind, name, keys, optional }) => ({ kind, name, keys, optional }));
+}

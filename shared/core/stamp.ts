@@ -1,0 +1,78 @@
+/**
+ * The stamp: one annotation listing every tracked source with its short digest, sorted, e.g.
+ *   v1:configmap/app-config=3f9a0c1d2e4b5a67,secret/db-credentials=absent
+ * The leading version lets a later release read today's stamps as they are, so an upgrade
+ * restarts nothing. Anything that does not parse (hand-edited, truncated) reads as no stamp.
+ */
+import { ABSENT, SHORT_DIGEST_LENGTH } from './digest.js';
+import type { SourceKind } from './kinds.js';
+import { compareIds, sourceId } from './references.js';
+
+export interface StampEntry {
+  readonly kind: SourceKind;
+  readonly name: string;
+  /** Short hex digest, or "absent". */
+  readonly digest: string;
+}
+
+/** Entries sorted by kind then name, each source once. */
+export type Stamp = readonly StampEntry[];
+
+export const STAMP_VERSION = 'v1';
+
+const KIND_TOKENS: Readonly<Record<SourceKind, string>> = { ConfigMap: 'configmap', Secret: 'secret' };
+const TOKEN_KINDS: Readonly<Record<string, SourceKind>> = { configmap: 'ConfigMap', secret: 'Secret' };
+const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+const DIGEST = new RegExp(`^([0-9a-f]{${SHORT_DIGEST_LENGTH}}|${ABSENT})$`);
+/** Annotation values are capped by the API server at 256 KiB in total; refuse anything absurd. */
+const MAX_STAMP_LENGTH = 128 * 1024;
+
+function compareEntries(a: StampEntry, b: StampEntry): number {
+  return compareIds(sourceId(a.kind, a.name), sourceId(b.kind, b.name));
+}
+
+/** Builds a stamp from entries in any order; a source listed twice keeps its last digest. */
+export function makeStamp(entries: Iterable<StampEntry>): Stamp {
+  const byId = new Map<string, StampEntry>();
+  for (const e of entries) byId.set(sourceId(e.kind, e.name), { kind: e.kind, name: e.name, digest: e.digest });
+  return [...byId.values()].sort(compareEntries);
+}
+
+export function formatStamp(stamp: Stamp): string {
+  const body = [...stamp].sort(compareEntries).map((e) => `${KIND_TOKENS[e.kind]}/${e.name}=${e.digest}`).join(',');
+  return `${STAMP_VERSION}:${body}`;
+}
+
+/** Parses a stamp annotation; returns null for anything that is not a well-formed stamp. */
+export function parseStamp(value: unknown): Stamp | null {
+  if (typeof value !== 'string' || value.length > MAX_STAMP_LENGTH) return null;
+  const prefix = `${STAMP_VERSION}:`;
+  if (!value.startsWith(prefix)) return null;
+  const body = value.slice(prefix.length);
+  if (body === '') return [];
+  const entries: StampEntry[] = [];
+  const seen = new Set<string>();
+  for (const item of body.split(',')) {
+    const slash = item.indexOf('/');
+    const eq = item.lastIndexOf('=');
+    if (slash < 0 || eq < slash) return null;
+    const kind = TOKEN_KINDS[item.slice(0, slash)];
+    const name = item.slice(slash + 1, eq);
+    const digest = item.slice(eq + 1);
+    if (kind === undefined || !NAME.test(name) || !DIGEST.test(digest)) return null;
+    const id = sourceId(kind, name);
+    if (seen.has(id)) return null;
+    seen.add(id);
+    entries.push({ kind, name, digest });
+  }
+  return entries.sort(compareEntries);
+}
+
+export function stampsEqual(a: Stamp, b: Stamp): boolean {
+  return formatStamp(a) === formatStamp(b);
+}
+
+/** A lookup from source id to its digest. */
+export function stampIndex(stamp: Stamp): Map<string, string> {
+  return new Map(stamp.map((e) => [sourceId(e.kind, e.name), e.digest]));
+}
