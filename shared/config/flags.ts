@@ -1,0 +1,144 @@
+/**
+ * One parser for every subcommand's flags and their environment variables. A flag `--foo-bar`
+ * is also read from `CONFIGSTAMP_FOO_BAR`; the command line wins. Every bad value is reported at
+ * once (fastify's initial-config-validation does the same) and the result is frozen. Nothing
+ * else in configstamp reads process.env.
+ */
+import { ConfigstampError, ErrorCodes } from '../errors.js';
+import { parseLabelSelector } from '../core/selector.js';
+import type { LabelSelector } from '../core/selector.js';
+
+export type FlagType = 'string' | 'int' | 'bool' | 'duration' | 'list' | 'selector' | 'enum';
+
+export interface FlagSpec {
+  readonly name: string;
+  readonly type: FlagType;
+  readonly default: unknown;
+  readonly help: string;
+  /** Other names users know, e.g. Reloader's --auto-reload-all. */
+  readonly aliases?: readonly string[];
+  readonly choices?: readonly string[];
+  readonly min?: number;
+  /** Environment variable; defaults to CONFIGSTAMP_<NAME>. */
+  readonly env?: string;
+}
+
+export type FlagValue = string | number | boolean | readonly string[] | LabelSelector | null;
+
+export function envName(spec: FlagSpec): string {
+  return spec.env ?? `CONFIGSTAMP_${spec.name.toUpperCase().replace(/-/g, '_')}`;
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Go-style durations ("500ms", "2s", "5m", "1h"); "0" alone is zero. Milliseconds out. */
+export function parseDuration(text: string): number {
+  const t = text.trim();
+  if (t === '0') return 0;
+  const m = DURATION.exec(t);
+  if (!m) throw new Error(`"${text}" is not a duration (use e.g. 500ms, 2s, 5m, 1h)`);
+  return Math.round(Number(m[1]) * UNIT_MS[m[2]!]!);
+}
+
+function convert(spec: FlagSpec, raw: string): FlagValue {
+  switch (spec.type) {
+    case 'string':
+      return raw;
+    case 'int': {
+      if (!/^-?\d+$/.test(raw.trim())) throw new Error(`"${raw}" is not a whole number`);
+      const n = Number(raw);
+      if (spec.min !== undefined && n < spec.min) throw new Error(`${n} is below the minimum ${spec.min}`);
+      return n;
+    }
+    case 'bool': {
+      const v = raw.trim().toLowerCase();
+      if (['true', '1', 'yes'].includes(v)) return true;
+      if (['false', '0', 'no'].includes(v)) return false;
+      throw new Error(`"${raw}" is not true or false`);
+    }
+    case 'duration': {
+      const ms = parseDuration(raw);
+      if (spec.min !== undefined && ms < spec.min) throw new Error(`${raw} is below the minimum ${spec.min} ms`);
+      return ms;
+    }
+    case 'list':
+      return Object.freeze(raw.split(',').map((s) => s.trim()).filter((s) => s !== ''));
+    case 'selector':
+      return raw.trim() === '' ? null : parseLabelSelector(raw);
+    case 'enum':
+      if (!spec.choices?.includes(raw)) throw new Error(`"${raw}" is not one of ${spec.choices?.join(', ')}`);
+      return raw;
+  }
+}
+
+export interface ParsedFlags {
+  readonly values: Readonly<Record<string, FlagValue>>;
+  readonly positional: readonly string[];
+  readonly help: boolean;
+}
+
+/** Parses argv (without the subcommand) and env against the specs; throws CS_ERR_CONFIG listing every problem. */
+export function parseFlags(specs: readonly FlagSpec[], argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParsedFlags {
+  const byName = new Map<string, FlagSpec>();
+  for (const spec of specs) for (const n of [spec.name, ...(spec.aliases ?? [])]) byName.set(n, spec);
+  const problems: string[] = [];
+  const raw = new Map<string, { text: string; from: string }>();
+  for (const spec of specs) {
+    const value = env[envName(spec)];
+    if (value !== undefined) raw.set(spec.name, { text: value, from: `$${envName(spec)}` });
+  }
+  const positional: string[] = [];
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') { help = true; continue; }
+    if (!arg.startsWith('--')) { positional.push(arg); continue; }
+    const eq = arg.indexOf('=');
+    let name = arg.slice(2, eq < 0 ? undefined : eq);
+    let text = eq < 0 ? undefined : arg.slice(eq + 1);
+    let spec = byName.get(name);
+    if (spec === undefined && name.startsWith('no-') && byName.get(name.slice(3))?.type === 'bool' && text === undefined) {
+      spec = byName.get(name.slice(3));
+      name = name.slice(3);
+      text = 'false';
+    }
+    if (spec === undefined) { problems.push(`unknown flag --${name}`); continue; }
+    if (text === undefined) {
+      if (spec.type === 'bool') text = 'true';
+      else if (i + 1 < argv.length) text = argv[++i]!;
+      else { problems.push(`--${name} needs a value`); continue; }
+    }
+    raw.set(spec.name, { text, from: `--${name}` });
+  }
+  const values: Record<string, FlagValue> = {};
+  for (const spec of specs) {
+    const given = raw.get(spec.name);
+    if (given === undefined) { values[spec.name] = spec.default as FlagValue; continue; }
+    try {
+      values[spec.name] = convert(spec, given.text);
+    } catch (err) {
+      problems.push(`${given.from}: ${(err as Error).message}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new ConfigstampError(ErrorCodes.CONFIG, `invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+  return Object.freeze({ values: Object.freeze(values), positional: Object.freeze(positional), help });
+}
+
+/** Help text: one line per flag with its env var and default. */
+export function formatHelp(command: string, summary: string, specs: readonly FlagSpec[]): string {
+  const lines = [`Usage: configstamp ${command} [flags]`, '', summary, '', 'Flags (each also read from its environment variable):'];
+  for (const s of specs) {
+    const def = s.default === null || s.default === '' ? '' : ` (default ${Array.isArray(s.default) ? s.default.join(',') || '""' : formatDefault(s)})`;
+    const alias = s.aliases?.length ? `, --${s.aliases.join(', --')}` : '';
+    lines.push(`  --${s.name}${alias}  [$${envName(s)}]`, `      ${s.help}${def}`);
+  }
+  return lines.join('\n');
+}
+
+function formatDefault(s: FlagSpec): string {
+  if (s.type === 'duration' && typeof s.default === 'number') return `${s.default}ms`;
+  return String(s.default);
+}

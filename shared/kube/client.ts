@@ -1,0 +1,168 @@
+/**
+ * A thin client for the Kubernetes API over HTTPS with keep-alive. @kubernetes/client-node
+ * loads the kubeconfig and applies its credentials; requests go through node:https so that
+ * configstamp controls what it needs and the generated clients hide: metadata-only lists
+ * (PartialObjectMetadataList), merge patches guarded by resourceVersion, field managers, and
+ * watch streams. Error messages carry the API's Status message, never a request body.
+ */
+import type { IncomingMessage } from 'node:http';
+import https from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ConfigstampError, ErrorCodes } from '../errors.js';
+
+export class KubeApiError extends ConfigstampError {
+  readonly status: number;
+  readonly reason: string;
+  constructor(status: number, reason: string, message: string) {
+    super(ErrorCodes.API, message);
+    this.status = status;
+    this.reason = reason;
+  }
+  /** Worth retrying with backoff: a conflict, throttling, or a server-side failure. */
+  get retryable(): boolean {
+    return this.status === 409 || this.status === 429 || this.status >= 500;
+  }
+}
+
+export interface RequestOptions {
+  readonly query?: Readonly<Record<string, string | number | boolean | undefined>>;
+  readonly body?: unknown;
+  readonly contentType?: string;
+  readonly accept?: string;
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+export const METADATA_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
+export const MERGE_PATCH = 'application/merge-patch+json';
+
+function buildPath(path: string, query: RequestOptions['query']): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) params.set(k, String(v));
+  const qs = params.toString();
+  return qs ? `${path}?${qs}` : path;
+}
+
+function statusError(status: number, text: string, method: string, path: string): KubeApiError {
+  let reason = '';
+  let message = `${method} ${path}: HTTP ${status}`;
+  try {
+    const parsed = JSON.parse(text) as { reason?: unknown; message?: unknown };
+    if (typeof parsed.reason === 'string') reason = parsed.reason;
+    if (typeof parsed.message === 'string') message = `${method} ${path}: ${parsed.message}`;
+  } catch {
+    // not a Status object: keep the generic message, never echo an unknown body
+  }
+  return new KubeApiError(status, reason, message);
+}
+
+export class KubeClient {
+  private readonly server: URL;
+  private readonly agent: https.Agent;
+
+  private constructor(private readonly kubeConfig: KubeConfig, agent: https.Agent, private readonly userAgent: string) {
+    const cluster = kubeConfig.getCurrentCluster();
+    if (!cluster) throw new ConfigstampError(ErrorCodes.KUBECONFIG, 'kubeconfig has no current cluster');
+    this.server = new URL(cluster.server);
+    this.agent = agent;
+  }
+
+  static async create(kubeConfig: KubeConfig, userAgent = 'configstamp'): Promise<KubeClient> {
+    const probe: https.RequestOptions = {};
+    await kubeConfig.applyToHTTPSOptions(probe);
+    const agent = new https.Agent({
+      keepAlive: true,
+      maxSockets: 32,
+      ca: probe.ca, cert: probe.cert, key: probe.key,
+      rejectUnauthorized: probe.rejectUnauthorized ?? true,
+      servername: probe.servername,
+    });
+    return new KubeClient(kubeConfig, agent, userAgent);
+  }
+
+  /** Headers with fresh credentials (a projected token rotates on disk). */
+  private async authHeaders(): Promise<Record<string, string>> {
+    const opts: https.RequestOptions = { headers: {} };
+    await this.kubeConfig.applyToHTTPSOptions(opts);
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string') out[k] = v;
+    if (opts.auth) out.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    return out;
+  }
+
+  private async open(method: string, path: string, options: RequestOptions): Promise<{ res: IncomingMessage; full: string }> {
+    const full = buildPath(path, options.query);
+    const headers: Record<string, string> = { ...(await this.authHeaders()), Accept: options.accept ?? 'application/json', 'User-Agent': this.userAgent };
+    let payload: Buffer | undefined;
+    if (options.body !== undefined) {
+      payload = Buffer.from(JSON.stringify(options.body));
+      headers['Content-Type'] = options.contentType ?? 'application/json';
+      headers['Content-Length'] = String(payload.length);
+    }
+    return new Promise((resolve, reject) => {
+      const req = https.request({
+        protocol: this.server.protocol, hostname: this.server.hostname, port: this.server.port,
+        path: this.server.pathname.replace(/\/$/, '') + full, method, headers, agent: this.agent, signal: options.signal,
+      }, (res) => resolve({ res, full }));
+      if (options.timeoutMs !== undefined) {
+        req.setTimeout(options.timeoutMs, () => req.destroy(new ConfigstampError(ErrorCodes.DEADLINE, `${method} ${full}: no answer within ${options.timeoutMs} ms`)));
+      }
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  /** One request; resolves with the parsed body of a 2xx answer, throws KubeApiError otherwise. */
+  async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const { res, full } = await this.open(method, path, options);
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) throw statusError(status, text, method, full);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** GET that answers null for 404. */
+  async getOrNull<T = unknown>(path: string, options: RequestOptions = {}): Promise<T | null> {
+    try {
+      return await this.request<T>('GET', path, options);
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 404) return null;
+      throw err;
+    }
+  }
+
+  /**
+   * A watch stream: calls onEvent for each event line until the server closes the stream
+   * (resolves) or it breaks (rejects). Abort through `signal` to stop.
+   */
+  async watch(path: string, options: RequestOptions, onEvent: (event: { type: string; object: unknown }) => void): Promise<void> {
+    const { res, full } = await this.open('GET', path, { ...options, query: { ...options.query, watch: 1, allowWatchBookmarks: true } });
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of res) chunks.push(chunk as Buffer);
+      throw statusError(status, Buffer.concat(chunks).toString('utf8'), 'WATCH', full);
+    }
+    let buffered = '';
+    for await (const chunk of res) {
+      buffered += (chunk as Buffer).toString('utf8');
+      let newline = buffered.indexOf('\n');
+      while (newline >= 0) {
+        const line = buffered.slice(0, newline).trim();
+        buffered = buffered.slice(newline + 1);
+        if (line) {
+          const parsed = JSON.parse(line) as { type?: unknown; object?: unknown };
+          if (typeof parsed.type === 'string') onEvent({ type: parsed.type, object: parsed.object });
+        }
+        newline = buffered.indexOf('\n');
+      }
+    }
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}

@@ -1,0 +1,28 @@
+/** API paths for the objects configstamp reads and writes, from the one kind table. */
+import type { SourceKind, WorkloadKind } from '../core/kinds.js';
+
+const SOURCE_PLURALS: Readonly<Record<SourceKind, string>> = { ConfigMap: 'configmaps', Secret: 'secrets' };
+
+function seg(value: string): string {
+  return encodeURIComponent(value);
+}
+
+/** /api/v1[/namespaces/NS]/configmaps[/NAME] */
+export function sourcePath(kind: SourceKind, namespace?: string, name?: string): string {
+  let path = '/api/v1';
+  if (namespace !== undefined) path += `/namespaces/${seg(namespace)}`;
+  path += `/${SOURCE_PLURALS[kind]}`;
+  return name === undefined ? path : `${path}/${seg(name)}`;
+}
+
+/** /apis/GROUP/VERSION[/namespaces/NS]/PLURAL[/NAME] */
+export function workloadPath(kind: WorkloadKind, namespace?: string, name?: string): string {
+  let path = `/apis/${kind.group}/${kind.version}`;
+  if (namespace !== undefined) path += `/namespaces/${seg(namespace)}`;
+  path += `/${kind.plural}`;
+  return name === undefined ? path : `${path}/${seg(name)}`;
+}
+
+export function namespacePath(name?: string): string {
+  return name === undefined ? '/api/v1/namespaces' : `/api/v1/namespaces/${seg(name)}`;
+}

@@ -1,0 +1,84 @@
+/**
+ * Fresh reads of the ConfigMaps and Secrets a workload tracks: in parallel (bounded), under one
+ * deadline, so an admission answers well inside its webhook timeout. The objects are handed to
+ * the digest and dropped; nothing here keeps Secret data.
+ */
+import { ConfigstampError, ErrorCodes, errorMessage } from '../errors.js';
+import type { SourceKind } from '../core/kinds.js';
+import { sourceId } from '../core/references.js';
+import type { KubeClient } from './client.js';
+import { METADATA_LIST_ACCEPT } from './client.js';
+import { sourcePath } from './paths.js';
+
+export interface FetchOptions {
+  /** Requests in flight at once. */
+  readonly concurrency: number;
+  /** The whole fetch must finish by then (ms from the call). */
+  readonly deadlineMs: number;
+}
+
+export interface SourceKey {
+  readonly kind: SourceKind;
+  readonly name: string;
+}
+
+/** Runs `work` over `items` with at most `limit` in flight. */
+export async function mapBounded<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}
+
+/**
+ * GETs each source; the map holds the object, or null when it does not exist. Throws
+ * ConfigstampError (SOURCE_READ or DEADLINE) naming the source when any read fails.
+ */
+export async function fetchSources(client: KubeClient, namespace: string, keys: readonly SourceKey[], options: FetchOptions): Promise<Map<string, unknown | null>> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), options.deadlineMs);
+  try {
+    const objects = await mapBounded(keys, options.concurrency, async (key) => {
+      try {
+        return await client.getOrNull(sourcePath(key.kind, namespace, key.name), { signal: controller.signal });
+      } catch (err) {
+        if (controller.signal.aborted) {
+          throw new ConfigstampError(ErrorCodes.DEADLINE, `reading ${key.kind} ${namespace}/${key.name}: no answer within ${options.deadlineMs} ms`);
+        }
+        throw new ConfigstampError(ErrorCodes.SOURCE_READ, `reading ${key.kind} ${namespace}/${key.name}: ${errorMessage(err)}`, { cause: err });
+      }
+    });
+    return new Map(keys.map((key, i) => [sourceId(key.kind, key.name), objects[i] ?? null]));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface SourceMetadata {
+  readonly name: string;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly type?: string | undefined;
+}
+
+/** Names and metadata of every source of a kind in a namespace, without their data. */
+export async function listSourceMetadata(client: KubeClient, kind: SourceKind, namespace: string, signal?: AbortSignal): Promise<SourceMetadata[]> {
+  const out: SourceMetadata[] = [];
+  let cont: string | undefined;
+  do {
+    const page = await client.request<{ items?: { metadata?: { name?: string; annotations?: Record<string, string>; labels?: Record<string, string> }; type?: string }[]; metadata?: { continue?: string } }>(
+      'GET', sourcePath(kind, namespace), { accept: METADATA_LIST_ACCEPT, query: { limit: 500, continue: cont }, signal });
+    for (const item of page.items ?? []) {
+      if (typeof item.metadata?.name !== 'string') continue;
+      out.push({ name: item.metadata.name, annotations: item.metadata.annotations ?? {}, labels: item.metadata.labels ?? {}, type: item.type });
+    }
+    cont = page.metadata?.continue || undefined;
+  } while (cont);
+  return out;
+}
