@@ -10,14 +10,26 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 gomods="$here/go"
-k8s_version=$(awk '/^require k8s.io\/kubernetes /{print $3}' "$gomods/kubernetes/go.mod")
-etcd_version=$(awk '/^require go.etcd.io\/etcd\/server\/v3 /{print $3}' "$gomods/etcd/go.mod")
-helm_version=$(awk '/^require helm.sh\/helm\/v3 /{print $3}' "$gomods/helm/go.mod" 2>/dev/null || true)
+# The pinned version of a module: its require line, whether alone or inside a require block.
+pin() { awk -v m="$1" '$1=="require" && $2==m {print $3; exit} $1==m {print $2; exit}' "$2" 2>/dev/null || true; }
+k8s_version=$(pin k8s.io/kubernetes "$gomods/kubernetes/go.mod")
+etcd_version=$(pin go.etcd.io/etcd/server/v3 "$gomods/etcd/go.mod")
+helm_version=$(pin helm.sh/helm/v3 "$gomods/helm/go.mod")
 cache_root=${CONFIGSTAMP_CACHE:-$HOME/.cache/configstamp}
 out="$cache_root/k8s-$k8s_version-etcd-$etcd_version"
 mkdir -p "$out"
 
 log() { printf '[cluster-build] %s\n' "$*" >&2; }
+
+# Test files start in parallel: on a cold cache one of them builds and the others wait for it,
+# instead of all writing the same $name.tmp. The lock dies with its holder.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$out/.build.lock"
+  if ! flock -n 9; then
+    log "another build into $out is running; waiting for it"
+    flock 9
+  fi
+fi
 
 if ! command -v go >/dev/null 2>&1; then
   log "Go is not on PATH (looked for 'go'; /usr/local/go/bin is the usual place)."
@@ -29,8 +41,8 @@ parallel=${CONFIGSTAMP_GO_PARALLEL:-}
 pflag=()
 [ -n "$parallel" ] && pflag=(-p "$parallel")
 
-build() { # build NAME MODULE_DIR PACKAGE [LDFLAGS]
-  local name=$1 dir=$2 pkg=$3 ldflags=${4:-}
+build() { # build NAME MODULE_DIR PACKAGE [LDFLAGS] [OUT_DIR]
+  local name=$1 dir=$2 pkg=$3 ldflags=${4:-} out=${5:-$out}
   if [ -x "$out/$name" ]; then
     log "$name: cached at $out/$name"
     return
@@ -55,7 +67,11 @@ build kube-apiserver "$gomods/kubernetes" k8s.io/kubernetes/cmd/kube-apiserver "
 build kube-controller-manager "$gomods/kubernetes" k8s.io/kubernetes/cmd/kube-controller-manager "$vflags"
 build kubectl "$gomods/kubernetes" k8s.io/kubernetes/cmd/kubectl "$vflags"
 if [ -n "$helm_version" ]; then
-  build helm "$gomods/helm" helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=$helm_version"
+  # helm has its own pin, so its own cache directory; the tests find it next to the others.
+  helm_out="$cache_root/helm-$helm_version"
+  mkdir -p "$helm_out"
+  build helm "$gomods/helm" helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=$helm_version" "$helm_out"
+  ln -sf "$helm_out/helm" "$out/helm"
 fi
 du -sh "$out" | awk '{print "[cluster-build] cache size: " $1}' >&2
 echo "$out"
