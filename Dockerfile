@@ -1,0 +1,32 @@
+# configstamp's image: one entrypoint, `configstamp <webhook|watcher|certs|plan>`, run as a
+# non-root user with a read-only root filesystem (deploy/ sets the pod security).
+# It is not built in this repository's CI: the development machines have no container engine
+# (docs/install.md says how to build and publish it).
+#
+#   docker build -t ghcr.io/configstamp/configstamp:0.1.0 .
+
+# ---- build: compile TypeScript to dist/ --------------------------------------------------------
+FROM node:20-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY bin ./bin
+COPY shared ./shared
+COPY webhook ./webhook
+COPY watcher ./watcher
+COPY certs ./certs
+RUN npm run build
+
+# ---- runtime: production dependencies and the compiled code only --------------------------------
+FROM node:20-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+# A numeric user (no passwd entry needed) so runAsNonRoot can verify it; deploy/ runs as 10001.
+USER 10001:10001
+EXPOSE 8443 8080
+ENTRYPOINT ["node", "dist/bin/configstamp.js"]
+CMD ["--help"]

@@ -1,0 +1,95 @@
+/**
+ * What the webhook does with one decoded admission request: fetch → core → patch. The plan comes
+ * from the shared core (planAdmission): CREATE and template-changing UPDATEs get fresh digests,
+ * an UPDATE that left the template alone but dropped the stamp gets it back, anything else passes
+ * untouched. Every failure is returned as a fail-open outcome, never thrown.
+ */
+import { planAdmission } from '../shared/core/admission.js';
+import { Ours } from '../shared/core/annotations.js';
+import { currentStamp, templateAnnotations } from '../shared/core/decide.js';
+import { getPath } from '../shared/core/json.js';
+import { workloadKindByResource } from '../shared/core/kinds.js';
+import type { WorkloadKind } from '../shared/core/kinds.js';
+import { buildStampJsonPatch } from '../shared/core/patch.js';
+import type { JsonPatchOp } from '../shared/core/patch.js';
+import { planTracking } from '../shared/core/policy.js';
+import type { PolicyOptions } from '../shared/core/policy.js';
+import { extractReferences, sourceId } from '../shared/core/references.js';
+import { formatStamp } from '../shared/core/stamp.js';
+import { ConfigstampError, ErrorCodes, errorCode, errorMessage } from '../shared/errors.js';
+import type { ErrorCode } from '../shared/errors.js';
+import type { AdmissionRequest } from './decode.js';
+import type { NamespaceLookup } from './namespaces.js';
+import type { SourceReader } from './reads.js';
+import type { AdmissionResult } from './metrics.js';
+
+export interface AdmitDeps {
+  readonly policy: PolicyOptions;
+  readonly namespaces: NamespaceLookup;
+  /** The per-cluster key, or undefined while it is not loaded. */
+  readonly hashKey: () => Uint8Array | undefined;
+  readonly readSources: SourceReader;
+}
+
+export interface AdmitOutcome {
+  readonly result: AdmissionResult;
+  readonly reason: string;
+  /** The workload kind when it is one of ours. */
+  readonly kind: WorkloadKind | undefined;
+  readonly patch: readonly JsonPatchOp[];
+  readonly warnings: readonly string[];
+  readonly error?: { readonly code: ErrorCode; readonly message: string };
+}
+
+function outcome(result: AdmissionResult, reason: string, kind: WorkloadKind | undefined, patch: readonly JsonPatchOp[] = []): AdmitOutcome {
+  return { result, reason, kind, patch, warnings: [] };
+}
+
+/** The warning the API server relays to the client; names the error, never a value. */
+export function failOpenWarning(code: ErrorCode, message: string): string {
+  return `configstamp: not stamped (${code}: ${message}); allowed unchanged, the watcher will repair it`;
+}
+
+export async function admit(request: AdmissionRequest, deps: AdmitDeps): Promise<AdmitOutcome> {
+  const { group, version, resource } = request.resource;
+  const kind = workloadKindByResource(group, version, resource);
+  if (kind === undefined) return outcome('skipped', `resource ${group}/${version}/${resource} is not a workload kind`, undefined);
+  if (request.subResource !== '') return outcome('skipped', `subresource ${request.subResource}`, kind);
+  if (request.object === null) return outcome('skipped', 'request carries no object', kind);
+  const plan = planAdmission(kind, request.operation, request.object, request.oldObject);
+  if (plan.action === 'skip') return outcome('skipped', plan.reason, kind);
+  if (plan.action === 'restore') {
+    return outcome('restored', plan.reason, kind, buildStampJsonPatch(kind, request.object, plan.stamp));
+  }
+
+  const incoming = templateAnnotations(kind, request.object)[Ours.stamp];
+  try {
+    const namespace = request.namespace || String(getPath(request.object, ['metadata', 'namespace']) ?? '');
+    if (namespace === '') return outcome('skipped', 'no namespace', kind);
+    const ns = await deps.namespaces.get(namespace);
+    const refs = extractReferences(getPath(request.object, kind.templatePath));
+    const tracking = planTracking({ kind, object: request.object }, refs, ns, deps.policy);
+    if (!tracking.tracked) return outcome('skipped', tracking.reason, kind);
+    const key = deps.hashKey();
+    if (key === undefined) throw new ConfigstampError(ErrorCodes.HASH_KEY, 'the per-cluster hash key is not loaded yet');
+    const read = await deps.readSources(namespace, tracking);
+    const stamp = currentStamp(key, namespace, read.tracked, (k, n) => read.objects.get(sourceId(k, n)) ?? null);
+    if (stamp.length === 0 && incoming === undefined) return outcome('unchanged', `${plan.reason}; tracked (${tracking.reason}) but no source is`, kind);
+    const value = formatStamp(stamp);
+    if (value === incoming) return outcome('unchanged', `${plan.reason}; stamp already current`, kind);
+    return outcome('stamped', `${plan.reason}; tracked (${tracking.reason})`, kind, buildStampJsonPatch(kind, request.object, value));
+  } catch (err) {
+    return failOpen(kind, request.object, plan.fallback, incoming, err);
+  }
+}
+
+/** Allowed unchanged, except that a stamp the writer dropped is put back (the watcher compares against it). */
+export function failOpen(kind: WorkloadKind, object: unknown, fallback: string | undefined, incoming: string | undefined, err: unknown): AdmitOutcome {
+  const code = errorCode(err);
+  const message = errorMessage(err);
+  const patch = fallback !== undefined && fallback !== incoming ? buildStampJsonPatch(kind, object, fallback) : [];
+  return {
+    result: 'failed_open', reason: 'could not compute fresh digests', kind, patch,
+    warnings: [failOpenWarning(code, message)], error: { code, message },
+  };
+}
