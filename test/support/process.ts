@@ -15,6 +15,11 @@ process.on('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
+/** The test's environment minus configstamp's own settings, so only what a test passes applies. */
+function inheritedEnv(): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONFIGSTAMP_') && k !== 'KUBECONFIG'));
+}
+
 export interface ConfigstampProcess {
   readonly child: ChildProcess;
   /** Every line written to stdout and stderr so far. */
@@ -31,7 +36,7 @@ export interface ConfigstampProcess {
 export function startConfigstamp(args: readonly string[], env: Readonly<Record<string, string>> = {}): ConfigstampProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    env: { ...inheritedEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);
