@@ -8,6 +8,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { asRecord, getPath } from './json.js';
+import type { JsonRecord } from './json.js';
 import type { SourceKind } from './kinds.js';
 import type { KeySelection } from './references.js';
 
@@ -23,93 +24,119 @@ export interface SourceIdentity {
   readonly name: string;
 }
 
-/** Byte-level writer for the canonical encoding. */
+/** How a section's values travel: a ConfigMap's `data` as text, everything else base64. */
+type WireEncoding = 'utf8' | 'base64';
+
+/**
+ * Byte-level writer for the canonical encoding, into one growing buffer: no intermediate Buffer
+ * per value, one native write per string (its length written after it, in the space kept for it).
+ * The bytes are pinned by the golden vectors in test/unit/core-digest.test.ts. An outgrown buffer
+ * is wiped when dropped.
+ */
 class Encoder {
-  private readonly parts: Buffer[] = [];
+  private buf = Buffer.alloc(1024);
+  private len = 0;
+  private reserve(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const next = Buffer.alloc(Math.max(this.buf.length * 2, this.len + n));
+    this.buf.copy(next, 0, 0, this.len);
+    this.buf.fill(0);
+    this.buf = next;
+  }
   u32(n: number): this {
-    const b = Buffer.alloc(4);
-    b.writeUInt32BE(n);
-    this.parts.push(b);
+    this.reserve(4);
+    this.len = this.buf.writeUInt32BE(n, this.len);
     return this;
   }
   byte(n: number): this {
-    this.parts.push(Buffer.from([n]));
+    this.reserve(1);
+    this.buf[this.len++] = n;
     return this;
   }
-  field(bytes: Buffer | string): this {
-    const b = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
-    return this.u32(b.length).raw(b);
-  }
-  raw(b: Buffer): this {
-    this.parts.push(b);
+  /**
+   * A length-prefixed field: text as its UTF-8 bytes, or base64 text as the bytes it decodes to
+   * (at most Buffer.byteLength(…, 'base64') of them, exactly as Buffer.from decodes it).
+   */
+  field(text: string, wire: WireEncoding = 'utf8'): this {
+    const room = wire === 'utf8' ? text.length * 3 : Buffer.byteLength(text, 'base64');
+    this.reserve(4 + room);
+    const at = this.len;
+    const n = this.buf.write(text, at + 4, room, wire);
+    this.buf.writeUInt32BE(n, at);
+    this.len = at + 4 + n;
     return this;
   }
   done(): Buffer {
-    return Buffer.concat(this.parts);
+    return this.buf.subarray(0, this.len);
   }
 }
 
-/** The two sections of a source, as bytes. A Secret's `data` is base64 on the wire. */
-interface Sections {
-  readonly data: ReadonlyMap<string, Buffer>;
-  readonly binaryData: ReadonlyMap<string, Buffer>;
+/** One section of a source (`data` or `binaryData`) as the API sends it. */
+interface Section {
+  readonly values: JsonRecord;
+  readonly wire: WireEncoding;
 }
 
-function readSection(object: unknown, field: string, base64: boolean): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  const record = asRecord(getPath(object, [field]));
-  if (record === undefined) return out;
-  for (const [key, value] of Object.entries(record)) {
-    if (typeof value !== 'string') continue;
-    out.set(key, base64 ? Buffer.from(value, 'base64') : Buffer.from(value, 'utf8'));
-  }
-  return out;
-}
+const NO_VALUES: JsonRecord = Object.freeze({});
 
-function readSections(kind: SourceKind, object: unknown): Sections {
+/** A Secret's `data` is base64 and it has no `binaryData`; a ConfigMap's `data` is text. */
+function readSections(kind: SourceKind, object: unknown): readonly [data: Section, binaryData: Section] {
+  const section = (field: string, wire: WireEncoding): Section => ({ values: asRecord(getPath(object, [field])) ?? NO_VALUES, wire });
   return kind === 'Secret'
-    ? { data: readSection(object, 'data', true), binaryData: new Map() }
-    : { data: readSection(object, 'data', false), binaryData: readSection(object, 'binaryData', true) };
+    ? [section('data', 'base64'), { values: NO_VALUES, wire: 'base64' }]
+    : [section('data', 'utf8'), section('binaryData', 'base64')];
 }
 
-function sortedKeys(map: ReadonlyMap<string, unknown> | ReadonlySet<string>): string[] {
-  return [...map.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+/** A key's value; a non-string value is malformed and reads as absent. */
+function valueOf(section: Section, key: string): string | undefined {
+  const value = Object.hasOwn(section.values, key) ? section.values[key] : undefined;
+  return typeof value === 'string' ? value : undefined;
 }
 
-function encodeWhole(enc: Encoder, section: ReadonlyMap<string, Buffer>): void {
-  const keys = sortedKeys(section);
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function encodeWhole(enc: Encoder, section: Section): void {
+  const keys = Object.keys(section.values).filter((key) => typeof section.values[key] === 'string').sort(compareKeys);
   enc.u32(keys.length);
-  for (const key of keys) enc.field(key).field(section.get(key)!);
+  for (const key of keys) enc.field(key).field(section.values[key] as string, section.wire);
 }
 
-function encodeOptionalValue(enc: Encoder, value: Buffer | undefined): void {
+function encodeOptionalValue(enc: Encoder, section: Section, key: string): void {
+  const value = valueOf(section, key);
   if (value === undefined) enc.byte(0);
-  else enc.byte(1).field(value);
+  else enc.byte(1).field(value, section.wire);
+}
+
+/** A source that does not exist: null, or undefined as a Map lookup answers for a missing key. */
+function isAbsent(object: unknown): object is null | undefined {
+  return object === null || object === undefined;
 }
 
 /**
  * The canonical bytes for one source. `object` is the ConfigMap or Secret as the API returns it,
- * or null when it does not exist.
+ * or null (or undefined) when it does not exist.
  */
 export function encodeSource(id: SourceIdentity, keys: KeySelection, object: unknown | null): Buffer {
   const enc = new Encoder().field(FORMAT).field(id.kind).field(id.namespace).field(id.name);
   if (keys.all) {
     enc.byte(0x41);
   } else {
-    const selected = sortedKeys(keys.keys);
+    const selected = [...keys.keys].sort(compareKeys);
     enc.byte(0x4b).u32(selected.length);
     for (const key of selected) enc.field(key);
   }
-  if (object === null) return enc.byte(0).done();
+  if (isAbsent(object)) return enc.byte(0).done();
   enc.byte(1);
-  const sections = readSections(id.kind, object);
+  const [data, binaryData] = readSections(id.kind, object);
   if (keys.all) {
-    encodeWhole(enc, sections.data);
-    encodeWhole(enc, sections.binaryData);
+    encodeWhole(enc, data);
+    encodeWhole(enc, binaryData);
   } else {
-    for (const key of sortedKeys(keys.keys)) {
-      encodeOptionalValue(enc, sections.data.get(key));
-      encodeOptionalValue(enc, sections.binaryData.get(key));
+    for (const key of [...keys.keys].sort(compareKeys)) {
+      encodeOptionalValue(enc, data, key);
+      encodeOptionalValue(enc, binaryData, key);
     }
   }
   return enc.done();
@@ -122,5 +149,5 @@ export function digestSource(hashKey: Uint8Array, id: SourceIdentity, keys: KeyS
 
 /** What the stamp records for a source: a short keyed digest, or "absent". */
 export function stampDigest(hashKey: Uint8Array, id: SourceIdentity, keys: KeySelection, object: unknown | null): string {
-  return object === null ? ABSENT : digestSource(hashKey, id, keys, object).slice(0, SHORT_DIGEST_LENGTH);
+  return isAbsent(object) ? ABSENT : digestSource(hashKey, id, keys, object).slice(0, SHORT_DIGEST_LENGTH);
 }

@@ -7,8 +7,9 @@
  */
 import { Ours, Reloader, SELECTING_KEYS, readBool, readList } from './annotations.js';
 import { asStringMap, getPath } from './json.js';
+import { SOURCE_KINDS } from './kinds.js';
 import type { SourceKind, WorkloadKind } from './kinds.js';
-import { ALL_KEYS, compareIds, mergeSelections, sourceId } from './references.js';
+import { ALL_KEYS, compareIds, isSourceName, mergeSelections, sourceId } from './references.js';
 import type { KeySelection, SourceRef } from './references.js';
 import { matchesLabels } from './selector.js';
 import type { LabelSelector } from './selector.js';
@@ -67,6 +68,8 @@ export type TrackingPlan =
       readonly patterns: readonly NamePattern[];
       /** Reloader's search mode: referenced sources count only when they carry `match`. */
       readonly search: boolean;
+      /** The kinds search mode applies to: those not tracked wholesale (auto wins, per kind). */
+      readonly searchKinds: ReadonlySet<SourceKind>;
       readonly excluded: ReadonlySet<string>;
     };
 
@@ -75,15 +78,18 @@ const KIND_KEYS = {
   Secret: { ours: Ours.secrets, reloader: Reloader.secretReload, auto: Reloader.secretAuto, excludeOurs: Ours.excludeSecrets, excludeReloader: Reloader.excludeSecrets },
 } as const;
 
-/** A name made only of characters a Kubernetes name may hold is matched exactly. */
-const PLAIN_NAME = /^[a-z0-9.-]+$/;
+const OUR_SELECTING_KEYS = SELECTING_KEYS.filter((key) => (Object.values(Ours) as string[]).includes(key));
 
-/** Annotations of the workload, or of its pod template when the workload has none of ours. */
-function selectingAnnotations(view: WorkloadView): Readonly<Record<string, string>> {
+/**
+ * Annotations of the workload, or of its pod template when the workload has none of the selecting
+ * keys (Reloader's only when reloaderCompat is on: otherwise they are not ours to read at all).
+ */
+function selectingAnnotations(view: WorkloadView, compat: boolean): { ann: Readonly<Record<string, string>>; own: Readonly<Record<string, string>> } {
+  const keys = compat ? SELECTING_KEYS : OUR_SELECTING_KEYS;
   const own = asStringMap(getPath(view.object, ['metadata', 'annotations']));
-  if (SELECTING_KEYS.some((key) => Object.hasOwn(own, key))) return own;
+  if (keys.some((key) => Object.hasOwn(own, key))) return { ann: own, own };
   const template = asStringMap(getPath(view.object, [...view.kind.templatePath, 'metadata', 'annotations']));
-  return SELECTING_KEYS.some((key) => Object.hasOwn(template, key)) ? template : own;
+  return { ann: keys.some((key) => Object.hasOwn(template, key)) ? template : own, own };
 }
 
 function namespaceVerdict(ns: NamespaceView, options: PolicyOptions): string | undefined {
@@ -95,29 +101,34 @@ function namespaceVerdict(ns: NamespaceView, options: PolicyOptions): string | u
   return undefined;
 }
 
-/** Which kinds are tracked wholesale ("auto"), and the reason. */
+/**
+ * Which kinds are tracked wholesale ("auto"), and the reason. Reloader decides this per kind: the
+ * kind's typed `/auto` key or `auto` itself when "true"; the cluster-wide default (here also the
+ * namespace label) only when neither `auto` nor that kind's typed key is set.
+ */
 function autoKinds(ann: Readonly<Record<string, string>>, ns: NamespaceView, options: PolicyOptions): { kinds: Set<SourceKind>; reason: string } {
   const compat = options.reloaderCompat;
   const ours = readBool(ann[Ours.track]);
   const reloaderAuto = compat ? readBool(ann[Reloader.auto]) : undefined;
   const flag = ours ?? reloaderAuto;
   const flagKey = ours !== undefined ? Ours.track : Reloader.auto;
-  if (flag === true) return { kinds: new Set(['ConfigMap', 'Secret']), reason: `annotation ${flagKey}=true` };
+  if (flag === true) return { kinds: new Set(SOURCE_KINDS), reason: `annotation ${flagKey}=true` };
+  const fallback = flag !== undefined ? undefined
+    : readBool(ns.labels[Ours.namespaceTrack]) === true ? `namespace label ${Ours.namespaceTrack}=true`
+      : options.trackAll ? 'cluster-wide --track-all' : undefined;
   const kinds = new Set<SourceKind>();
-  const reasons: string[] = [];
-  if (compat) {
-    for (const kind of ['ConfigMap', 'Secret'] as const) {
-      if (readBool(ann[KIND_KEYS[kind].auto]) === true) {
-        kinds.add(kind);
-        reasons.push(`annotation ${KIND_KEYS[kind].auto}=true`);
-      }
+  const reasons = new Set<string>();
+  for (const kind of SOURCE_KINDS) {
+    const typed = compat ? readBool(ann[KIND_KEYS[kind].auto]) : undefined;
+    if (typed === true) {
+      kinds.add(kind);
+      reasons.add(`annotation ${KIND_KEYS[kind].auto}=true`);
+    } else if (typed === undefined && fallback !== undefined) {
+      kinds.add(kind);
+      reasons.add(fallback);
     }
   }
-  if (flag === undefined && kinds.size === 0) {
-    if (readBool(ns.labels[Ours.namespaceTrack]) === true) return { kinds: new Set(['ConfigMap', 'Secret']), reason: `namespace label ${Ours.namespaceTrack}=true` };
-    if (options.trackAll) return { kinds: new Set(['ConfigMap', 'Secret']), reason: 'cluster-wide --track-all' };
-  }
-  return { kinds, reason: reasons.join(', ') };
+  return { kinds, reason: [...reasons].join(', ') };
 }
 
 class WantSet {
@@ -138,10 +149,11 @@ export function planTracking(view: WorkloadView, refs: readonly SourceRef[], ns:
   const nsVerdict = namespaceVerdict(ns, options);
   if (nsVerdict !== undefined) return { tracked: false, reason: nsVerdict };
 
-  const ann = selectingAnnotations(view);
   const compat = options.reloaderCompat;
+  const { ann, own } = selectingAnnotations(view, compat);
   const auto = autoKinds(ann, ns, options);
-  const search = auto.kinds.size === 0 && compat && readBool(ann[Reloader.search]) === true;
+  const searchKinds = new Set(compat && readBool(ann[Reloader.search]) === true ? SOURCE_KINDS.filter((k) => !auto.kinds.has(k)) : []);
+  const search = searchKinds.size > 0;
   const excluded = new Set<string>();
   const wants = new WantSet();
   const patterns: NamePattern[] = [];
@@ -151,13 +163,20 @@ export function planTracking(view: WorkloadView, refs: readonly SourceRef[], ns:
   for (const kind of ['ConfigMap', 'Secret'] as const) {
     if (options.ignoredSourceKinds.has(kind)) continue;
     const keys = KIND_KEYS[kind];
-    for (const name of [...readList(ann[keys.excludeOurs]), ...(compat ? readList(ann[keys.excludeReloader]) : [])]) {
-      excluded.add(sourceId(kind, name));
+    // Exclusions are read from the workload's metadata (where Reloader reads them) and from the
+    // annotations that select, when those are the pod template's.
+    for (const source of new Set([own, ann])) {
+      for (const name of [...readList(source[keys.excludeOurs]), ...(compat ? readList(source[keys.excludeReloader]) : [])]) {
+        excluded.add(sourceId(kind, name));
+      }
     }
-    for (const name of readList(ann[keys.ours])) wants.add({ kind, name, keys: ALL_KEYS, optional: false, named: true });
+    for (const name of readList(ann[keys.ours])) {
+      if (isSourceName(name)) wants.add({ kind, name, keys: ALL_KEYS, optional: false, named: true });
+    }
     const reloaderNames = compat ? readList(ann[keys.reloader]) : [];
     for (const entry of reloaderNames) {
-      if (PLAIN_NAME.test(entry)) {
+      // A plain name is matched exactly ("app.config" is not a pattern); anything else is a regex.
+      if (isSourceName(entry)) {
         wants.add({ kind, name: entry, keys: ALL_KEYS, optional: false, named: true });
       } else {
         const regex = compileAnchored(entry);
@@ -169,13 +188,13 @@ export function planTracking(view: WorkloadView, refs: readonly SourceRef[], ns:
   }
   for (const ref of refs) {
     if (options.ignoredSourceKinds.has(ref.kind)) continue;
-    if (auto.kinds.has(ref.kind) || search) wants.add({ ...ref, named: false });
+    if (auto.kinds.has(ref.kind) || searchKinds.has(ref.kind)) wants.add({ ...ref, named: false });
   }
   const tracked = auto.kinds.size > 0 || search || wants.byId.size > 0 || patterns.length > 0;
   if (!tracked) return { tracked: false, reason: 'no tracking annotation, namespace label or --track-all' };
   const list = [...wants.byId.values()].filter((w) => !excluded.has(sourceId(w.kind, w.name)));
   list.sort((a, b) => compareIds(sourceId(a.kind, a.name), sourceId(b.kind, b.name)));
-  return { tracked: true, reason: reasons.join(', '), wants: list, patterns, search, excluded };
+  return { tracked: true, reason: reasons.join(', '), wants: list, patterns, search, searchKinds, excluded };
 }
 
 function compileAnchored(entry: string): RegExp | undefined {
@@ -217,6 +236,11 @@ export function sourceAllowed(meta: SourceMeta, options: PolicyOptions): boolean
   return options.sourceSelector === null || matchesLabels(options.sourceSelector, meta.labels);
 }
 
+/** Search mode asks referenced sources of a kind not tracked wholesale to carry `match`. */
+function needsMatch(plan: TrackingPlan & { tracked: true }, want: SourceWant): boolean {
+  return !want.named && plan.searchKinds.has(want.kind);
+}
+
 /** Step two: the tracked sources, once their metadata (or absence) is known. */
 export function selectTrackedSources(plan: TrackingPlan, catalog: SourceCatalog, options: PolicyOptions): TrackedSource[] {
   if (!plan.tracked) return [];
@@ -226,10 +250,10 @@ export function selectTrackedSources(plan: TrackingPlan, catalog: SourceCatalog,
     if (meta === undefined) {
       // An absent source cannot show `match` or labels; otherwise it is tracked, so that its
       // creation rolls the workload that waited for it.
-      if ((plan.search && !want.named) || options.sourceSelector !== null) continue;
+      if (needsMatch(plan, want) || options.sourceSelector !== null) continue;
     } else {
       if (!sourceAllowed(meta, options)) continue;
-      if (plan.search && !want.named && readBool(meta.annotations[Reloader.match]) !== true) continue;
+      if (needsMatch(plan, want) && readBool(meta.annotations[Reloader.match]) !== true) continue;
     }
     chosen.add(want);
   }

@@ -25,6 +25,17 @@ export function sourceId(kind: SourceKind, name: string): string {
   return `${kind}/${name}`;
 }
 
+/** A ConfigMap's or Secret's name: a DNS subdomain (lower case, digits, `-`, `.`; 253 at most). */
+const SOURCE_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/**
+ * Whether a string can name a ConfigMap or Secret. Anything else can never exist, and the stamp
+ * could not record it (parseStamp refuses such names), so it is never a source.
+ */
+export function isSourceName(name: string): boolean {
+  return SOURCE_NAME.test(name);
+}
+
 export function mergeSelections(a: KeySelection, b: KeySelection): KeySelection {
   if (a.all || b.all) return ALL_KEYS;
   return { all: false, keys: new Set([...a.keys, ...b.keys]) };
@@ -35,7 +46,7 @@ class ReferenceSet {
   private readonly refs = new Map<string, SourceRef>();
 
   add(kind: SourceKind, name: string | undefined, keys: KeySelection, optional: unknown): void {
-    if (name === undefined || name.length === 0) return;
+    if (name === undefined || !isSourceName(name)) return;
     const id = sourceId(kind, name);
     const isOptional = optional === true;
     const prev = this.refs.get(id);
@@ -53,9 +64,9 @@ export function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** `items` present means only the listed keys; absent means all keys. */
+/** `items` listing keys means only those keys; absent or empty means all (as the kubelet projects). */
 function itemsSelection(items: unknown): KeySelection {
-  if (!Array.isArray(items)) return ALL_KEYS;
+  if (!Array.isArray(items) || items.length === 0) return ALL_KEYS;
   const keys = new Set<string>();
   for (const item of items) {
     const key = asString(asRecord(item)?.key);

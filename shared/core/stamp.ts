@@ -6,7 +6,7 @@
  */
 import { ABSENT, SHORT_DIGEST_LENGTH } from './digest.js';
 import type { SourceKind } from './kinds.js';
-import { compareIds, sourceId } from './references.js';
+import { compareIds, isSourceName, sourceId } from './references.js';
 
 export interface StampEntry {
   readonly kind: SourceKind;
@@ -22,7 +22,6 @@ export const STAMP_VERSION = 'v1';
 
 const KIND_TOKENS: Readonly<Record<SourceKind, string>> = { ConfigMap: 'configmap', Secret: 'secret' };
 const TOKEN_KINDS: Readonly<Record<string, SourceKind>> = { configmap: 'ConfigMap', secret: 'Secret' };
-const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 const DIGEST = new RegExp(`^([0-9a-f]{${SHORT_DIGEST_LENGTH}}|${ABSENT})$`);
 /** Annotation values are capped by the API server at 256 KiB in total; refuse anything absurd. */
 const MAX_STAMP_LENGTH = 128 * 1024;
@@ -59,7 +58,7 @@ export function parseStamp(value: unknown): Stamp | null {
     const kind = TOKEN_KINDS[item.slice(0, slash)];
     const name = item.slice(slash + 1, eq);
     const digest = item.slice(eq + 1);
-    if (kind === undefined || !NAME.test(name) || !DIGEST.test(digest)) return null;
+    if (kind === undefined || !isSourceName(name) || !DIGEST.test(digest)) return null;
     const id = sourceId(kind, name);
     if (seen.has(id)) return null;
     seen.add(id);

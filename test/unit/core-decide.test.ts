@@ -1,0 +1,371 @@
+// The watcher's decision for one workload: nothing, adopt (write the workload's metadata, restart
+// nothing) or roll out (write the pod template). Each case builds the workload and its sources from
+// fixtures, runs the real pipeline (references → policy → digests → stamp → decision) and applies
+// the resulting merge patch, so "it converges" is checked, not assumed.
+import t from 'tap';
+import fc from 'fast-check';
+import {
+  ABSENT,
+  DEFAULT_POLICY,
+  Ours,
+  WORKLOAD_KINDS,
+  computeDrift,
+  currentStamp,
+  decideReconcile,
+  effectiveDigests,
+  extractReferences,
+  formatStamp,
+  getPath,
+  makeStamp,
+  planTracking,
+  readRecorded,
+  selectTrackedSources,
+  stampDigest,
+  templatesEqualIgnoringStamp,
+} from '../../shared/core/index.js';
+import type { DriftOptions, JsonRecord, PolicyOptions, ReconcileDecision, Stamp, TrackedSource } from '../../shared/core/index.js';
+import { FakeNamespace, configMap, hashKey, kindRow, namespace, podSpec, secret, setPath, workload } from '../fixtures/index.js';
+import { applyMergePatch } from '../fixtures/json-patch.js';
+
+const KEY = hashKey(7);
+const OFF: DriftOptions = { rollOnDelete: false };
+const ON: DriftOptions = { rollOnDelete: true };
+
+const SPEC = (): JsonRecord => podSpec(
+  { envFrom: [{ configMapRef: { name: 'app-config' } }] },
+  { volumes: [{ name: 'db', secret: { secretName: 'db-credentials', items: [{ key: 'password', path: 'password' }] } }] },
+);
+
+function sources(): FakeNamespace {
+  return new FakeNamespace([configMap('app-config', { LOG_LEVEL: 'info' }), secret('db-credentials', { username: 'app', password: 'pw1' })]);
+}
+
+/** The whole pure pipeline for one workload, as the watcher runs it. */
+function current(kind: string, object: unknown, fake: FakeNamespace, options: PolicyOptions = DEFAULT_POLICY): Stamp {
+  const row = kindRow(kind);
+  const refs = extractReferences(getPath(object, row.templatePath));
+  const plan = planTracking({ kind: row, object }, refs, namespace('shop'), options);
+  const tracked = selectTrackedSources(plan, fake, options);
+  return currentStamp(KEY, 'shop', tracked, fake.lookup);
+}
+
+function decide(kind: string, object: unknown, fake: FakeNamespace, drift: DriftOptions = OFF): ReconcileDecision {
+  return decideReconcile(kindRow(kind), object, current(kind, object, fake), drift);
+}
+
+/** The workload after the decision's patch; "none" leaves it as it was. */
+function apply(object: JsonRecord, decision: ReconcileDecision): JsonRecord {
+  return decision.action === 'none' ? object : (applyMergePatch(object, decision.patch) as JsonRecord);
+}
+
+const tracked = (annotations: Record<string, string> = { [Ours.track]: 'true' }): JsonRecord => workload('Deployment', { annotations, podSpec: SPEC() });
+
+/** A workload whose pods were rolled with the sources as they are now. */
+function stamped(fake: FakeNamespace): JsonRecord {
+  const object = tracked();
+  setPath(object, ['spec', 'template', 'metadata', 'annotations'], { [Ours.stamp]: formatStamp(current('Deployment', object, fake)) });
+  return object;
+}
+
+t.test('stamped with the current digests: nothing to do', async (t) => {
+  const fake = sources();
+  t.strictSame(decide('Deployment', stamped(fake), fake), { action: 'none' });
+});
+
+t.test('never stamped: adopt on the workload\'s metadata, restart nothing', async (t) => {
+  const fake = sources();
+  const object = tracked();
+  const decision = decide('Deployment', object, fake);
+  const now = current('Deployment', object, fake);
+  t.equal(decision.action, 'adopt');
+  if (decision.action !== 'adopt') return;
+  t.strictSame(decision.adopted, now);
+  t.strictSame(decision.unrecorded, now);
+  t.strictSame(decision.patch, { metadata: { annotations: { [Ours.adoptedStamp]: formatStamp(now) }, resourceVersion: '1001' } });
+  t.notOk(JSON.stringify(decision.patch).includes(Ours.stamp + '"'), 'the pod template is not touched');
+  const after = apply(object, decision);
+  t.strictSame(getPath(after, ['spec', 'template']), getPath(object, ['spec', 'template']), 'template byte-identical');
+  t.strictSame(decide('Deployment', after, fake), { action: 'none' }, 'and it converges');
+});
+
+t.test('adopted, then a consumed key changes: roll out, and the adopted stamp goes', async (t) => {
+  const fake = sources();
+  const adopted = apply(tracked(), decide('Deployment', tracked(), fake));
+  const before = current('Deployment', adopted, fake);
+  fake.put(configMap('app-config', { LOG_LEVEL: 'debug' }));
+  const decision = decide('Deployment', adopted, fake);
+  t.equal(decision.action, 'rollout');
+  if (decision.action !== 'rollout') return;
+  const now = current('Deployment', adopted, fake);
+  t.strictSame(decision.stamp, now);
+  t.strictSame(decision.changes, [{ kind: 'ConfigMap', name: 'app-config', from: before[0]!.digest, to: now[0]!.digest }]);
+  t.strictSame(decision.patch, {
+    metadata: { annotations: { [Ours.adoptedStamp]: null }, resourceVersion: '1001' },
+    spec: { template: { metadata: { annotations: { [Ours.stamp]: formatStamp(now) } } } },
+  });
+  const after = apply(adopted, decision);
+  t.equal(getPath(after, ['metadata', 'annotations', Ours.adoptedStamp]), undefined);
+  t.strictSame(decide('Deployment', after, fake), { action: 'none' }, 'converges');
+});
+
+t.test('stamped, then a consumed key changes: roll out; no adopted stamp to remove', async (t) => {
+  const fake = sources();
+  const object = stamped(fake);
+  fake.put(secret('db-credentials', { username: 'app', password: 'pw2' }));
+  const decision = decide('Deployment', object, fake);
+  t.equal(decision.action, 'rollout');
+  if (decision.action !== 'rollout') return;
+  t.strictSame(decision.changes.map((c) => `${c.kind}/${c.name}`), ['Secret/db-credentials']);
+  t.strictSame(Object.keys(decision.patch.metadata as JsonRecord), ['resourceVersion'], 'only the guard on metadata');
+  t.strictSame(decide('Deployment', apply(object, decision), fake), { action: 'none' });
+});
+
+t.test('changes the pod does not see roll nothing', async (t) => {
+  const rows: [string, (fake: FakeNamespace) => void][] = [
+    ['a key the pod does not consume', (f) => f.put(secret('db-credentials', { username: 'other', password: 'pw1' }))],
+    ['a key added to a source consumed by key', (f) => f.put(secret('db-credentials', { username: 'app', password: 'pw1', extra: 'x' }))],
+    ['labels and annotations', (f) => f.put(configMap('app-config', { LOG_LEVEL: 'info' }, undefined, { labels: { new: 'label' }, annotations: { touched: 'now' } }))],
+    ['an untracked source', (f) => f.put(configMap('unrelated', { a: 'b' }))],
+  ];
+  for (const [name, change] of rows) {
+    const fake = sources();
+    const object = stamped(fake);
+    change(fake);
+    t.strictSame(decide('Deployment', object, fake), { action: 'none' }, name);
+  }
+});
+
+t.test('a newly tracked source is adopted; the template stamp stays', async (t) => {
+  const fake = sources();
+  const object = stamped(fake);
+  setPath(object, ['metadata', 'annotations', Ours.configMaps], 'extra');
+  fake.put(configMap('extra', { e: '1' }));
+  const decision = decide('Deployment', object, fake);
+  t.equal(decision.action, 'adopt');
+  if (decision.action !== 'adopt') return;
+  t.strictSame(decision.unrecorded.map((e) => e.name), ['extra']);
+  t.strictSame(decision.adopted.map((e) => e.name), ['extra']);
+  const after = apply(object, decision);
+  t.equal(getPath(after, ['spec', 'template', 'metadata', 'annotations', Ours.stamp]), getPath(object, ['spec', 'template', 'metadata', 'annotations', Ours.stamp]));
+  t.strictSame(decide('Deployment', after, fake), { action: 'none' });
+  fake.put(configMap('extra', { e: '2' }));
+  t.equal(decide('Deployment', after, fake).action, 'rollout', 'and once adopted, its change rolls');
+});
+
+t.test('an adopted stamp fills in; earlier adopted entries are kept', async (t) => {
+  const fake = sources();
+  const object = tracked();
+  const old = makeStamp([{ kind: 'ConfigMap', name: 'gone', digest: '0123456789abcdef' }]);
+  setPath(object, ['metadata', 'annotations', Ours.adoptedStamp], formatStamp(old));
+  const decision = decide('Deployment', object, fake);
+  t.equal(decision.action, 'adopt');
+  if (decision.action !== 'adopt') return;
+  t.strictSame(decision.adopted.map((e) => e.name), ['app-config', 'gone', 'db-credentials']);
+});
+
+t.test('template entries win over adopted ones', async (t) => {
+  const fake = sources();
+  const object = stamped(fake);
+  const now = current('Deployment', object, fake);
+  const stale = makeStamp(now.map((e) => ({ ...e, digest: '0000000000000000' })));
+  setPath(object, ['metadata', 'annotations', Ours.adoptedStamp], formatStamp(stale));
+  t.strictSame(decide('Deployment', object, fake), { action: 'none' });
+  const recorded = readRecorded(kindRow('Deployment'), object);
+  t.strictSame([...effectiveDigests(recorded).values()], now.map((e) => e.digest));
+});
+
+t.test('deletion rolls only when asked (rollOnDelete)', async (t) => {
+  const fake = sources();
+  const object = stamped(fake);
+  fake.delete('Secret', 'db-credentials');
+  t.strictSame(decide('Deployment', object, fake, OFF), { action: 'none' }, 'off: pods keep running on what they have');
+  const decision = decide('Deployment', object, fake, ON);
+  t.equal(decision.action, 'rollout', 'on: roll');
+  if (decision.action === 'rollout') t.strictSame(decision.changes.map((c) => c.to), [ABSENT]);
+  fake.put(secret('db-credentials', { username: 'app', password: 'pw1' }));
+  t.strictSame(decide('Deployment', object, fake, OFF), { action: 'none' }, 'recreated as it was: nothing');
+});
+
+t.test('a source recorded absent that appears rolls the workload that waited for it', async (t) => {
+  const fake = sources();
+  fake.delete('Secret', 'db-credentials');
+  const object = stamped(fake);
+  t.match(getPath(object, ['spec', 'template', 'metadata', 'annotations', Ours.stamp]), /secret\/db-credentials=absent/);
+  fake.put(secret('db-credentials', { password: 'pw' }));
+  const decision = decide('Deployment', object, fake);
+  t.equal(decision.action, 'rollout');
+  if (decision.action === 'rollout') t.strictSame(decision.changes.map((c) => c.from), [ABSENT]);
+});
+
+t.test('a change and a new source at once: one rollout that records both', async (t) => {
+  const fake = sources();
+  const object = stamped(fake);
+  setPath(object, ['metadata', 'annotations', Ours.secrets], 'extra-secret');
+  fake.put(secret('extra-secret', { s: '1' })).put(configMap('app-config', { LOG_LEVEL: 'warn' }));
+  const decision = decide('Deployment', object, fake);
+  t.equal(decision.action, 'rollout');
+  if (decision.action !== 'rollout') return;
+  t.strictSame(decision.stamp.map((e) => e.name), ['app-config', 'db-credentials', 'extra-secret']);
+  t.strictSame(decision.changes.map((c) => c.name), ['app-config']);
+  t.strictSame(decide('Deployment', apply(object, decision), fake), { action: 'none' });
+});
+
+t.test('a source no longer tracked is left in the stamp: nothing to do', async (t) => {
+  const fake = sources();
+  const object = stamped(fake);
+  setPath(object, ['metadata', 'annotations', Ours.excludeSecrets], 'db-credentials');
+  fake.put(secret('db-credentials', { password: 'changed' }));
+  t.strictSame(decide('Deployment', object, fake), { action: 'none' });
+});
+
+t.test('an unreadable stamp counts as none: adopt, never roll', async (t) => {
+  const fake = sources();
+  const object = tracked();
+  setPath(object, ['spec', 'template', 'metadata', 'annotations'], { [Ours.stamp]: 'v1:configmap/app-config=garbage' });
+  t.equal(decide('Deployment', object, fake).action, 'adopt');
+});
+
+t.test('untracked workloads, or nothing tracked: nothing to do', async (t) => {
+  const fake = sources();
+  t.strictSame(decide('Deployment', workload('Deployment', { podSpec: SPEC() }), fake), { action: 'none' });
+  t.strictSame(decideReconcile(kindRow('Deployment'), tracked(), [], OFF), { action: 'none' });
+});
+
+t.test('resourceVersion guards the patch when the object has one', async (t) => {
+  const fake = sources();
+  const none = workload('Deployment', { annotations: { [Ours.track]: 'true' }, podSpec: SPEC(), resourceVersion: null });
+  const withoutRv = decide('Deployment', none, fake);
+  t.equal(withoutRv.action, 'adopt');
+  if (withoutRv.action === 'adopt') t.notOk(Object.hasOwn(withoutRv.patch.metadata as JsonRecord, 'resourceVersion'));
+  const numeric = tracked();
+  setPath(numeric, ['metadata', 'resourceVersion'], 1001);
+  const withNumber = decide('Deployment', numeric, fake);
+  if (withNumber.action === 'adopt') t.notOk(Object.hasOwn(withNumber.patch.metadata as JsonRecord, 'resourceVersion'), 'not a string: not sent');
+  const withRv = decide('Deployment', workload('Deployment', { annotations: { [Ours.track]: 'true' }, podSpec: SPEC(), resourceVersion: '77' }), fake);
+  if (withRv.action === 'adopt') t.equal((withRv.patch.metadata as JsonRecord).resourceVersion, '77');
+});
+
+t.test('every kind: the rollout patch writes its own template path', async (t) => {
+  for (const kind of WORKLOAD_KINDS) {
+    const fake = sources();
+    const object = workload(kind.kind, { annotations: { [Ours.track]: 'true' }, podSpec: SPEC() });
+    setPath(object, [...kind.templatePath, 'metadata', 'annotations'], { [Ours.stamp]: formatStamp(current(kind.kind, object, fake)) });
+    fake.put(configMap('app-config', { LOG_LEVEL: 'trace' }));
+    const decision = decide(kind.kind, object, fake);
+    t.equal(decision.action, 'rollout', kind.kind);
+    if (decision.action !== 'rollout') continue;
+    t.equal(getPath(decision.patch, [...kind.templatePath, 'metadata', 'annotations', Ours.stamp]), formatStamp(decision.stamp), `${kind.kind}: path`);
+    t.strictSame(decide(kind.kind, apply(object, decision), fake), { action: 'none' }, `${kind.kind}: converges`);
+  }
+});
+
+t.test('a name that cannot exist never breaks the stamp (no endless re-adoption)', async (t) => {
+  const fake = sources();
+  const object = tracked({ [Ours.track]: 'true', [Ours.configMaps]: 'Not_A_Name', [Ours.secrets]: '-bad' });
+  const first = decide('Deployment', object, fake);
+  t.equal(first.action, 'adopt');
+  const after = apply(object, first);
+  t.strictSame(decide('Deployment', after, fake), { action: 'none' }, 'the adopted stamp reads back');
+  fake.put(configMap('app-config', { LOG_LEVEL: 'x' }));
+  t.equal(decide('Deployment', after, fake).action, 'rollout', 'and changes still roll');
+});
+
+t.test('computeDrift on its own', async (t) => {
+  const e = (name: string, digest: string) => ({ kind: 'ConfigMap' as const, name, digest });
+  const recorded = { template: makeStamp([e('a', '1111111111111111'), e('d', '4444444444444444')]), adopted: makeStamp([e('b', '2222222222222222')]) };
+  const now = makeStamp([e('a', '1111111111111111'), e('b', '2020202020202020'), e('c', '3333333333333333'), e('d', ABSENT)]);
+  t.strictSame(computeDrift(recorded, now, OFF), {
+    changes: [{ kind: 'ConfigMap', name: 'b', from: '2222222222222222', to: '2020202020202020' }],
+    unrecorded: [e('c', '3333333333333333')],
+  });
+  t.strictSame(computeDrift(recorded, now, ON).changes.map((c) => c.name), ['b', 'd']);
+  t.strictSame(computeDrift({ template: null, adopted: null }, now, OFF), { changes: [], unrecorded: now });
+});
+
+t.test('currentStamp: digests per tracked source, namespaced, sorted, absent marked', async (t) => {
+  const fake = sources();
+  const list: TrackedSource[] = [
+    { kind: 'Secret', name: 'db-credentials', keys: { all: false, keys: new Set(['password']) }, optional: false },
+    { kind: 'ConfigMap', name: 'missing', keys: { all: true }, optional: true },
+    { kind: 'ConfigMap', name: 'app-config', keys: { all: true }, optional: false },
+  ];
+  const stamp = currentStamp(KEY, 'shop', list, fake.lookup);
+  t.strictSame(stamp.map((e) => `${e.kind}/${e.name}`), ['ConfigMap/app-config', 'ConfigMap/missing', 'Secret/db-credentials']);
+  t.equal(stamp[1]!.digest, ABSENT);
+  t.equal(stamp[0]!.digest, stampDigest(KEY, { kind: 'ConfigMap', namespace: 'shop', name: 'app-config' }, { all: true }, fake.lookup('ConfigMap', 'app-config')));
+  t.not(currentStamp(KEY, 'other', list, fake.lookup)[0]!.digest, stamp[0]!.digest, 'the namespace is part of the digest');
+  t.equal(currentStamp(KEY, 'shop', list, () => undefined)[0]!.digest, ABSENT, 'a lookup answering undefined means absent');
+});
+
+t.test('templatesEqualIgnoringStamp', async (t) => {
+  for (const kind of WORKLOAD_KINDS) {
+    const base = workload(kind.kind, { templateAnnotations: { keep: 'me' } });
+    const withStamp = structuredClone(base);
+    setPath(withStamp, [...kind.templatePath, 'metadata', 'annotations', Ours.stamp], 'v1:');
+    const otherStamp = structuredClone(base);
+    setPath(otherStamp, [...kind.templatePath, 'metadata', 'annotations', Ours.stamp], 'v1:configmap/a=absent');
+    t.ok(templatesEqualIgnoringStamp(kind, base, withStamp), `${kind.kind}: stamp added`);
+    t.ok(templatesEqualIgnoringStamp(kind, withStamp, otherStamp), `${kind.kind}: stamp changed`);
+    const image = structuredClone(base);
+    const spec = getPath(image, [...kind.templatePath, 'spec']) as { containers: { image: string }[] };
+    spec.containers[0]!.image = 'changed:2';
+    t.notOk(templatesEqualIgnoringStamp(kind, withStamp, image), `${kind.kind}: image changed`);
+    const annotation = structuredClone(withStamp);
+    setPath(annotation, [...kind.templatePath, 'metadata', 'annotations', 'keep'], 'other');
+    t.notOk(templatesEqualIgnoringStamp(kind, withStamp, annotation), `${kind.kind}: another annotation changed`);
+    const outside = structuredClone(base);
+    setPath(outside, ['metadata', 'labels'], { changed: 'yes' });
+    t.ok(templatesEqualIgnoringStamp(kind, base, outside), `${kind.kind}: changes outside the template do not count`);
+  }
+  const deployment = kindRow('Deployment');
+  const onlyStamp = workload('Deployment', { templateAnnotations: { [Ours.stamp]: 'v1:' } });
+  const bare = workload('Deployment');
+  t.ok(templatesEqualIgnoringStamp(deployment, onlyStamp, bare), 'an annotations map holding only the stamp equals none');
+  const original = structuredClone(onlyStamp);
+  templatesEqualIgnoringStamp(deployment, onlyStamp, bare);
+  t.strictSame(onlyStamp, original, 'the inputs are not mutated');
+});
+
+// A model-based property: any sequence of source edits, each followed by one reconcile whose patch
+// is applied. After every step the next reconcile has nothing to do, and a step rolls the workload
+// exactly when a value the pod consumes changed (or, with rollOnDelete, a consumed source vanished).
+t.test('property: reconcile converges in one step and rolls exactly on consumed changes', async (t) => {
+  type Edit =
+    | { readonly op: 'password' | 'username' | 'log'; readonly value: string }
+    | { readonly op: 'label'; readonly value: string }
+    | { readonly op: 'delete-secret' | 'restore-secret' };
+  const editArb: fc.Arbitrary<Edit> = fc.oneof(
+    fc.record({ op: fc.constantFrom('password' as const, 'username' as const, 'log' as const, 'label' as const), value: fc.constantFrom('a', 'b', 'c') }),
+    fc.record({ op: fc.constantFrom('delete-secret' as const, 'restore-secret' as const) }),
+  );
+  let rollouts = 0;
+  fc.assert(fc.property(fc.array(editArb, { maxLength: 12 }), fc.boolean(), (edits, rollOnDelete) => {
+    const drift = { rollOnDelete };
+    const state = { password: 'a', username: 'a', log: 'a', label: 'a', secret: true };
+    const build = (): FakeNamespace => new FakeNamespace([
+      configMap('app-config', { LOG_LEVEL: state.log }, undefined, { labels: { l: state.label } }),
+      ...(state.secret ? [secret('db-credentials', { username: state.username, password: state.password })] : []),
+    ]);
+    let object = apply(tracked(), decide('Deployment', tracked(), build(), drift));
+    // What the running pods consume: absent counts only when rollOnDelete asks for it.
+    let rolledWith = { log: state.log, password: state.secret ? state.password : null as string | null };
+    for (const edit of edits) {
+      if ('value' in edit) state[edit.op] = edit.value;
+      else state.secret = edit.op === 'restore-secret';
+      const fake = build();
+      const decision = decide('Deployment', object, fake, drift);
+      const consumed = { log: state.log, password: state.secret ? state.password : null };
+      const changed = consumed.log !== rolledWith.log
+        || (consumed.password !== rolledWith.password && (consumed.password !== null || rollOnDelete));
+      if ((decision.action === 'rollout') !== changed) return false;
+      if (decision.action === 'rollout') {
+        rollouts++;
+        rolledWith = consumed;
+      }
+      object = apply(object, decision);
+      if (decide('Deployment', object, fake, drift).action !== 'none') return false;
+    }
+    return true;
+  }), { numRuns: 500 });
+  t.ok(rollouts > 0, `the runs rolled out (${rollouts} times) and never otherwise`);
+});

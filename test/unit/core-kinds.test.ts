@@ -1,0 +1,53 @@
+// The one table of workload kinds: where each lives in the API and where its pod template sits,
+// checked against a real-shaped object of each kind (fixtures).
+import t from 'tap';
+import { WORKLOAD_KINDS, apiVersionOf, extractReferences, getPath, workloadKindByName, workloadKindByResource } from '../../shared/core/index.js';
+import type { WorkloadKind } from '../../shared/core/index.js';
+import { podSpec, workload } from '../fixtures/index.js';
+
+const rows: readonly [kind: string, apiVersion: string, plural: string, templatePath: string, rollsPods: boolean][] = [
+  ['Deployment', 'apps/v1', 'deployments', 'spec.template', true],
+  ['StatefulSet', 'apps/v1', 'statefulsets', 'spec.template', true],
+  ['DaemonSet', 'apps/v1', 'daemonsets', 'spec.template', true],
+  ['CronJob', 'batch/v1', 'cronjobs', 'spec.jobTemplate.spec.template', false],
+  ['Rollout', 'argoproj.io/v1alpha1', 'rollouts', 'spec.template', true],
+];
+
+t.test('the kinds table', async (t) => {
+  t.equal(WORKLOAD_KINDS.length, rows.length, 'no kind more, no kind less');
+  for (const [kind, apiVersion, plural, templatePath, rollsPods] of rows) {
+    const row = workloadKindByName(kind);
+    t.ok(row, kind);
+    if (row === undefined) continue;
+    t.equal(apiVersionOf(row), apiVersion, `${kind}: apiVersion`);
+    t.equal(row.plural, plural, `${kind}: plural`);
+    t.equal(row.templatePath.join('.'), templatePath, `${kind}: template path`);
+    t.equal(row.rollsPods, rollsPods, `${kind}: rolls pods`);
+    t.equal(workloadKindByResource(row.group, row.version, plural), row, `${kind}: found by resource`);
+  }
+});
+
+t.test('each fixture has its pod template at the kind\'s path, and its references are found there', async (t) => {
+  for (const kind of WORKLOAD_KINDS) {
+    const object = workload(kind.kind, { podSpec: podSpec({ envFrom: [{ configMapRef: { name: `${kind.plural}-env` } }] }) });
+    t.equal(getPath(object, ['apiVersion']), apiVersionOf(kind), `${kind.kind}: fixture apiVersion`);
+    t.equal(getPath(object, ['kind']), kind.kind, `${kind.kind}: fixture kind`);
+    const template = getPath(object, kind.templatePath);
+    t.strictSame(extractReferences(template).map((r) => r.name), [`${kind.plural}-env`], kind.kind);
+    t.strictSame(extractReferences(object), [], `${kind.kind}: the workload itself is not a pod template`);
+  }
+});
+
+t.test('unknown resources and names are not ours', async (t) => {
+  t.equal(workloadKindByResource('apps', 'v1', 'replicasets'), undefined);
+  t.equal(workloadKindByResource('apps', 'v1beta1', 'deployments'), undefined, 'the version counts');
+  t.equal(workloadKindByResource('extensions', 'v1', 'deployments'), undefined, 'the group counts');
+  t.equal(workloadKindByResource('batch', 'v1', 'jobs'), undefined, 'Jobs are not stamped');
+  t.equal(workloadKindByName('Job'), undefined);
+  t.equal(workloadKindByName('deployment'), undefined, 'kind names are case-sensitive');
+});
+
+t.test('a core-group kind would have a bare apiVersion', async (t) => {
+  const core: WorkloadKind = { kind: 'ReplicationController', group: '', version: 'v1', plural: 'replicationcontrollers', templatePath: ['spec', 'template'], rollsPods: true };
+  t.equal(apiVersionOf(core), 'v1');
+});
