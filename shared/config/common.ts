@@ -22,6 +22,7 @@ export const CONNECTION_FLAGS: readonly FlagSpec[] = [
 export const POLICY_FLAGS: readonly FlagSpec[] = [
   { name: 'track-all', aliases: ['auto-reload-all'], type: 'bool', default: false, help: 'Track every workload unless it opts out.' },
   { name: 'reloader-compat', type: 'bool', default: true, help: "Honour Stakater Reloader's annotations." },
+  { name: 'wave-compat', type: 'bool', default: true, help: "Honour Wave's annotations (wave.pusher.com/update-on-config-change, extra-configmaps, extra-secrets)." },
   { name: 'namespaces-to-ignore', type: 'list', default: [], help: 'Comma list of namespaces never tracked.' },
   { name: 'namespace-selector', type: 'selector', default: null, help: 'Only namespaces whose labels match this selector are tracked.' },
   { name: 'resource-label-selector', type: 'selector', default: null, help: 'Only ConfigMaps/Secrets whose labels match this selector are tracked.' },
@@ -51,6 +52,7 @@ export function policyFromFlags(values: Readonly<Record<string, FlagValue>>): Po
     ...DEFAULT_POLICY,
     trackAll: values['track-all'] as boolean,
     reloaderCompat: values['reloader-compat'] as boolean,
+    waveCompat: values['wave-compat'] as boolean,
     namespacesToIgnore: new Set(values['namespaces-to-ignore'] as readonly string[]),
     namespaceSelector: values['namespace-selector'] as LabelSelector | null,
     sourceSelector: values['resource-label-selector'] as LabelSelector | null,

@@ -42,6 +42,18 @@ export const Reloader = {
 } as const;
 
 /**
+ * Wave's keys (wave-k8s/wave), honoured so a Wave user can switch too. Wave reads them from the
+ * workload's own metadata only, and so do we.
+ */
+export const Wave = {
+  /** "true" tracks every referenced source (Wave's required opt-in). */
+  updateOnConfigChange: 'wave.pusher.com/update-on-config-change',
+  /** Comma list of `name` or `namespace/name`: extra ConfigMaps tracked (all keys). */
+  extraConfigMaps: 'wave.pusher.com/extra-configmaps',
+  extraSecrets: 'wave.pusher.com/extra-secrets',
+} as const;
+
+/**
  * The workload keys whose presence makes Reloader read the workload's own metadata; when none is
  * there it falls back to the pod template's annotations. We apply the same rule to ours.
  */

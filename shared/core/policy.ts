@@ -5,7 +5,7 @@
  * applies what only the sources themselves can say (ignore, match, labels) once the caller has
  * fetched their metadata. Reloader's keys are read as Reloader reads them (docs/annotations.md).
  */
-import { Ours, Reloader, SELECTING_KEYS, readBool, readList } from './annotations.js';
+import { Ours, Reloader, SELECTING_KEYS, Wave, readBool, readList } from './annotations.js';
 import { asStringMap, getPath } from './json.js';
 import { SOURCE_KINDS } from './kinds.js';
 import type { SourceKind, WorkloadKind } from './kinds.js';
@@ -19,6 +19,8 @@ export interface PolicyOptions {
   readonly trackAll: boolean;
   /** Honour reloader.stakater.com annotations. */
   readonly reloaderCompat: boolean;
+  /** Honour wave.pusher.com annotations. */
+  readonly waveCompat: boolean;
   readonly ignoredWorkloadKinds: ReadonlySet<string>;
   readonly ignoredSourceKinds: ReadonlySet<SourceKind>;
   readonly namespacesToIgnore: ReadonlySet<string>;
@@ -29,6 +31,7 @@ export interface PolicyOptions {
 export const DEFAULT_POLICY: PolicyOptions = Object.freeze({
   trackAll: false,
   reloaderCompat: true,
+  waveCompat: true,
   ignoredWorkloadKinds: new Set<string>(),
   ignoredSourceKinds: new Set<SourceKind>(),
   namespacesToIgnore: new Set<string>(),
@@ -74,8 +77,8 @@ export type TrackingPlan =
     };
 
 const KIND_KEYS = {
-  ConfigMap: { ours: Ours.configMaps, reloader: Reloader.configMapReload, auto: Reloader.configMapAuto, excludeOurs: Ours.excludeConfigMaps, excludeReloader: Reloader.excludeConfigMaps },
-  Secret: { ours: Ours.secrets, reloader: Reloader.secretReload, auto: Reloader.secretAuto, excludeOurs: Ours.excludeSecrets, excludeReloader: Reloader.excludeSecrets },
+  ConfigMap: { ours: Ours.configMaps, reloader: Reloader.configMapReload, auto: Reloader.configMapAuto, excludeOurs: Ours.excludeConfigMaps, excludeReloader: Reloader.excludeConfigMaps, wave: Wave.extraConfigMaps },
+  Secret: { ours: Ours.secrets, reloader: Reloader.secretReload, auto: Reloader.secretAuto, excludeOurs: Ours.excludeSecrets, excludeReloader: Reloader.excludeSecrets, wave: Wave.extraSecrets },
 } as const;
 
 const OUR_SELECTING_KEYS = SELECTING_KEYS.filter((key) => (Object.values(Ours) as string[]).includes(key));
@@ -106,12 +109,14 @@ function namespaceVerdict(ns: NamespaceView, options: PolicyOptions): string | u
  * kind's typed `/auto` key or `auto` itself when "true"; the cluster-wide default (here also the
  * namespace label) only when neither `auto` nor that kind's typed key is set.
  */
-function autoKinds(ann: Readonly<Record<string, string>>, ns: NamespaceView, options: PolicyOptions): { kinds: Set<SourceKind>; reason: string } {
+function autoKinds(ann: Readonly<Record<string, string>>, own: Readonly<Record<string, string>>, ns: NamespaceView, options: PolicyOptions): { kinds: Set<SourceKind>; reason: string } {
   const compat = options.reloaderCompat;
   const ours = readBool(ann[Ours.track]);
   const reloaderAuto = compat ? readBool(ann[Reloader.auto]) : undefined;
-  const flag = ours ?? reloaderAuto;
-  const flagKey = ours !== undefined ? Ours.track : Reloader.auto;
+  // Wave acts only on the exact value "true", read from the workload's own metadata.
+  const waveAuto = options.waveCompat && own[Wave.updateOnConfigChange] === 'true' ? true : undefined;
+  const flag = ours ?? reloaderAuto ?? waveAuto;
+  const flagKey = ours !== undefined ? Ours.track : reloaderAuto !== undefined ? Reloader.auto : Wave.updateOnConfigChange;
   if (flag === true) return { kinds: new Set(SOURCE_KINDS), reason: `annotation ${flagKey}=true` };
   const fallback = flag !== undefined ? undefined
     : readBool(ns.labels[Ours.namespaceTrack]) === true ? `namespace label ${Ours.namespaceTrack}=true`
@@ -151,7 +156,7 @@ export function planTracking(view: WorkloadView, refs: readonly SourceRef[], ns:
 
   const compat = options.reloaderCompat;
   const { ann, own } = selectingAnnotations(view, compat);
-  const auto = autoKinds(ann, ns, options);
+  const auto = autoKinds(ann, own, ns, options);
   const searchKinds = new Set(compat && readBool(ann[Reloader.search]) === true ? SOURCE_KINDS.filter((k) => !auto.kinds.has(k)) : []);
   const search = searchKinds.size > 0;
   const excluded = new Set<string>();
@@ -185,6 +190,9 @@ export function planTracking(view: WorkloadView, refs: readonly SourceRef[], ns:
     }
     if (readList(ann[keys.ours]).length > 0) reasons.push(`annotation ${keys.ours}`);
     if (reloaderNames.length > 0) reasons.push(`annotation ${keys.reloader}`);
+    const waveNames = options.waveCompat ? waveExtras(own[keys.wave], ns.name) : [];
+    for (const name of waveNames) wants.add({ kind, name, keys: ALL_KEYS, optional: false, named: true });
+    if (waveNames.length > 0) reasons.push(`annotation ${keys.wave}`);
   }
   for (const ref of refs) {
     if (options.ignoredSourceKinds.has(ref.kind)) continue;
@@ -195,6 +203,21 @@ export function planTracking(view: WorkloadView, refs: readonly SourceRef[], ns:
   const list = [...wants.byId.values()].filter((w) => !excluded.has(sourceId(w.kind, w.name)));
   list.sort((a, b) => compareIds(sourceId(a.kind, a.name), sourceId(b.kind, b.name)));
   return { tracked: true, reason: reasons.join(', '), wants: list, patterns, search, searchKinds, excluded };
+}
+
+/**
+ * Wave's extra lists hold `name` or `namespace/name`. A pod cannot consume a source of another
+ * namespace and the stamp names sources within the workload's namespace, so entries for other
+ * namespaces are left out (docs/annotations.md says so).
+ */
+function waveExtras(value: string | undefined, namespace: string): string[] {
+  const names: string[] = [];
+  for (const entry of readList(value)) {
+    const parts = entry.split('/');
+    const name = parts.length === 1 ? parts[0] : parts.length === 2 && parts[0] === namespace ? parts[1] : undefined;
+    if (name !== undefined && isSourceName(name)) names.push(name);
+  }
+  return names;
 }
 
 function compileAnchored(entry: string): RegExp | undefined {

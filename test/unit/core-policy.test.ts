@@ -7,6 +7,7 @@ import {
   HELM_RELEASE_TYPE,
   Ours,
   Reloader,
+  Wave,
   extractReferences,
   getPath,
   parseLabelSelector,
@@ -214,6 +215,15 @@ const cases: readonly Case[] = [
   { name: 'compat off: reloader exclude lists are not honoured', options: { reloaderCompat: false }, annotations: { ...T, [Reloader.excludeConfigMaps]: 'app-config' }, want: REFERENCED },
   { name: 'compat off: a leftover reloader key on the workload does not hide ours on the template', options: { reloaderCompat: false }, annotations: AUTO, templateAnnotations: T, want: REFERENCED },
   { name: 'compat off: our own keys still work', options: { reloaderCompat: false }, annotations: { [Ours.configMaps]: 'extra', [Ours.excludeSecrets]: 'x' }, want: ['ConfigMap/extra *'] },
+
+  // Wave's keys: the opt-in and the extra lists, read from the workload's own metadata only
+  { name: 'wave.pusher.com/update-on-config-change=true tracks every referenced source', annotations: { [Wave.updateOnConfigChange]: 'true' }, want: REFERENCED, reason: Wave.updateOnConfigChange },
+  { name: 'wave: only the exact value "true" opts in', annotations: { [Wave.updateOnConfigChange]: 'True' }, want: false },
+  { name: 'wave: on the pod template it does nothing (Wave reads the workload)', templateAnnotations: { [Wave.updateOnConfigChange]: 'true' }, want: false },
+  { name: 'wave: our track=false wins over Wave', annotations: { [Ours.track]: 'false', [Wave.updateOnConfigChange]: 'true' }, want: false },
+  { name: 'wave extra lists: name and same-namespace ns/name; other namespaces left out', annotations: { [Wave.extraConfigMaps]: 'extra, shop/feature-flags, other/elsewhere', [Wave.extraSecrets]: 'api-token' }, want: ['ConfigMap/extra *', 'ConfigMap/feature-flags *', 'Secret/api-token *'] },
+  { name: 'wave extra lists: invalid names dropped', annotations: { [Wave.extraConfigMaps]: 'Bad_Name, a/b/c' }, want: false },
+  { name: 'wave compat off: its keys mean nothing', options: { waveCompat: false }, annotations: { [Wave.updateOnConfigChange]: 'true', [Wave.extraSecrets]: 'api-token' }, want: false },
 
   // every workload kind: its own template path for the fallback
   ...['StatefulSet', 'DaemonSet', 'CronJob', 'Rollout'].flatMap((kind): Case[] => [
