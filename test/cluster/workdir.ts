@@ -6,9 +6,11 @@
  * A control plane whose Node process was SIGKILLed has no chance to delete its directory; its
  * processes die (see supervise.ts) but the directory stays. The next control plane started on
  * this machine removes such leftovers: directories whose owner pid is gone and that were not
- * kept on purpose (CONFIGSTAMP_KEEP_CLUSTER=1 writes a `kept` marker).
+ * kept on purpose (CONFIGSTAMP_KEEP_CLUSTER=1 writes a `kept` marker), and in which nothing has
+ * been written for a while: a pid alone can mislead when the owner runs in another PID namespace
+ * (a sandboxed tool on the same machine), whereas a live control plane keeps writing its logs.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -64,11 +66,20 @@ function removeAbandonedWorkDirs(): void {
     try {
       if (existsSync(join(root, 'kept'))) continue;
       const owner = Number(readFileSync(join(root, 'owner.pid'), 'utf8'));
-      if (Number.isInteger(owner) && owner > 0 && !isAlive(owner)) rmSync(root, { recursive: true, force: true });
+      if (Number.isInteger(owner) && owner > 0 && !isAlive(owner) && quietFor(root, QUIET_MS)) rmSync(root, { recursive: true, force: true });
     } catch {
       // unreadable or half-created: not ours to judge
     }
   }
+}
+
+/** How long a directory must have gone unwritten before it counts as abandoned. */
+const QUIET_MS = 3 * 60 * 1000;
+
+/** Whether no file directly in `root` (the component logs among them) changed within `ms`. */
+function quietFor(root: string, ms: number): boolean {
+  const newest = Math.max(statSync(root).mtimeMs, ...readdirSync(root).map((name) => statSync(join(root, name)).mtimeMs));
+  return Date.now() - newest > ms;
 }
 
 function isAlive(pid: number): boolean {

@@ -1,0 +1,64 @@
+/**
+ * Benchmark: one ConfigMap consumed by 1,000 Deployments. After adoption, the ConfigMap changes
+ * once; every Deployment must be patched, and the patch rate must never exceed the token bucket
+ * (--patch-qps, --patch-burst): over any interval t, at most burst + qps·t patches. Patch times
+ * are taken from the watcher's rollout log lines (millisecond timestamps).
+ *
+ *   node --import tsx test/bench/watcher-fanout.ts
+ */
+import { pathToFileURL } from 'node:url';
+import { benchCluster, createAll, startBenchWatcher, trackedDeployment, waitUntil } from './watcher-harness.js';
+
+/** The largest excess over burst + qps·t across all windows between two patch times. */
+function worstExcess(times: readonly number[], qps: number, burst: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let worst = -Infinity;
+  for (let i = 0; i < sorted.length; i++) {
+    for (let j = i; j < sorted.length; j++) {
+      const count = j - i + 1;
+      worst = Math.max(worst, count - (burst + (qps * (sorted[j]! - sorted[i]!)) / 1000));
+    }
+  }
+  return worst;
+}
+
+export async function run(options: { deployments?: number; qps?: number; burst?: number } = {}): Promise<Record<string, unknown>> {
+  const n = options.deployments ?? 1_000;
+  const qps = options.qps ?? 100;
+  const burst = options.burst ?? 20;
+  const bench = await benchCluster();
+  try {
+    const { client } = bench;
+    await client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: 'fanout' } } });
+    await client.request('POST', '/api/v1/namespaces/fanout/configmaps', { body: { metadata: { name: 'shared' }, data: { k: '0' } } });
+    await createAll(client, '/apis/apps/v1/namespaces/fanout/deployments', Array.from({ length: n }, (_, i) => trackedDeployment(`app-${i}`, 'shared')));
+    const watcher = await startBenchWatcher(bench.cluster, ['--debounce=200ms', `--patch-qps=${qps}`, `--patch-burst=${burst}`, '--min-rollout-interval=0', '--workers=8']);
+    try {
+      await waitUntil('every Deployment adopted', () => watcher.records().filter((r) => String(r.msg).startsWith('adopted')).length >= n);
+      const t0 = Date.now();
+      await client.request('PATCH', '/api/v1/namespaces/fanout/configmaps/shared', { body: { data: { k: '1' } }, contentType: 'application/merge-patch+json' });
+      const rollouts = () => watcher.records().filter((r) => r.msg === 'rollout: stamp patched');
+      await waitUntil('every Deployment patched', () => rollouts().length >= n);
+      const allMs = Date.now() - t0;
+      const list = await client.request<{ items: { spec: { template: { metadata: { annotations?: Record<string, string> } } } }[] }>('GET', '/apis/apps/v1/namespaces/fanout/deployments');
+      const stamped = list.items.filter((d) => d.spec.template.metadata.annotations?.['configstamp.io/stamp']).length;
+      const times = rollouts().map((r) => Date.parse(String(r.time)));
+      const adoptTimes = watcher.records().filter((r) => String(r.msg).startsWith('adopted')).map((r) => Date.parse(String(r.time)));
+      return {
+        deployments: n, qps, burst, patched: rollouts().length, stampedOnTemplate: stamped, changeToAllPatchedMs: allMs,
+        achievedQps: Math.round((n / ((Math.max(...times) - Math.min(...times)) / 1000)) * 10) / 10,
+        worstExcessRollouts: Math.round(worstExcess(times, qps, burst) * 100) / 100,
+        worstExcessAdoptions: Math.round(worstExcess(adoptTimes, qps, burst) * 100) / 100,
+        limitNeverExceeded: worstExcess(times, qps, burst) <= 1 && worstExcess(adoptTimes, qps, burst) <= 1,
+      };
+    } finally {
+      await watcher.stop();
+    }
+  } finally {
+    await bench.stop();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  console.log(JSON.stringify(await run(), null, 2));
+}

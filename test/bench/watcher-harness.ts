@@ -1,0 +1,75 @@
+/**
+ * Shared set-up for the watcher benchmarks (not a benchmark itself): a loopback control plane,
+ * bulk creation through the API, the watcher
+ * as a real process, and its RSS read from /proc.
+ */
+import { readFileSync } from 'node:fs';
+import { KubeClient } from '../../shared/kube/client.js';
+import { mapBounded } from '../../shared/kube/sources.js';
+import { startControlPlane } from '../cluster/controlplane.js';
+import type { ControlPlane } from '../cluster/controlplane.js';
+import { startConfigstamp } from '../support/process.js';
+import type { ConfigstampProcess } from '../support/process.js';
+
+export interface BenchCluster {
+  readonly cluster: ControlPlane;
+  readonly client: KubeClient;
+  stop(): Promise<void>;
+}
+
+export async function benchCluster(): Promise<BenchCluster> {
+  const cluster = await startControlPlane();
+  const client = await KubeClient.create(cluster.kubeConfig, 'configstamp-bench');
+  await client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: 'configstamp' } } });
+  return {
+    cluster, client,
+    async stop() {
+      client.close();
+      await cluster.stop();
+    },
+  };
+}
+
+export async function createAll(client: KubeClient, path: string, bodies: readonly unknown[], concurrency = 16): Promise<void> {
+  await mapBounded(bodies, concurrency, (body) => client.request('POST', path, { body }));
+}
+
+export function trackedDeployment(name: string, configMap: string, replicas = 0): unknown {
+  return {
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, annotations: { 'configstamp.io/track': 'true' } },
+    spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'app:1', envFrom: [{ configMapRef: { name: configMap } }] }] } } },
+  };
+}
+
+export function trackedCronJob(name: string, configMap: string): unknown {
+  return {
+    apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name, annotations: { 'configstamp.io/track': 'true' } },
+    spec: { schedule: '0 0 1 1 *', suspend: true, jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'app:1', envFrom: [{ configMapRef: { name: configMap } }] }] } } } } },
+  };
+}
+
+export async function startBenchWatcher(cluster: ControlPlane, extra: readonly string[]): Promise<ConfigstampProcess> {
+  const proc = startConfigstamp(['watcher', `--kubeconfig=${cluster.kubeconfigPath}`, '--namespace=configstamp', '--health-port=0', '--leader-elect=false', '--log-level=info', ...extra]);
+  await proc.waitFor((r) => r.msg === 'synced: listed namespaces, sources and workloads', 120_000);
+  return proc;
+}
+
+/** Resident set size of a process, from /proc (Linux). */
+export function rssMB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+  return Math.round((kb / 1024) * 10) / 10;
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 10) / 10;
+}
+
+export async function waitUntil(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 300_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

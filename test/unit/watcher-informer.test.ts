@@ -1,0 +1,99 @@
+/** The informer against a fake API: paginated list, watch from the list's version, relist on 410 and on errors. */
+import t from 'tap';
+import type { KubeClient, RequestOptions } from '../../shared/kube/client.js';
+import { KubeApiError } from '../../shared/kube/client.js';
+import { createLogger } from '../../shared/log.js';
+import { Informer } from '../../watcher/informer.js';
+
+type WatchScript = (onEvent: (e: { type: string; object: unknown }) => void, options: RequestOptions) => Promise<void>;
+
+function fakeClient(lists: (() => { items: unknown[]; metadata: { continue?: string; resourceVersion: string } })[], watches: WatchScript[]) {
+  const calls: { kind: string; query: Record<string, unknown> }[] = [];
+  let list = 0;
+  let watch = 0;
+  const client = {
+    async request(_method: string, _path: string, options: RequestOptions = {}) {
+      calls.push({ kind: 'list', query: { ...options.query } });
+      const next = lists[list++];
+      if (!next) throw new KubeApiError(503, 'ServiceUnavailable', 'down');
+      return next();
+    },
+    async watch(_path: string, options: RequestOptions, onEvent: (e: { type: string; object: unknown }) => void) {
+      calls.push({ kind: 'watch', query: { ...options.query } });
+      const script = watches[watch++] ?? (async (_on, o) => new Promise<void>((r) => o.signal?.addEventListener('abort', () => r())));
+      return script(onEvent, options);
+    },
+  } as unknown as KubeClient;
+  return { client, calls };
+}
+
+const obj = (name: string, rv: string) => ({ metadata: { name, namespace: 'ns', resourceVersion: rv } });
+
+t.test('lists every page, watches from the list version, relists on 410 Gone', async (t) => {
+  const { client, calls } = fakeClient([
+    () => ({ items: [obj('a', '1')], metadata: { continue: 'tok', resourceVersion: '5' } }),
+    () => ({ items: [obj('b', '2')], metadata: { resourceVersion: '5' } }),
+    () => ({ items: [obj('a', '1'), obj('b', '2'), obj('c', '7')], metadata: { resourceVersion: '9' } }),
+  ], [
+    async (on) => {
+      on({ type: 'ADDED', object: obj('c', '7') });
+      on({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '8' } } });
+      on({ type: 'ERROR', object: { kind: 'Status', code: 410 } });
+    },
+  ]);
+  const replaced: { names: string[]; initial: boolean }[] = [];
+  const events: string[] = [];
+  const restarts: string[] = [];
+  const informer = new Informer(client, { resource: 'configmaps', path: '/api/v1/configmaps' }, {
+    replace: (items, initial) => replaced.push({ names: items.map((i) => (i as { metadata: { name: string } }).metadata.name), initial }),
+    event: (type, o) => events.push(`${type} ${(o as { metadata: { name: string } }).metadata.name}`),
+    restarted: (reason) => restarts.push(reason),
+  }, createLogger('silent', 'test'), { watchTimeoutMs: 60_000, backoffMs: { base: 1, max: 2 } });
+  const abort = new AbortController();
+  const running = informer.run(abort.signal);
+  await new Promise((r) => setTimeout(r, 50));
+  abort.abort();
+  await running;
+  t.same(replaced, [{ names: ['a', 'b'], initial: true }, { names: ['a', 'b', 'c'], initial: false }]);
+  t.same(events, ['ADDED c'], 'bookmarks and errors are not handed on');
+  t.same(restarts, ['gone']);
+  t.equal(calls[1]!.query.continue, 'tok', 'second page asked with the continue token');
+  t.equal(calls[2]!.kind, 'watch');
+  t.equal(calls[2]!.query.resourceVersion, '5', 'watch starts at the list version');
+  t.equal(informer.hasSynced, true);
+});
+
+t.test('a broken stream relists after a backoff; an optional resource that is not served counts as empty', async (t) => {
+  const { client } = fakeClient([
+    () => ({ items: [obj('a', '1')], metadata: { resourceVersion: '3' } }),
+    () => ({ items: [obj('a', '4')], metadata: { resourceVersion: '4' } }),
+  ], [async () => { throw new Error('socket hang up'); }]);
+  const replaced: boolean[] = [];
+  const restarts: string[] = [];
+  const informer = new Informer(client, { resource: 'x', path: '/x' }, {
+    replace: (_items, initial) => replaced.push(initial), event: () => undefined, restarted: (reason) => restarts.push(reason),
+  }, createLogger('silent', 'test'), { watchTimeoutMs: 60_000, backoffMs: { base: 1, max: 2 } });
+  const abort = new AbortController();
+  const running = informer.run(abort.signal);
+  await new Promise((r) => setTimeout(r, 50));
+  abort.abort();
+  await running;
+  t.same(replaced, [true, false]);
+  t.same(restarts, ['error']);
+
+  const missing = {
+    request: async () => { throw new KubeApiError(404, 'NotFound', 'the server could not find the requested resource'); },
+    watch: async () => undefined,
+  } as unknown as KubeClient;
+  const seen: number[] = [];
+  const optional = new Informer(missing, { resource: 'rollouts', path: '/apis/argoproj.io/v1alpha1/rollouts', optional: true }, {
+    replace: (items) => seen.push(items.length), event: () => undefined, restarted: () => undefined,
+  }, createLogger('silent', 'test'), { watchTimeoutMs: 60_000, backoffMs: { base: 5, max: 5 } });
+  const abort2 = new AbortController();
+  const run2 = optional.run(abort2.signal);
+  await new Promise((r) => setTimeout(r, 30));
+  abort2.abort();
+  await run2;
+  t.equal(optional.hasSynced, true, 'synced (empty) so readiness does not wait for a CRD');
+  t.same(seen, [0], 'replaced once with nothing');
+});

@@ -1,0 +1,157 @@
+/**
+ * reconcileWorkload against a fake API (fast unit tests of the I/O path; the real thing is in
+ * test/e2e/watcher-*.test.ts): adopt, roll, stale cache, churn guard, leader gate, errors.
+ */
+import t from 'tap';
+import { DEFAULT_POLICY } from '../../shared/core/policy.js';
+import { workloadKindByName } from '../../shared/core/kinds.js';
+import { KubeApiError } from '../../shared/kube/client.js';
+import { createLogger } from '../../shared/log.js';
+import { ClusterCache, workloadKey } from '../../watcher/cache.js';
+import { ChurnGuard } from '../../watcher/churn-guard.js';
+import { ManualClock } from '../../watcher/clock.js';
+import { SourceDigests } from '../../watcher/digests.js';
+import { createWatcherMetrics } from '../../watcher/metrics.js';
+import { TokenBucket } from '../../watcher/rate-limiter.js';
+import { reconcileWorkload } from '../../watcher/reconcile.js';
+import type { ReconcileDeps } from '../../watcher/reconcile.js';
+
+const KIND = workloadKindByName('Deployment')!;
+
+function deploymentObject(rv: string, templateAnnotations: Record<string, string> = {}, own: Record<string, string> = {}) {
+  return {
+    metadata: { name: 'web', namespace: 'ns', resourceVersion: rv, annotations: { 'configstamp.io/track': 'true', ...own } as Record<string, string> },
+    spec: { template: { metadata: { annotations: templateAnnotations }, spec: { containers: [{ name: 'c', envFrom: [{ configMapRef: { name: 'cfg' } }] }] } } },
+  };
+}
+
+function setup(options: { leader?: boolean; intervalMs?: number; rollOnDelete?: boolean } = {}) {
+  const clock = new ManualClock();
+  const cache = new ClusterCache();
+  const state = { workload: deploymentObject('1') as unknown, cm: { metadata: { resourceVersion: '10' }, data: { a: '1' } } as unknown, patchError: undefined as unknown };
+  const patches: unknown[] = [];
+  const events: { type: string; reason: string; message: string }[] = [];
+  let fetches = 0;
+  const digests = new SourceDigests(new Uint8Array(32).fill(7), async (_ns, keys) => {
+    fetches++;
+    return new Map(keys.map((k) => [`${k.kind}/${k.name}`, k.name === 'cfg' ? state.cm : null]));
+  });
+  const key = workloadKey(KIND, 'ns', 'web');
+  const deps: ReconcileDeps = {
+    cache, digests, policy: DEFAULT_POLICY, rollOnDelete: options.rollOnDelete ?? false,
+    guard: new ChurnGuard(options.intervalMs ?? 0, clock), limiter: new TokenBucket(100, 100, clock),
+    events: { post: async (_w, type, reason, message) => void events.push({ type, reason, message }) },
+    metrics: createWatcherMetrics(), log: createLogger('silent', 'test'), clock, isLeader: () => options.leader ?? true,
+    api: {
+      get: async () => state.workload,
+      patch: async (_w, body) => {
+        if (state.patchError) throw state.patchError;
+        patches.push(body);
+        // Apply the merge patch's annotations as the API would.
+        const b = body as { metadata?: { annotations?: Record<string, string | null> }; spec?: { template: { metadata: { annotations: Record<string, string> } } } };
+        const w = structuredClone(state.workload) as ReturnType<typeof deploymentObject>;
+        for (const [k, v] of Object.entries(b.metadata?.annotations ?? {})) if (v === null) delete w.metadata.annotations[k]; else w.metadata.annotations[k] = v;
+        Object.assign(w.spec.template.metadata.annotations, b.spec?.template.metadata.annotations ?? {});
+        w.metadata.resourceVersion = String(Number(w.metadata.resourceVersion) + 1);
+        state.workload = w;
+        setWorkload(w);
+      },
+    },
+  };
+  const setWorkload = (object: unknown) => cache.setWorkload({ key, kind: KIND, namespace: 'ns', name: 'web', object: structuredClone(object) });
+  const setSourceRv = (rv: string) => cache.setSource('ConfigMap', 'ns', 'cfg', { resourceVersion: rv, labels: {}, annotations: {} });
+  setWorkload(state.workload);
+  setSourceRv('10');
+  const run = () => reconcileWorkload(deps, key, { since: clock.now() });
+  return { clock, state, patches, events, deps, run, setSourceRv, fetches: () => fetches };
+}
+
+t.test('an unstamped workload is adopted on its metadata, then left alone', async (t) => {
+  const s = setup();
+  await s.run();
+  t.equal(s.patches.length, 1);
+  t.match(s.patches[0], { metadata: { annotations: { 'configstamp.io/adopted-stamp': /^v1:configmap\/cfg=[0-9a-f]{16}$/ }, resourceVersion: '1' } });
+  t.notOk((s.patches[0] as { spec?: unknown }).spec, 'no template change: no rollout');
+  await s.run();
+  t.equal(s.patches.length, 1, 'nothing more to do');
+});
+
+t.test('a changed source rolls once, with a Normal Event naming short old→new digests', async (t) => {
+  const s = setup();
+  await s.run();
+  s.state.cm = { metadata: { resourceVersion: '11' }, data: { a: '2' } };
+  s.setSourceRv('11');
+  await s.run();
+  t.equal(s.patches.length, 2);
+  t.match(s.patches[1], { spec: { template: { metadata: { annotations: { 'configstamp.io/stamp': /^v1:configmap\/cfg=/ } } } }, metadata: { annotations: { 'configstamp.io/adopted-stamp': null } } });
+  t.match(s.events, [{ type: 'Normal', reason: 'ConfigstampRollout', message: /ConfigMap\/cfg [0-9a-f]{8}→[0-9a-f]{8}/ }]);
+  t.notMatch(s.events[0]!.message, /a.?=.?2/, 'no value in the Event');
+  await s.run();
+  t.equal(s.patches.length, 2, 'exactly one rollout');
+});
+
+t.test('a stale read never rolls: the drift is confirmed with fresh reads first', async (t) => {
+  const s = setup();
+  await s.run();
+  // The cache says a new version exists, but a fresh GET still returns the recorded data.
+  s.setSourceRv('12');
+  await s.run();
+  t.equal(s.patches.length, 1, 'no rollout: fresh data matches the stamp');
+});
+
+t.test('digests are cached per source version: unchanged versions cost no read', async (t) => {
+  const s = setup();
+  await s.run();
+  const before = s.fetches();
+  await s.run();
+  await s.run();
+  t.equal(s.fetches(), before, 'no reads while nothing changed');
+});
+
+t.test('the churn guard holds a second rollout back, warns once, then applies the latest state', async (t) => {
+  const s = setup({ intervalMs: 10_000 });
+  await s.run();
+  for (const [rv, v] of [['11', '2'], ['12', '3']] as const) {
+    s.state.cm = { metadata: { resourceVersion: rv }, data: { a: v } };
+    s.setSourceRv(rv);
+    const r = await s.run();
+    if (rv === '12') t.match(r, { requeueAfterMs: Number }, 'requeued for when the interval has passed');
+  }
+  t.equal(s.patches.length, 2, 'adopt + one rollout');
+  s.state.cm = { metadata: { resourceVersion: '13' }, data: { a: '4' } };
+  s.setSourceRv('13');
+  await s.run();
+  t.equal(s.events.filter((e) => e.reason === 'ConfigstampRolloutHeldBack').length, 1, 'one Warning Event per hold');
+  await s.clock.advance(10_000);
+  await s.run();
+  t.equal(s.patches.length, 3, 'the latest state applied once the interval passed');
+  t.match(s.events.at(-1)!.message, /ConfigMap\/cfg/);
+});
+
+t.test('a standby writes nothing', async (t) => {
+  const s = setup({ leader: false });
+  await s.run();
+  t.equal(s.patches.length, 0);
+});
+
+t.test('409/429/5xx are retried; other errors are surfaced as a Warning Event without retry', async (t) => {
+  const s = setup();
+  s.state.patchError = new KubeApiError(409, 'Conflict', 'conflict');
+  t.same(await s.run(), { retry: true });
+  s.state.patchError = new KubeApiError(503, 'ServiceUnavailable', 'down');
+  t.same(await s.run(), { retry: true });
+  s.state.patchError = new KubeApiError(403, 'Forbidden', 'forbidden');
+  t.equal(await s.run(), undefined);
+  t.match(s.events, [{ type: 'Warning', reason: 'ConfigstampError', message: /forbidden/ }]);
+});
+
+t.test('a deleted source rolls nothing unless --roll-on-delete', async (t) => {
+  for (const rollOnDelete of [false, true]) {
+    const s = setup({ rollOnDelete });
+    await s.run();
+    s.state.cm = null;
+    s.deps.cache.deleteSource('ConfigMap', 'ns', 'cfg');
+    await s.run();
+    t.equal(s.patches.length, rollOnDelete ? 2 : 1, `rollOnDelete=${rollOnDelete}`);
+  }
+});

@@ -1,0 +1,36 @@
+/** The reverse index: source → workloads, patterns per namespace and kind, replace and remove. */
+import t from 'tap';
+import { ReverseIndex } from '../../watcher/reverse-index.js';
+
+t.test('lookups name exactly the workloads that want the source', async (t) => {
+  const index = new ReverseIndex();
+  index.set('Deployment/a/web', 'a', [{ kind: 'ConfigMap', name: 'cfg' }, { kind: 'Secret', name: 'db' }], []);
+  index.set('Deployment/a/api', 'a', [{ kind: 'ConfigMap', name: 'cfg' }], []);
+  index.set('Deployment/b/web', 'b', [{ kind: 'ConfigMap', name: 'cfg' }], []);
+  index.set('StatefulSet/a/pat', 'a', [], ['Secret']);
+  t.same([...index.lookup('a', 'ConfigMap', 'cfg')].sort(), ['Deployment/a/api', 'Deployment/a/web']);
+  t.same([...index.lookup('a', 'Secret', 'db')].sort(), ['Deployment/a/web', 'StatefulSet/a/pat'], 'pattern watchers see every Secret of the namespace');
+  t.same([...index.lookup('a', 'Secret', 'anything')], ['StatefulSet/a/pat']);
+  t.same([...index.lookup('a', 'ConfigMap', 'db')], [], 'kind matters');
+  t.same([...index.lookup('c', 'ConfigMap', 'cfg')], [], 'namespace matters');
+});
+
+t.test('set replaces a workload\'s wants; remove drops them', async (t) => {
+  const index = new ReverseIndex();
+  index.set('w', 'a', [{ kind: 'ConfigMap', name: 'old' }], ['ConfigMap']);
+  index.set('w', 'a', [{ kind: 'ConfigMap', name: 'new' }], []);
+  t.same([...index.lookup('a', 'ConfigMap', 'old')], []);
+  t.same([...index.lookup('a', 'ConfigMap', 'new')], ['w']);
+  index.remove('w');
+  t.same([...index.lookup('a', 'ConfigMap', 'new')], []);
+  t.equal(index.size, 0);
+});
+
+t.test('cost does not depend on unrelated workloads', async (t) => {
+  const index = new ReverseIndex();
+  for (let i = 0; i < 20_000; i++) index.set(`w${i}`, 'a', [{ kind: 'ConfigMap', name: `cm${i}` }], []);
+  const t0 = performance.now();
+  for (let i = 0; i < 20_000; i++) index.lookup('a', 'ConfigMap', `cm${i}`);
+  t.ok(performance.now() - t0 < 500, '20k lookups in a 20k-workload namespace are fast');
+  t.same([...index.lookup('a', 'ConfigMap', 'cm7')], ['w7']);
+});

@@ -1,0 +1,133 @@
+/**
+ * What the watcher knows of the cluster between reads: namespaces (labels), sources (metadata
+ * only: names, labels, annotations, resourceVersion; never data) and workloads (the objects,
+ * without managedFields). Filled by list + watch; read by reconciles for planning, never trusted
+ * for a write (a rollout is confirmed with fresh reads).
+ */
+import type { SourceKind, WorkloadKind } from '../shared/core/kinds.js';
+import type { NamespaceView, SourceCatalog, SourceMeta } from '../shared/core/policy.js';
+
+export interface SourceEntry extends SourceMeta {
+  readonly resourceVersion: string;
+}
+
+export interface WorkloadEntry {
+  readonly key: string;
+  readonly kind: WorkloadKind;
+  readonly namespace: string;
+  readonly name: string;
+  readonly object: unknown;
+}
+
+export function workloadKey(kind: WorkloadKind, namespace: string, name: string): string {
+  return `${kind.kind}/${namespace}/${name}`;
+}
+
+interface ObjectMeta {
+  name?: string;
+  namespace?: string;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  managedFields?: unknown;
+}
+
+export function metaOf(object: unknown): ObjectMeta {
+  const m = (object as { metadata?: ObjectMeta } | null)?.metadata;
+  return m ?? {};
+}
+
+/** A source's metadata as kept: data and managedFields are never stored. */
+export function sourceEntryOf(object: unknown): SourceEntry & { name: string; namespace: string } {
+  const m = metaOf(object);
+  return {
+    name: m.name ?? '', namespace: m.namespace ?? '', resourceVersion: m.resourceVersion ?? '',
+    labels: m.labels ?? {}, annotations: m.annotations ?? {},
+    type: typeof (object as { type?: unknown }).type === 'string' ? (object as { type: string }).type : undefined,
+  };
+}
+
+export class ClusterCache {
+  private readonly namespaces = new Map<string, Readonly<Record<string, string>>>();
+  private readonly sources = new Map<string, Map<string, SourceEntry>>();
+  private readonly workloads = new Map<string, WorkloadEntry>();
+  private readonly workloadsByNamespace = new Map<string, Set<string>>();
+
+  setNamespace(name: string, labels: Readonly<Record<string, string>>): void {
+    this.namespaces.set(name, labels);
+  }
+  deleteNamespace(name: string): void {
+    this.namespaces.delete(name);
+  }
+  namespaceView(name: string): NamespaceView {
+    return { name, labels: this.namespaces.get(name) ?? {} };
+  }
+  namespaceNames(): string[] {
+    return [...this.namespaces.keys()];
+  }
+
+  private bucket(namespace: string, kind: SourceKind): Map<string, SourceEntry> {
+    const key = `${namespace}/${kind}`;
+    let b = this.sources.get(key);
+    if (b === undefined) this.sources.set(key, (b = new Map()));
+    return b;
+  }
+  /** Stores a source's metadata; returns the previous entry. */
+  setSource(kind: SourceKind, namespace: string, name: string, entry: SourceEntry): SourceEntry | undefined {
+    const b = this.bucket(namespace, kind);
+    const prev = b.get(name);
+    b.set(name, entry);
+    return prev;
+  }
+  deleteSource(kind: SourceKind, namespace: string, name: string): SourceEntry | undefined {
+    const b = this.bucket(namespace, kind);
+    const prev = b.get(name);
+    b.delete(name);
+    return prev;
+  }
+  source(kind: SourceKind, namespace: string, name: string): SourceEntry | undefined {
+    return this.sources.get(`${namespace}/${kind}`)?.get(name);
+  }
+  /** Every source of a kind, as [namespace, name, entry]. */
+  *allSources(kind: SourceKind): Iterable<[string, string, SourceEntry]> {
+    for (const [key, b] of this.sources) {
+      const slash = key.lastIndexOf('/');
+      if (key.slice(slash + 1) !== kind) continue;
+      for (const [name, entry] of b) yield [key.slice(0, slash), name, entry];
+    }
+  }
+  catalog(namespace: string): SourceCatalog {
+    return {
+      get: (kind, name) => this.source(kind, namespace, name),
+      names: (kind) => this.sources.get(`${namespace}/${kind}`)?.keys() ?? [],
+    };
+  }
+
+  setWorkload(entry: WorkloadEntry): void {
+    const m = metaOf(entry.object);
+    delete m.managedFields;
+    this.workloads.set(entry.key, entry);
+    let set = this.workloadsByNamespace.get(entry.namespace);
+    if (set === undefined) this.workloadsByNamespace.set(entry.namespace, (set = new Set()));
+    set.add(entry.key);
+  }
+  deleteWorkload(key: string): WorkloadEntry | undefined {
+    const prev = this.workloads.get(key);
+    if (prev === undefined) return undefined;
+    this.workloads.delete(key);
+    this.workloadsByNamespace.get(prev.namespace)?.delete(key);
+    return prev;
+  }
+  workload(key: string): WorkloadEntry | undefined {
+    return this.workloads.get(key);
+  }
+  workloadKeys(): string[] {
+    return [...this.workloads.keys()];
+  }
+  workloadKeysIn(namespace: string): string[] {
+    return [...(this.workloadsByNamespace.get(namespace) ?? [])];
+  }
+  workloadsOfKind(kind: WorkloadKind): WorkloadEntry[] {
+    return [...this.workloads.values()].filter((w) => w.kind === kind);
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * Wires list + watch to the cache, the reverse index and the queue. Events only enqueue workload
+ * keys: a source event enqueues the workloads the index names for it; a workload event enqueues
+ * that workload; a namespace label change re-plans and enqueues the namespace's workloads. Only
+ * the leader enqueues (standbys keep cache and index warm and write nothing). Becoming leader, and
+ * every relist, enqueue every workload: restart sync is how the watcher always starts.
+ */
+import type { SourceKind, WorkloadKind } from '../shared/core/kinds.js';
+import type { PolicyOptions } from '../shared/core/policy.js';
+import type { Logger } from '../shared/log.js';
+import { ClusterCache, metaOf, sourceEntryOf, workloadKey } from './cache.js';
+import type { ChurnGuard } from './churn-guard.js';
+import type { SourceDigests } from './digests.js';
+import { trackingOf } from './evaluate.js';
+import type { InformerHandlers } from './informer.js';
+import type { WorkQueue } from './queue.js';
+import { ReverseIndex } from './reverse-index.js';
+
+export interface ControllerDeps {
+  readonly queue: WorkQueue;
+  readonly digests: SourceDigests;
+  readonly guard: ChurnGuard;
+  readonly policy: PolicyOptions;
+  readonly log: Logger;
+  /** Called when a watch ended badly and its resource is relisted. */
+  readonly onRestart?: (resource: string, reason: 'gone' | 'error') => void;
+}
+
+export class Controller {
+  readonly cache = new ClusterCache();
+  readonly index = new ReverseIndex();
+  private active = false;
+  private synced = false;
+
+  constructor(private readonly deps: ControllerDeps) {}
+
+  /** This replica leads: from now on changes are enqueued; everything is enqueued once now. */
+  activate(): void {
+    this.active = true;
+    if (this.synced) this.enqueueAll();
+  }
+
+  /** Every informer has listed once: plan every workload with all namespaces known, then sync. */
+  markSynced(): void {
+    if (this.synced) return;
+    this.synced = true;
+    for (const key of this.cache.workloadKeys()) this.reindex(key);
+    if (this.active) this.enqueueAll();
+  }
+
+  get isSynced(): boolean {
+    return this.synced;
+  }
+
+  enqueueAll(delayMs = 0): void {
+    if (!this.active) return;
+    for (const key of this.cache.workloadKeys()) this.deps.queue.add(key, delayMs);
+  }
+
+  private enqueue(key: string): void {
+    if (this.active) this.deps.queue.add(key);
+  }
+
+  private reindex(key: string): void {
+    const w = this.cache.workload(key);
+    if (w === undefined) return void this.index.remove(key);
+    const { plan } = trackingOf(w.kind, w.object, this.cache.namespaceView(w.namespace), this.cache.catalog(w.namespace), this.deps.policy);
+    if (!plan.tracked) return void this.index.remove(key);
+    this.index.set(key, w.namespace, plan.wants, plan.patterns.map((p) => p.kind));
+  }
+
+  private relisted(resource: string, initial: boolean): void {
+    if (initial) return;
+    this.deps.log.info({ resource }, 'relisted: reconciling every workload again');
+    if (this.synced) {
+      for (const key of this.cache.workloadKeys()) this.reindex(key);
+      this.enqueueAll();
+    }
+  }
+
+  private restartHandler(resource: string): InformerHandlers['restarted'] {
+    return (reason) => this.deps.onRestart?.(resource, reason);
+  }
+
+  namespaceHandlers(): InformerHandlers {
+    const apply = (object: unknown, deleted: boolean): void => {
+      const m = metaOf(object);
+      if (!m.name) return;
+      const before = JSON.stringify(this.cache.namespaceView(m.name).labels);
+      if (deleted) this.cache.deleteNamespace(m.name);
+      else this.cache.setNamespace(m.name, m.labels ?? {});
+      if (this.synced && JSON.stringify(this.cache.namespaceView(m.name).labels) !== before) {
+        for (const key of this.cache.workloadKeysIn(m.name)) {
+          this.reindex(key);
+          this.enqueue(key);
+        }
+      }
+    };
+    return {
+      replace: (items, initial) => {
+        for (const name of this.cache.namespaceNames()) this.cache.deleteNamespace(name);
+        for (const item of items) apply(item, false);
+        this.relisted('namespaces', initial);
+      },
+      event: (type, object) => apply(object, type === 'DELETED'),
+      restarted: this.restartHandler('namespaces'),
+    };
+  }
+
+  private sourceChanged(kind: SourceKind, namespace: string, name: string): void {
+    this.deps.digests.forget(kind, namespace, name);
+    for (const key of this.index.lookup(namespace, kind, name)) this.enqueue(key);
+  }
+
+  sourceHandlers(kind: SourceKind): InformerHandlers {
+    return {
+      replace: (items, initial) => {
+        const stale = new Map([...this.cache.allSources(kind)].map(([ns, name, e]) => [`${ns}/${name}`, { ns, name, rv: e.resourceVersion }]));
+        for (const item of items) {
+          const e = sourceEntryOf(item);
+          const prev = this.cache.setSource(kind, e.namespace, e.name, e);
+          stale.delete(`${e.namespace}/${e.name}`);
+          if (!initial && prev?.resourceVersion !== e.resourceVersion) this.deps.digests.forget(kind, e.namespace, e.name);
+        }
+        for (const { ns, name } of stale.values()) {
+          this.cache.deleteSource(kind, ns, name);
+          this.deps.digests.forget(kind, ns, name);
+        }
+        this.relisted(kind === 'Secret' ? 'secrets' : 'configmaps', initial);
+      },
+      event: (type, object) => {
+        const e = sourceEntryOf(object);
+        if (!e.name) return;
+        if (type === 'DELETED') this.cache.deleteSource(kind, e.namespace, e.name);
+        else this.cache.setSource(kind, e.namespace, e.name, e);
+        this.sourceChanged(kind, e.namespace, e.name);
+      },
+      restarted: this.restartHandler(kind === 'Secret' ? 'secrets' : 'configmaps'),
+    };
+  }
+
+  workloadHandlers(kind: WorkloadKind): InformerHandlers {
+    const set = (object: unknown): string | undefined => {
+      const m = metaOf(object);
+      if (!m.name || !m.namespace) return undefined;
+      const key = workloadKey(kind, m.namespace, m.name);
+      this.cache.setWorkload({ key, kind, namespace: m.namespace, name: m.name, object });
+      if (this.synced) this.reindex(key);
+      return key;
+    };
+    return {
+      replace: (items, initial) => {
+        const stale = new Set(this.cache.workloadsOfKind(kind).map((w) => w.key));
+        for (const item of items) {
+          const key = set(item);
+          if (key !== undefined) stale.delete(key);
+        }
+        for (const key of stale) this.removeWorkload(key);
+        this.relisted(kind.plural, initial);
+      },
+      event: (type, object) => {
+        if (type === 'DELETED') {
+          const m = metaOf(object);
+          if (m.name && m.namespace) this.removeWorkload(workloadKey(kind, m.namespace, m.name));
+          return;
+        }
+        const key = set(object);
+        if (key !== undefined) this.enqueue(key);
+      },
+      restarted: this.restartHandler(kind.plural),
+    };
+  }
+
+  private removeWorkload(key: string): void {
+    this.cache.deleteWorkload(key);
+    this.index.remove(key);
+    this.deps.guard.forget(key);
+  }
+}

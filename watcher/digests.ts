@@ -1,0 +1,79 @@
+/**
+ * The current stamp of a workload's tracked sources, computed from digests, not data. Digests are
+ * cached per (source, resourceVersion, key selection); a source's data is read (GET) only when a
+ * digest is missing or a fresh read is asked for, handed to the core's digest and dropped at once.
+ * So memory grows with the number of tracked sources, never with their payload.
+ */
+import { ABSENT, stampDigest } from '../shared/core/digest.js';
+import type { SourceKind } from '../shared/core/kinds.js';
+import type { TrackedSource } from '../shared/core/policy.js';
+import type { KeySelection } from '../shared/core/references.js';
+import { sourceId } from '../shared/core/references.js';
+import { makeStamp } from '../shared/core/stamp.js';
+import type { Stamp } from '../shared/core/stamp.js';
+import type { SourceKey } from '../shared/kube/sources.js';
+import { metaOf } from './cache.js';
+
+/** Reads sources: sourceId → object, or null when absent. */
+export type SourceFetcher = (namespace: string, keys: readonly SourceKey[]) => Promise<Map<string, unknown | null>>;
+
+/** What the cache knows of a source's current version: its resourceVersion, or undefined when absent. */
+export type VersionLookup = (kind: SourceKind, namespace: string, name: string) => string | undefined;
+
+export function selectionId(keys: KeySelection): string {
+  return keys.all ? '*' : [...keys.keys].sort().join('\u0000');
+}
+
+export class SourceDigests {
+  private readonly cache = new Map<string, { rv: string; digests: Map<string, string> }>();
+  /** Source reads made (for tests and benchmarks). */
+  reads = 0;
+
+  constructor(private readonly hashKey: Uint8Array, private readonly fetch: SourceFetcher) {}
+
+  /** Drops what is known of a source (its version changed or it is gone). */
+  forget(kind: SourceKind, namespace: string, name: string): void {
+    this.cache.delete(`${namespace}/${kind}/${name}`);
+  }
+
+  get size(): number {
+    return this.cache.size;
+  }
+
+  private remember(kind: SourceKind, namespace: string, name: string, rv: string, sel: string, digest: string): void {
+    const key = `${namespace}/${kind}/${name}`;
+    let entry = this.cache.get(key);
+    if (entry === undefined || entry.rv !== rv) this.cache.set(key, (entry = { rv, digests: new Map() }));
+    entry.digests.set(sel, digest);
+  }
+
+  /**
+   * The stamp the tracked sources call for. With `versions`, cached digests of the versions the
+   * cache knows are used and only the rest are read; without, every source is read afresh.
+   */
+  async stamp(namespace: string, tracked: readonly TrackedSource[], versions?: VersionLookup): Promise<Stamp> {
+    const digests = new Map<string, string>();
+    const missing: TrackedSource[] = [];
+    for (const t of tracked) {
+      if (versions === undefined) { missing.push(t); continue; }
+      const rv = versions(t.kind, namespace, t.name);
+      if (rv === undefined) { digests.set(sourceId(t.kind, t.name), ABSENT); continue; }
+      const hit = this.cache.get(`${namespace}/${t.kind}/${t.name}`);
+      const digest = hit?.rv === rv ? hit.digests.get(selectionId(t.keys)) : undefined;
+      if (digest === undefined) missing.push(t);
+      else digests.set(sourceId(t.kind, t.name), digest);
+    }
+    if (missing.length > 0) {
+      this.reads += missing.length;
+      const objects = await this.fetch(namespace, missing.map((t) => ({ kind: t.kind, name: t.name })));
+      for (const t of missing) {
+        const object = objects.get(sourceId(t.kind, t.name)) ?? null;
+        const digest = stampDigest(this.hashKey, { kind: t.kind, namespace, name: t.name }, t.keys, object);
+        digests.set(sourceId(t.kind, t.name), digest);
+        const rv = metaOf(object).resourceVersion;
+        if (rv !== undefined) this.remember(t.kind, namespace, t.name, rv, selectionId(t.keys), digest);
+      }
+    }
+    return makeStamp(tracked.map((t) => ({ kind: t.kind, name: t.name, digest: digests.get(sourceId(t.kind, t.name))! })));
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * List + watch for one resource, as client-go's reflector: a paginated list, then a watch from
+ * the list's resourceVersion, resumed from the last seen version when the server ends it. On
+ * 410 Gone, a broken stream or any error, it relists (after a backoff for errors) and hands the
+ * full list to `replace` again, so the caller can reconcile everything with the same guarantees.
+ */
+import { errorMessage } from '../shared/errors.js';
+import { KubeApiError } from '../shared/kube/client.js';
+import type { KubeClient } from '../shared/kube/client.js';
+import type { Logger } from '../shared/log.js';
+import { metaOf } from './cache.js';
+
+export interface InformerSpec {
+  /** For logs and metrics, e.g. "secrets". */
+  readonly resource: string;
+  /** Collection path across namespaces. */
+  readonly path: string;
+  readonly listAccept?: string;
+  readonly watchAccept?: string;
+  readonly fieldSelector?: string;
+  readonly pageSize?: number;
+  /** A resource that may not be served (a CRD not installed): 404 counts as an empty list. */
+  readonly optional?: boolean;
+}
+
+export interface InformerHandlers {
+  /** The whole collection after a (re)list; `initial` is true for the first one. */
+  replace(items: readonly unknown[], initial: boolean): void;
+  event(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: unknown): void;
+  /** A watch ended badly and the informer will relist. */
+  restarted(reason: 'gone' | 'error'): void;
+}
+
+class GoneError extends Error {}
+
+export interface InformerOptions {
+  readonly watchTimeoutMs: number;
+  readonly backoffMs?: { readonly base: number; readonly max: number };
+}
+
+export class Informer {
+  private synced = false;
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly spec: InformerSpec,
+    private readonly handlers: InformerHandlers,
+    private readonly log: Logger,
+    private readonly options: InformerOptions,
+  ) {}
+
+  get hasSynced(): boolean {
+    return this.synced;
+  }
+
+  private async list(signal: AbortSignal): Promise<{ items: unknown[]; resourceVersion: string }> {
+    const items: unknown[] = [];
+    let cont: string | undefined;
+    let resourceVersion = '';
+    do {
+      const page = await this.client.request<{ items?: unknown[]; metadata?: { continue?: string; resourceVersion?: string } }>('GET', this.spec.path, {
+        accept: this.spec.listAccept, signal, timeoutMs: 60_000,
+        query: { limit: this.spec.pageSize ?? 500, continue: cont, fieldSelector: this.spec.fieldSelector },
+      });
+      for (const item of page.items ?? []) items.push(item);
+      resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+      cont = page.metadata?.continue || undefined;
+    } while (cont);
+    return { items, resourceVersion };
+  }
+
+  private async watch(resourceVersion: string, signal: AbortSignal): Promise<string> {
+    let rv = resourceVersion;
+    for (;;) {
+      await this.client.watch(this.spec.path, {
+        accept: this.spec.watchAccept, signal,
+        query: { resourceVersion: rv, fieldSelector: this.spec.fieldSelector, timeoutSeconds: Math.ceil(this.options.watchTimeoutMs / 1000) },
+      }, (event) => {
+        if (event.type === 'ERROR') {
+          const code = (event.object as { code?: number } | null)?.code;
+          throw code === 410 ? new GoneError('410 Gone') : new Error(`watch error ${code ?? ''}`);
+        }
+        const eventRv = metaOf(event.object).resourceVersion;
+        if (eventRv) rv = eventRv;
+        if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED') this.handlers.event(event.type, event.object);
+      });
+      if (signal.aborted) return rv;
+    }
+  }
+
+  /** Runs until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    const backoff = this.options.backoffMs ?? { base: 200, max: 10_000 };
+    let failures = 0;
+    let listed = false;
+    while (!signal.aborted) {
+      try {
+        const { items, resourceVersion } = await this.list(signal);
+        this.handlers.replace(items, !this.synced);
+        this.synced = true;
+        listed = true;
+        failures = 0;
+        await this.watch(resourceVersion, signal);
+      } catch (err) {
+        if (signal.aborted) return;
+        const gone = err instanceof GoneError || (err instanceof KubeApiError && err.status === 410);
+        const missing = err instanceof KubeApiError && err.status === 404;
+        if (!missing || failures === 0) {
+          this.log.warn({ resource: this.spec.resource, err: errorMessage(err) }, gone ? 'watch expired (410 Gone): relisting' : 'list/watch failed: relisting');
+        }
+        if (missing && this.spec.optional && !this.synced) {
+          this.handlers.replace([], true);
+          this.synced = true;
+        }
+        if (listed) this.handlers.restarted(gone ? 'gone' : 'error');
+        listed = false;
+        if (!gone) {
+          failures++;
+          const delay = Math.min(backoff.max, backoff.base * 2 ** Math.min(failures - 1, 10));
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, delay);
+            signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+          });
+        }
+      }
+    }
+  }
+}

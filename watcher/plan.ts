@@ -1,0 +1,118 @@
+/**
+ * `configstamp plan`: what the watcher would do right now, and why, writing nothing. Lists
+ * namespaces, source metadata and workloads, reads the tracked sources (GET, digests only) and
+ * runs each workload through the same evaluation as the watcher's reconcile. Prints a table, or
+ * JSON with --output json. The hash key is only read: plan never creates it.
+ */
+import { SOURCE_KINDS, WORKLOAD_KINDS } from '../shared/core/kinds.js';
+import { CONNECTION_FLAGS, POLICY_FLAGS, policyFromFlags } from '../shared/config/common.js';
+import { formatHelp, parseFlags } from '../shared/config/flags.js';
+import type { FlagSpec } from '../shared/config/flags.js';
+import { HELM_RELEASE_TYPE } from '../shared/core/policy.js';
+import { METADATA_LIST_ACCEPT, KubeApiError } from '../shared/kube/client.js';
+import type { KubeClient } from '../shared/kube/client.js';
+import { connect } from '../shared/kube/connect.js';
+import { readHashKey } from '../shared/kube/hashkey.js';
+import { namespacePath, sourcePath, workloadPath } from '../shared/kube/paths.js';
+import { fetchSources } from '../shared/kube/sources.js';
+import { ClusterCache, metaOf, sourceEntryOf } from './cache.js';
+import { SourceDigests } from './digests.js';
+import { evaluateWorkload } from './evaluate.js';
+import { describeChanges } from './events.js';
+import { rolloutReason } from './reconcile.js';
+
+export const PLAN_FLAGS: readonly FlagSpec[] = [
+  ...CONNECTION_FLAGS,
+  ...POLICY_FLAGS,
+  { name: 'roll-on-delete', type: 'bool', default: false, help: 'Plan as a watcher started with --roll-on-delete would act.' },
+  { name: 'output', type: 'enum', default: 'table', choices: ['table', 'json'], help: 'Output format.' },
+  { name: 'all', type: 'bool', default: false, help: 'Also list tracked workloads with nothing to do.' },
+  { name: 'only-namespace', type: 'string', default: '', help: 'Only workloads in this namespace.' },
+];
+
+export interface PlanRow {
+  readonly namespace: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly action: 'rollout' | 'adopt' | 'none';
+  /** Why: the changed sources with short old→new digests, the sources adopted, or the tracking reason. */
+  readonly why: string;
+  readonly reason?: string;
+  readonly sources: readonly string[];
+}
+
+async function listAll(client: KubeClient, path: string, options: { accept?: string; fieldSelector?: string; optional?: boolean } = {}): Promise<unknown[]> {
+  const items: unknown[] = [];
+  let cont: string | undefined;
+  try {
+    do {
+      const page = await client.request<{ items?: unknown[]; metadata?: { continue?: string } }>('GET', path, {
+        accept: options.accept, query: { limit: 500, continue: cont, fieldSelector: options.fieldSelector },
+      });
+      items.push(...(page.items ?? []));
+      cont = page.metadata?.continue || undefined;
+    } while (cont);
+  } catch (err) {
+    if (options.optional && err instanceof KubeApiError && err.status === 404) return [];
+    throw err;
+  }
+  return items;
+}
+
+function table(rows: readonly PlanRow[]): string {
+  const header = ['NAMESPACE', 'KIND', 'NAME', 'ACTION', 'WHY'];
+  const body = rows.map((r) => [r.namespace, r.kind, r.name, r.action, r.why]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const fmt = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  return [fmt(header), ...body.map(fmt)].join('\n');
+}
+
+export async function main(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<number> {
+  const { values, help } = parseFlags(PLAN_FLAGS, argv, env);
+  if (help) {
+    console.log(formatHelp('plan', 'Print what the watcher would roll or adopt now, and why; writes nothing.', PLAN_FLAGS));
+    return 0;
+  }
+  const policy = policyFromFlags(values);
+  const only = values['only-namespace'] as string;
+  const client = await connect(values.kubeconfig as string, 'configstamp-plan');
+  try {
+    const key = await readHashKey(client, { namespace: values.namespace as string, name: values['hash-key-secret'] as string });
+    const cache = new ClusterCache();
+    for (const ns of await listAll(client, namespacePath(), { accept: METADATA_LIST_ACCEPT })) cache.setNamespace(metaOf(ns).name ?? '', metaOf(ns).labels ?? {});
+    for (const kind of SOURCE_KINDS) {
+      const path = only ? sourcePath(kind, only) : sourcePath(kind);
+      const fieldSelector = kind === 'Secret' ? `type!=${HELM_RELEASE_TYPE}` : undefined;
+      for (const item of await listAll(client, path, { accept: METADATA_LIST_ACCEPT, fieldSelector })) {
+        const e = sourceEntryOf(item);
+        cache.setSource(kind, e.namespace, e.name, e);
+      }
+    }
+    const digests = new SourceDigests(key, (namespace, keys) => fetchSources(client, namespace, keys, { concurrency: 16, deadlineMs: 30_000 }));
+    const rows: PlanRow[] = [];
+    for (const kind of WORKLOAD_KINDS.filter((k) => !policy.ignoredWorkloadKinds.has(k.kind))) {
+      const items = await listAll(client, only ? workloadPath(kind, only) : workloadPath(kind), { optional: kind.group === 'argoproj.io' });
+      for (const object of items) {
+        const m = metaOf(object);
+        if (!m.name || !m.namespace) continue;
+        const ev = await evaluateWorkload({
+          kind, object, namespace: m.namespace, namespaceView: cache.namespaceView(m.namespace), catalog: cache.catalog(m.namespace),
+          policy, rollOnDelete: values['roll-on-delete'] as boolean, digests,
+          versions: (k, ns, name) => cache.source(k, ns, name)?.resourceVersion,
+        });
+        if (!ev.plan.tracked) continue;
+        const d = ev.decision;
+        const sources = ev.tracked.map((t) => `${t.kind}/${t.name}`);
+        const base = { namespace: m.namespace, kind: kind.kind, name: m.name, sources };
+        if (d.action === 'rollout') rows.push({ ...base, action: 'rollout', reason: rolloutReason(d.changes), why: describeChanges(d.changes) });
+        else if (d.action === 'adopt') rows.push({ ...base, action: 'adopt', why: `record without rollout: ${d.unrecorded.map((e) => `${e.kind}/${e.name}`).join(', ')}` });
+        else if (values.all) rows.push({ ...base, action: 'none', why: `up to date (${ev.plan.reason})` });
+      }
+    }
+    if (values.output === 'json') console.log(JSON.stringify({ rows }, null, 2));
+    else console.log(rows.length === 0 ? 'Nothing would roll or be adopted.' : table(rows));
+    return 0;
+  } finally {
+    client.close();
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * The work queue of workload keys, as controller-runtime's: events only add keys; a key is
+ * reconciled by one worker at a time; a key added while it is being reconciled runs again after.
+ * Adds are coalesced: the first add opens a debounce window and later adds within it join the same
+ * reconcile (the window is not extended, so latency stays bounded). A reconcile may ask to run
+ * again later (churn guard) or to be retried with exponential backoff (409, 429, 5xx).
+ */
+import type { Clock } from './clock.js';
+
+export type ReconcileResult = void | { readonly retry: true } | { readonly requeueAfterMs: number };
+
+export interface ReconcileContext {
+  /** When the earliest add that this reconcile answers was made (for change→patch latency). */
+  readonly since: number;
+}
+
+export interface QueueOptions {
+  readonly clock: Clock;
+  readonly debounceMs: number;
+  readonly workers: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  /** Called whenever the number of keys waiting changes. */
+  readonly onDepth?: (depth: number) => void;
+}
+
+export type Reconciler = (key: string, context: ReconcileContext) => Promise<ReconcileResult>;
+
+export class WorkQueue {
+  private readonly scheduled = new Map<string, { at: number; cancel: () => void }>();
+  private readonly ready: string[] = [];
+  private readonly readySet = new Set<string>();
+  private readonly processing = new Set<string>();
+  /** Keys added while processing: run again once the current reconcile ends. */
+  private readonly dirty = new Map<string, number>();
+  private readonly since = new Map<string, number>();
+  private readonly failures = new Map<string, number>();
+  private wake: (() => void) | undefined;
+  private stopped = false;
+  private running: Promise<void>[] = [];
+
+  constructor(private readonly options: QueueOptions) {}
+
+  /** A change concerns `key`: reconcile it once the debounce window closes. */
+  add(key: string, delayMs = this.options.debounceMs): void {
+    if (this.stopped) return;
+    const now = this.options.clock.now();
+    if (!this.since.has(key)) this.since.set(key, now);
+    if (this.processing.has(key)) {
+      const at = now + delayMs;
+      this.dirty.set(key, Math.min(this.dirty.get(key) ?? at, at));
+    } else {
+      this.schedule(key, now + delayMs);
+    }
+    this.reportDepth();
+  }
+
+  /** Runs `key` no earlier than `ms` from now (unless an add brings it forward). */
+  addAfter(key: string, ms: number): void {
+    if (this.stopped || this.processing.has(key)) return;
+    this.schedule(key, this.options.clock.now() + ms);
+    this.reportDepth();
+  }
+
+  get depth(): number {
+    return new Set([...this.scheduled.keys(), ...this.readySet, ...this.dirty.keys()]).size;
+  }
+
+  private schedule(key: string, at: number): void {
+    if (this.readySet.has(key)) return;
+    const existing = this.scheduled.get(key);
+    if (existing !== undefined && existing.at <= at) return;
+    existing?.cancel();
+    if (at <= this.options.clock.now()) {
+      this.scheduled.delete(key);
+      this.makeReady(key);
+      return;
+    }
+    const cancel = this.options.clock.setTimer(() => {
+      if (this.scheduled.get(key)?.cancel !== cancel) return;
+      this.scheduled.delete(key);
+      this.makeReady(key);
+    }, at - this.options.clock.now());
+    this.scheduled.set(key, { at, cancel });
+  }
+
+  private makeReady(key: string): void {
+    if (this.readySet.has(key) || this.stopped) return;
+    this.readySet.add(key);
+    this.ready.push(key);
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  private reportDepth(): void {
+    this.options.onDepth?.(this.depth);
+  }
+
+  /** Starts the workers; reconcile errors must be handled by `reconcile` (a throw counts as retry). */
+  start(reconcile: Reconciler): void {
+    for (let i = 0; i < this.options.workers; i++) this.running.push(this.worker(reconcile));
+  }
+
+  private async next(): Promise<string | undefined> {
+    for (;;) {
+      if (this.stopped) return undefined;
+      const index = this.ready.findIndex((k) => !this.processing.has(k));
+      if (index >= 0) {
+        const [key] = this.ready.splice(index, 1);
+        this.readySet.delete(key!);
+        return key;
+      }
+      await new Promise<void>((resolve) => {
+        const prev = this.wake;
+        this.wake = () => { prev?.(); resolve(); };
+      });
+    }
+  }
+
+  private async worker(reconcile: Reconciler): Promise<void> {
+    for (;;) {
+      const key = await this.next();
+      if (key === undefined) return;
+      this.processing.add(key);
+      const since = this.since.get(key) ?? this.options.clock.now();
+      this.since.delete(key);
+      this.reportDepth();
+      let result: ReconcileResult;
+      try {
+        result = await reconcile(key, { since });
+      } catch {
+        result = { retry: true };
+      }
+      this.processing.delete(key);
+      this.finish(key, result, since);
+      this.reportDepth();
+    }
+  }
+
+  private finish(key: string, result: ReconcileResult, since: number): void {
+    const dirtyAt = this.dirty.get(key);
+    this.dirty.delete(key);
+    if (result && 'retry' in result) {
+      const failures = (this.failures.get(key) ?? 0) + 1;
+      this.failures.set(key, failures);
+      const delay = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** (failures - 1));
+      if (!this.since.has(key)) this.since.set(key, since);
+      this.schedule(key, Math.min(dirtyAt ?? Infinity, this.options.clock.now() + delay));
+      return;
+    }
+    this.failures.delete(key);
+    if (result && 'requeueAfterMs' in result) {
+      if (!this.since.has(key)) this.since.set(key, since);
+      this.schedule(key, this.options.clock.now() + result.requeueAfterMs);
+    }
+    if (dirtyAt !== undefined) this.schedule(key, dirtyAt);
+  }
+
+  /** Stops handing out keys; resolves when every in-flight reconcile has finished. */
+  async shutDown(): Promise<void> {
+    this.stopped = true;
+    for (const { cancel } of this.scheduled.values()) cancel();
+    this.scheduled.clear();
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+    await Promise.all(this.running);
+    this.running = [];
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * reconcileWorkload: one workload, from current state. Plans on cached metadata and digests; when
+ * that finds something to write, confirms it with fresh reads of the workload and every tracked
+ * source (so a lagging cache never rolls a workload to old data and back), asks the churn guard
+ * and the patch rate limiter, and writes the core's minimal merge patch with fieldManager
+ * configstamp, guarded by resourceVersion. 409/429/5xx and failed reads are retried with backoff;
+ * anything else is logged once and surfaced as a Warning Event.
+ */
+import { ABSENT } from '../shared/core/digest.js';
+import type { SourceChange } from '../shared/core/decide.js';
+import type { PolicyOptions } from '../shared/core/policy.js';
+import { ConfigstampError, ErrorCodes, errorCode, errorMessage } from '../shared/errors.js';
+import { KubeApiError, MERGE_PATCH } from '../shared/kube/client.js';
+import type { KubeClient } from '../shared/kube/client.js';
+import { workloadPath } from '../shared/kube/paths.js';
+import type { Logger } from '../shared/log.js';
+import type { ClusterCache, WorkloadEntry } from './cache.js';
+import type { ChurnGuard } from './churn-guard.js';
+import type { Clock } from './clock.js';
+import type { SourceDigests } from './digests.js';
+import { evaluateWorkload } from './evaluate.js';
+import { EventReasons, describeChanges } from './events.js';
+import type { EventSink } from './events.js';
+import type { WatcherMetrics } from './metrics.js';
+import type { ReconcileContext, ReconcileResult } from './queue.js';
+import type { TokenBucket } from './rate-limiter.js';
+
+/** Reads and writes of workloads (a fake stands in for unit tests and benchmarks). */
+export interface WorkloadApi {
+  get(workload: WorkloadEntry): Promise<unknown | null>;
+  patch(workload: WorkloadEntry, body: unknown): Promise<void>;
+}
+
+export function kubeWorkloadApi(client: KubeClient): WorkloadApi {
+  return {
+    get: (w) => client.getOrNull(workloadPath(w.kind, w.namespace, w.name), { timeoutMs: 10_000 }),
+    async patch(w, body) {
+      await client.request('PATCH', workloadPath(w.kind, w.namespace, w.name), {
+        body, contentType: MERGE_PATCH, query: { fieldManager: 'configstamp' }, timeoutMs: 10_000,
+      });
+    },
+  };
+}
+
+export interface ReconcileDeps {
+  readonly cache: ClusterCache;
+  readonly digests: SourceDigests;
+  readonly api: WorkloadApi;
+  readonly policy: PolicyOptions;
+  readonly rollOnDelete: boolean;
+  readonly guard: ChurnGuard;
+  readonly limiter: TokenBucket;
+  readonly events: EventSink;
+  readonly metrics: WatcherMetrics;
+  readonly log: Logger;
+  readonly clock: Clock;
+  /** Only the leader writes; checked before every write. */
+  readonly isLeader: () => boolean;
+}
+
+/** The reason label of a rollout: what happened to the sources that changed. */
+export function rolloutReason(changes: readonly SourceChange[]): string {
+  const kinds = new Set(changes.map((c) => (c.from === ABSENT ? 'source-created' : c.to === ABSENT ? 'source-deleted' : 'source-changed')));
+  return [...kinds].sort().join('+');
+}
+
+function retryable(err: unknown): boolean {
+  if (err instanceof KubeApiError) return err.retryable;
+  if (err instanceof ConfigstampError) return err.code !== ErrorCodes.CONFIG && err.code !== ErrorCodes.HASH_KEY;
+  return true;
+}
+
+export async function reconcileWorkload(deps: ReconcileDeps, key: string, context: ReconcileContext): Promise<ReconcileResult> {
+  const cached = deps.cache.workload(key);
+  if (cached === undefined) return;
+  const log = deps.log.child({ workload: key });
+  try {
+    return await reconcileEntry(deps, cached, context, log);
+  } catch (err) {
+    if (err instanceof KubeApiError && err.status === 404) return;
+    deps.metrics.reconcileErrors.inc({ code: errorCode(err) });
+    if (retryable(err)) {
+      log.debug({ err: errorMessage(err) }, 'reconcile failed; retrying with backoff');
+      return { retry: true };
+    }
+    log.error({ code: errorCode(err), err: errorMessage(err) }, 'reconcile failed');
+    await deps.events.post(cached, 'Warning', EventReasons.error, `configstamp could not update the stamp: ${errorMessage(err)}`);
+    return;
+  }
+}
+
+async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, context: ReconcileContext, log: Logger): Promise<ReconcileResult> {
+  const ns = cached.namespace;
+  const base = {
+    kind: cached.kind, namespace: ns, namespaceView: deps.cache.namespaceView(ns), catalog: deps.cache.catalog(ns),
+    policy: deps.policy, rollOnDelete: deps.rollOnDelete, digests: deps.digests,
+  };
+  const planned = await evaluateWorkload({ ...base, object: cached.object, versions: (kind, n, name) => deps.cache.source(kind, n, name)?.resourceVersion });
+  if (planned.decision.action === 'none' || !deps.isLeader()) return;
+
+  const object = await deps.api.get(cached);
+  if (object === null) return;
+  const entry: WorkloadEntry = { ...cached, object };
+  const { decision } = await evaluateWorkload({ ...base, object });
+  if (decision.action === 'none') {
+    log.debug('cached state was stale; fresh reads show nothing to do');
+    return;
+  }
+  if (decision.action === 'rollout') {
+    const verdict = deps.guard.check(cached.key);
+    if (!verdict.allowed) {
+      deps.metrics.heldBack.inc({ kind: cached.kind.kind, namespace: ns });
+      if (verdict.firstHold) {
+        const message = `rollout held back by the churn guard for ${Math.ceil(verdict.waitMs / 1000)}s (at most one rollout per --min-rollout-interval); the latest state will be applied then: ${describeChanges(decision.changes)}`;
+        log.warn({ waitMs: verdict.waitMs }, 'rollout held back by the churn guard');
+        await deps.events.post(entry, 'Warning', EventReasons.heldBack, message);
+      }
+      return { requeueAfterMs: verdict.waitMs };
+    }
+  }
+  await deps.limiter.take();
+  if (!deps.isLeader()) return;
+  await deps.api.patch(entry, decision.patch);
+  deps.metrics.patches.inc({ kind: cached.kind.kind });
+  if (decision.action === 'adopt') {
+    deps.metrics.adoptions.inc({ kind: cached.kind.kind, namespace: ns });
+    log.info({ sources: decision.unrecorded.map((e) => `${e.kind}/${e.name}`) }, 'adopted: recorded current digests on the workload (no rollout)');
+    return;
+  }
+  deps.guard.record(cached.key);
+  const reason = rolloutReason(decision.changes);
+  const changed = describeChanges(decision.changes);
+  deps.metrics.rollouts.inc({ kind: cached.kind.kind, namespace: ns, reason });
+  deps.metrics.changeToPatch.observe(Math.max(0, deps.clock.now() - context.since) / 1000);
+  log.info({ reason, changed }, 'rollout: stamp patched');
+  await deps.events.post(entry, 'Normal', EventReasons.rollout, `configstamp rolled ${cached.kind.kind} ${cached.name}: ${changed}`);
+}
