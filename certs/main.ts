@@ -29,6 +29,7 @@ export const CERTS_FLAGS: readonly FlagSpec[] = [
   { name: 'ca-validity', type: 'duration', default: 3650 * DAY, min: 86_400_000, help: 'Lifetime of the CA.' },
   { name: 'ca-renew-before', type: 'duration', default: 365 * DAY, help: 'Replace the CA this long before it expires (the old one stays in the bundle).' },
   { name: 'out-dir', type: 'string', default: '', help: 'Also write tls.crt, tls.key and ca.crt here (for a webhook run outside the cluster).' },
+  { name: 'trust-propagation', type: 'duration', default: 5000, help: 'After publishing a new caBundle, wait this long before switching the serving certificate, so API servers trust the new CA first.' },
   { name: 'hash-key-only', type: 'bool', default: false, help: 'Only make sure the hash key exists (certificates left to cert-manager).' },
 ];
 
@@ -84,6 +85,11 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     if (configName !== '') {
       const wrote = await injectCaBundle(client, configName, material.bundlePem);
       log.info({ webhookConfig: configName, updated: wrote }, wrote ? 'caBundle written' : 'caBundle already current');
+      const delay = v['trust-propagation'] as number;
+      if (wrote && plan.newCert && current !== null && delay > 0) {
+        log.info({ ms: delay }, 'waiting for API servers to load the new caBundle before switching certificates');
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
     }
     if (plan.newCert) await writeServing(client, names, material);
     const outDir = v['out-dir'] as string;

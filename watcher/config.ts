@@ -13,7 +13,7 @@ export const WATCHER_FLAGS: readonly FlagSpec[] = [
   ...CONNECTION_FLAGS,
   ...POLICY_FLAGS,
   { name: 'debounce', type: 'duration', default: 2_000, min: 0, help: 'Changes to a workload\'s sources within this window, counted from the first, give one rollout.' },
-  { name: 'roll-on-delete', type: 'bool', default: false, help: 'Roll consumers when a source they recorded is deleted (off: pods could not start anyway).' },
+  { name: 'roll-on-delete', aliases: ['reload-on-delete'], type: 'bool', default: false, help: 'Roll consumers when a source they recorded is deleted (off: pods could not start anyway).' },
   { name: 'patch-qps', type: 'int', default: 20, min: 1, help: 'Patches per second to workloads, across all workloads (token bucket refill rate).' },
   { name: 'patch-burst', type: 'int', default: 40, min: 1, help: 'Patches allowed at once before --patch-qps applies (token bucket size).' },
   { name: 'min-rollout-interval', type: 'duration', default: 10_000, min: 0, help: 'Churn guard: a workload is rolled at most once per interval; later changes wait and the latest state is applied.' },
@@ -22,7 +22,7 @@ export const WATCHER_FLAGS: readonly FlagSpec[] = [
   { name: 'retry-max', type: 'duration', default: 30_000, min: 1, help: 'Longest retry delay.' },
   { name: 'fetch-concurrency', type: 'int', default: 16, min: 1, help: 'Source reads in flight at once for one reconcile.' },
   { name: 'fetch-deadline', type: 'duration', default: 10_000, min: 1, help: 'All source reads of one reconcile must finish within this.' },
-  { name: 'leader-elect', type: 'bool', default: true, help: 'Elect a leader on a coordination.k8s.io/v1 Lease in --namespace; only the leader writes.' },
+  { name: 'leader-elect', aliases: ['enable-ha'], type: 'bool', default: true, help: 'Elect a leader on a coordination.k8s.io/v1 Lease in --namespace; only the leader writes.' },
   { name: 'lease-name', type: 'string', default: 'configstamp-watcher', help: 'Name of the leader election Lease in --namespace.' },
   { name: 'lease-duration', type: 'duration', default: 15_000, min: 1_000, help: 'How long a standby waits after the last renewal it saw before taking over.' },
   { name: 'renew-deadline', type: 'duration', default: 10_000, min: 500, help: 'A leader that cannot renew within this stops writing and exits.' },
@@ -31,6 +31,8 @@ export const WATCHER_FLAGS: readonly FlagSpec[] = [
   { name: 'health-host', type: 'string', default: '0.0.0.0', help: 'Address of the plain-HTTP operations server (/metrics, /healthz, /readyz).' },
   { name: 'health-port', type: 'int', default: 8080, min: 0, help: 'Port of the operations server; 0 picks a free port (logged as "ops serving").' },
   { name: 'watch-timeout', type: 'duration', default: 300_000, min: 1_000, help: 'Each watch request ends after about this long and is resumed from its resourceVersion.' },
+  { name: 'sync-after-restart', type: 'bool', default: true, help: "Reloader's flag, accepted for familiarity: restart sync is how every boot works and cannot be turned off (it never restarts an unchanged workload)." },
+  { name: 'reload-on-create', type: 'bool', default: true, help: "Reloader's flag, accepted for familiarity: a source created while a workload waited for it always rolls that workload once." },
   { name: 'shutdown-timeout', type: 'duration', default: 10_000, min: 0, help: 'On the first signal, how long in-flight reconciles may finish.' },
 ];
 
@@ -75,6 +77,11 @@ export function parseWatcherConfig(argv: readonly string[], env: Readonly<Record
   const policy = policyFromFlags(v);
   if ((v['renew-deadline'] as number) >= (v['lease-duration'] as number) || (v['retry-period'] as number) >= (v['renew-deadline'] as number)) {
     throw new ConfigstampError(ErrorCodes.CONFIG, 'invalid configuration:\n  - leader election needs --retry-period < --renew-deadline < --lease-duration');
+  }
+  for (const flag of ['sync-after-restart', 'reload-on-create']) {
+    if (v[flag] === false) {
+      throw new ConfigstampError(ErrorCodes.CONFIG, `invalid configuration:\n  - --${flag}=false: configstamp always syncs on boot and rolls a workload once when a source it waited for appears, and never restarts an unchanged workload; drop the flag (see docs/migrating-from-reloader.md)`);
+    }
   }
   const identity = (v.identity as string) || `${env.HOSTNAME ?? 'configstamp'}-${Math.random().toString(36).slice(2, 8)}`;
   return Object.freeze({

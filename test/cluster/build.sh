@@ -49,7 +49,15 @@ build() { # build NAME MODULE_DIR PACKAGE [LDFLAGS] [OUT_DIR]
   fi
   log "$name: building $pkg (cold builds take minutes; Go's own cache makes rebuilds fast)"
   local start=$SECONDS
-  (cd "$dir" && CGO_ENABLED=0 go build "${pflag[@]}" -trimpath -ldflags "-s -w $ldflags" -o "$out/$name.tmp" "$pkg")
+  # A cold kube-apiserver takes minutes: say so every 30 s rather than stay silent.
+  ( while sleep 30 </dev/null >/dev/null 2>&1; do log "$name: still building ($((SECONDS - start)) s)"; done ) &
+  local ticker=$!
+  if ! (cd "$dir" && CGO_ENABLED=0 go build "${pflag[@]}" -trimpath -ldflags "-s -w $ldflags" -o "$out/$name.tmp" "$pkg"); then
+    kill "$ticker" 2>/dev/null
+    log "$name: build failed (see above)"
+    return 1
+  fi
+  kill "$ticker" 2>/dev/null
   mv "$out/$name.tmp" "$out/$name"
   log "$name: built in $((SECONDS - start)) s"
 }

@@ -457,7 +457,7 @@ t.test('RBAC: each ServiceAccount gets what its process needs and nothing more',
 
 t.test('a fully configured chart passes only flags the processes accept', async (t) => {
   const objects = await helmTemplate([
-    '--set', 'logLevel=debug', '--set', 'policy.trackAll=true', '--set', 'policy.reloaderCompat=false',
+    '--set', 'logLevel=debug', '--set', 'policy.trackAll=true', '--set', 'policy.reloaderCompat=false', '--set', 'policy.waveCompat=false',
     '--set', 'policy.namespacesToIgnore={a,b}', '--set-string', 'policy.namespaceSelector=team=a',
     '--set-string', 'policy.resourceLabelSelector=tier=config', '--set', 'policy.resourcesToIgnore={secrets}',
     '--set', 'policy.ignoredWorkloadTypes={rollouts}', '--set', 'webhook.fetchDeadline=1500ms', '--set', 'webhook.fetchConcurrency=4',
@@ -467,7 +467,7 @@ t.test('a fully configured chart passes only flags the processes accept', async 
   ]);
   const configs = Object.fromEntries(podTemplates(objects).map(({ owner, template }) => [owner, configsOf(template.spec)[0]]));
   const webhook = configs[`Deployment/${NAMESPACE}/configstamp-webhook`] as ReturnType<typeof parseWebhookConfig>;
-  t.match(webhook, { logLevel: 'debug', fetchDeadlineMs: 1500, fetchConcurrency: 4, policy: { trackAll: true, reloaderCompat: false } });
+  t.match(webhook, { logLevel: 'debug', fetchDeadlineMs: 1500, fetchConcurrency: 4, policy: { trackAll: true, reloaderCompat: false, waveCompat: false } });
   t.same([...webhook!.policy.namespacesToIgnore], ['a', 'b']);
   t.same([...webhook!.policy.ignoredSourceKinds], ['Secret']);
   t.same([...webhook!.policy.ignoredWorkloadKinds], ['Rollout']);

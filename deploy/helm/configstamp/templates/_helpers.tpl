@@ -30,6 +30,7 @@ app.kubernetes.io/component: {{ . }}
 - {{ printf "--hash-key-secret=%v" (.Values.hashKeySecret) | quote }}
 - {{ printf "--track-all=%v" ($p.trackAll) | quote }}
 - {{ printf "--reloader-compat=%v" ($p.reloaderCompat) | quote }}
+- {{ printf "--wave-compat=%v" ($p.waveCompat) | quote }}
 {{- with $p.namespacesToIgnore }}
 - {{ printf "--namespaces-to-ignore=%v" (join "," .) | quote }}
 {{- end }}
