@@ -29,7 +29,7 @@ export const WATCHER_FLAGS: readonly FlagSpec[] = [
   { name: 'retry-period', type: 'duration', default: 2_000, min: 100, help: 'How often the leader renews and standbys try to acquire.' },
   { name: 'identity', type: 'string', default: '', help: 'This replica\'s identity in the Lease; empty uses HOSTNAME plus a random suffix.' },
   { name: 'health-host', type: 'string', default: '0.0.0.0', help: 'Address of the plain-HTTP operations server (/metrics, /healthz, /readyz).' },
-  { name: 'health-port', type: 'int', default: 8080, min: 0, help: 'Port of the operations server; 0 picks a free port (logged as "ops serving").' },
+  { name: 'health-port', type: 'port', default: 8080, help: 'Port of the operations server; 0 picks a free port (logged as "ops serving").' },
   { name: 'watch-timeout', type: 'duration', default: 300_000, min: 1_000, help: 'Each watch request ends after about this long and is resumed from its resourceVersion.' },
   { name: 'sync-after-restart', type: 'bool', default: true, help: "Reloader's flag, accepted for familiarity: restart sync is how every boot works and cannot be turned off (it never restarts an unchanged workload)." },
   { name: 'reload-on-create', type: 'bool', default: true, help: "Reloader's flag, accepted for familiarity: a source created while a workload waited for it always rolls that workload once." },

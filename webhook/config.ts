@@ -7,7 +7,6 @@ import { CONNECTION_FLAGS, POLICY_FLAGS, policyFromFlags } from '../shared/confi
 import { formatHelp, parseFlags } from '../shared/config/flags.js';
 import type { FlagSpec } from '../shared/config/flags.js';
 import type { PolicyOptions } from '../shared/core/policy.js';
-import { ConfigstampError, ErrorCodes } from '../shared/errors.js';
 
 /** controller-runtime's cap: an object (up to 1.5 MiB in etcd) twice, plus the envelope. */
 export const DEFAULT_MAX_REQUEST_BYTES = 7 * 1024 * 1024;
@@ -16,11 +15,11 @@ export const WEBHOOK_FLAGS: readonly FlagSpec[] = [
   ...CONNECTION_FLAGS,
   ...POLICY_FLAGS,
   { name: 'host', type: 'string', default: '0.0.0.0', help: 'Address the HTTPS admission server binds.' },
-  { name: 'port', type: 'int', default: 8443, min: 0, help: 'HTTPS port for POST /mutate, /healthz, /readyz; 0 picks a free port (logged as "serving").' },
+  { name: 'port', type: 'port', default: 8443, help: 'HTTPS port for POST /mutate, /healthz, /readyz; 0 picks a free port (logged as "serving").' },
   { name: 'metrics-host', type: 'string', default: '0.0.0.0', help: 'Address the plain-HTTP operations server (/metrics, /healthz, /readyz) binds.' },
-  { name: 'metrics-port', type: 'int', default: 8080, min: 0, help: 'Plain-HTTP port for /metrics; 0 picks a free port (logged as "ops serving").' },
-  { name: 'cert-file', type: 'string', default: '/etc/configstamp/tls/tls.crt', help: 'Serving certificate (PEM, chain allowed); reloaded when it changes.' },
-  { name: 'key-file', type: 'string', default: '/etc/configstamp/tls/tls.key', help: 'Private key of the serving certificate (PEM); reloaded when it changes.' },
+  { name: 'metrics-port', type: 'port', default: 8080, help: 'Plain-HTTP port for /metrics; 0 picks a free port (logged as "ops serving").' },
+  { name: 'cert-file', type: 'string', required: true, default: '/etc/configstamp/tls/tls.crt', help: 'Serving certificate (PEM, chain allowed); reloaded when it changes.' },
+  { name: 'key-file', type: 'string', required: true, default: '/etc/configstamp/tls/tls.key', help: 'Private key of the serving certificate (PEM); reloaded when it changes.' },
   { name: 'cert-poll-interval', type: 'duration', default: 10_000, min: 100, help: 'How often the certificate files are re-read in case a file-system event was missed.' },
   { name: 'fetch-deadline', type: 'duration', default: 2_000, min: 1, help: 'All source reads of one admission must finish within this; keep it well inside the webhook timeoutSeconds.' },
   { name: 'fetch-concurrency', type: 'int', default: 8, min: 1, help: 'Source reads in flight at once for one admission.' },
@@ -60,15 +59,6 @@ export function parseWebhookConfig(argv: readonly string[], env: Readonly<Record
   const parsed = parseFlags(WEBHOOK_FLAGS, argv, env);
   if (parsed.help) return null;
   const v = parsed.values;
-  const problems: string[] = [];
-  if (parsed.positional.length > 0) problems.push(`unexpected arguments: ${parsed.positional.join(' ')}`);
-  for (const name of ['port', 'metrics-port'] as const) {
-    if ((v[name] as number) > 65535) problems.push(`--${name}: ${String(v[name])} is not a TCP port`);
-  }
-  for (const name of ['cert-file', 'key-file', 'namespace', 'hash-key-secret'] as const) {
-    if ((v[name] as string).trim() === '') problems.push(`--${name} must not be empty`);
-  }
-  if (problems.length > 0) throw new ConfigstampError(ErrorCodes.CONFIG, `invalid configuration:\n  - ${problems.join('\n  - ')}`);
   return Object.freeze({
     kubeconfig: v.kubeconfig as string,
     namespace: v.namespace as string,

@@ -13,8 +13,8 @@ import type { FlagSpec, FlagValue } from './flags.js';
 
 export const CONNECTION_FLAGS: readonly FlagSpec[] = [
   { name: 'kubeconfig', type: 'string', default: '', env: 'KUBECONFIG', help: 'Path to a kubeconfig; empty uses the in-cluster ServiceAccount.' },
-  { name: 'namespace', type: 'string', default: 'configstamp', help: "configstamp's own namespace (hash key, leases, certificates)." },
-  { name: 'hash-key-secret', type: 'string', default: 'configstamp-hash-key', help: 'Secret in --namespace holding the per-cluster HMAC key.' },
+  { name: 'namespace', type: 'string', required: true, default: 'configstamp', help: "configstamp's own namespace (hash key, leases, certificates)." },
+  { name: 'hash-key-secret', type: 'string', required: true, default: 'configstamp-hash-key', help: 'Secret in --namespace holding the per-cluster HMAC key.' },
   { name: 'log-level', type: 'enum', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], help: 'Log level (logs are JSON lines).' },
   { name: 'log-format', type: 'enum', default: 'json', choices: ['json'], help: 'Log format; JSON lines, as Reloader\'s --log-format=json.' },
 ];

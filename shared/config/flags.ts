@@ -8,7 +8,7 @@ import { ConfigstampError, ErrorCodes } from '../errors.js';
 import { parseLabelSelector } from '../core/selector.js';
 import type { LabelSelector } from '../core/selector.js';
 
-export type FlagType = 'string' | 'int' | 'bool' | 'duration' | 'list' | 'selector' | 'enum';
+export type FlagType = 'string' | 'int' | 'port' | 'bool' | 'duration' | 'list' | 'selector' | 'enum';
 
 export interface FlagSpec {
   readonly name: string;
@@ -19,6 +19,8 @@ export interface FlagSpec {
   readonly aliases?: readonly string[];
   readonly choices?: readonly string[];
   readonly min?: number;
+  /** A string flag that may not be empty (a file path, a name). */
+  readonly required?: boolean;
   /** Environment variable; defaults to CONFIGSTAMP_<NAME>. */
   readonly env?: string;
 }
@@ -44,11 +46,17 @@ export function parseDuration(text: string): number {
 function convert(spec: FlagSpec, raw: string): FlagValue {
   switch (spec.type) {
     case 'string':
+      if (spec.required && raw.trim() === '') throw new Error('must not be empty');
       return raw;
     case 'int': {
       if (!/^-?\d+$/.test(raw.trim())) throw new Error(`"${raw}" is not a whole number`);
       const n = Number(raw);
       if (spec.min !== undefined && n < spec.min) throw new Error(`${n} is below the minimum ${spec.min}`);
+      return n;
+    }
+    case 'port': {
+      const n = /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+      if (!(n >= 0 && n <= 65535)) throw new Error(`${raw} is not a TCP port (0 picks a free one)`);
       return n;
     }
     case 'bool': {
@@ -74,7 +82,6 @@ function convert(spec: FlagSpec, raw: string): FlagValue {
 
 export interface ParsedFlags {
   readonly values: Readonly<Record<string, FlagValue>>;
-  readonly positional: readonly string[];
   readonly help: boolean;
 }
 
@@ -88,12 +95,11 @@ export function parseFlags(specs: readonly FlagSpec[], argv: readonly string[], 
     const value = env[envName(spec)];
     if (value !== undefined) raw.set(spec.name, { text: value, from: `$${envName(spec)}` });
   }
-  const positional: string[] = [];
   let help = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--help' || arg === '-h') { help = true; continue; }
-    if (!arg.startsWith('--')) { positional.push(arg); continue; }
+    if (!arg.startsWith('--')) { problems.push(`unexpected argument "${arg}" (flags start with --)`); continue; }
     const eq = arg.indexOf('=');
     let name = arg.slice(2, eq < 0 ? undefined : eq);
     let text = eq < 0 ? undefined : arg.slice(eq + 1);
@@ -124,7 +130,7 @@ export function parseFlags(specs: readonly FlagSpec[], argv: readonly string[], 
   if (problems.length > 0) {
     throw new ConfigstampError(ErrorCodes.CONFIG, `invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
-  return Object.freeze({ values: Object.freeze(values), positional: Object.freeze(positional), help });
+  return Object.freeze({ values: Object.freeze(values), help });
 }
 
 /** Help text: one line per flag with its env var and default. */

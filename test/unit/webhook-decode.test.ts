@@ -68,6 +68,6 @@ t.test('config: defaults, env vars, and every problem at once', async (t) => {
   const fromEnv = parseWebhookConfig(['--port=0'], { CONFIGSTAMP_FETCH_DEADLINE: '750ms', CONFIGSTAMP_PORT: '9443', CONFIGSTAMP_TRACK_ALL: 'true' })!;
   t.same([fromEnv.port, fromEnv.fetchDeadlineMs, fromEnv.policy.trackAll], [0, 750, true], 'flags win over env');
   t.equal(parseWebhookConfig(['--help'], {}), null);
-  t.throws(() => parseWebhookConfig(['--port=70000', '--cert-file='], {}), /--port: 70000 is not a TCP port[\s\S]*--cert-file must not be empty/);
+  t.throws(() => parseWebhookConfig(['--port=70000', '--cert-file=', 'stray'], {}), /unexpected argument "stray"[\s\S]*--port: 70000 is not a TCP port[\s\S]*--cert-file: must not be empty/);
   t.throws(() => parseWebhookConfig(['--fetch-concurrency=0', '--fetch-deadline=soon'], {}), /fetch-deadline[\s\S]*fetch-concurrency/);
 });
