@@ -24,53 +24,6 @@ export interface SourceIdentity {
   readonly name: string;
 }
 
-/** How a section's values travel: a ConfigMap's `data` as text, everything else base64. */
-type WireEncoding = 'utf8' | 'base64';
-
-/**
- * Byte-level writer for the canonical encoding, into one growing buffer: no intermediate Buffer
- * per value, one native write per string (its length written after it, in the space kept for it).
- * The bytes are pinned by the golden vectors in test/unit/core-digest.test.ts. An outgrown buffer
- * is wiped when dropped.
- */
-class Encoder {
-  private buf = Buffer.alloc(1024);
-  private len = 0;
-  private reserve(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    const next = Buffer.alloc(Math.max(this.buf.length * 2, this.len + n));
-    this.buf.copy(next, 0, 0, this.len);
-    this.buf.fill(0);
-    this.buf = next;
-  }
-  u32(n: number): this {
-    this.reserve(4);
-    this.len = this.buf.writeUInt32BE(n, this.len);
-    return this;
-  }
-  byte(n: number): this {
-    this.reserve(1);
-    this.buf[this.len++] = n;
-    return this;
-  }
-  /**
-   * A length-prefixed field: text as its UTF-8 bytes, or base64 text as the bytes it decodes to
-   * (at most Buffer.byteLength(…, 'base64') of them, exactly as Buffer.from decodes it).
-   */
-  field(text: string, wire: WireEncoding = 'utf8'): this {
-    const room = wire === 'utf8' ? text.length * 3 : Buffer.byteLength(text, 'base64');
-    this.reserve(4 + room);
-    const at = this.len;
-    const n = this.buf.write(text, at + 4, room, wire);
-    this.buf.writeUInt32BE(n, at);
-    this.len = at + 4 + n;
-    return this;
-  }
-  done(): Buffer {
-    return this.buf.subarray(0, this.len);
-  }
-}
-
 /** One section of a source (`data` or `binaryData`) as the API sends it. */
 interface Section {
   readonly values: JsonRecord;
