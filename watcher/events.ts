@@ -1,12 +1,14 @@
 /**
  * Kubernetes Events on workloads: why configstamp rolled one (source names and short old→new
  * digests, never values), why it held one back, and errors it could not fix by retrying. Posting
- * an Event is best effort: a failure is logged at debug and never fails the reconcile.
+ * an Event is best effort: it never fails the reconcile. A failure is logged as a warning the first
+ * time each kind of failure is seen (a missing RBAC rule shows at the default log level), then at debug.
  */
 import { apiVersionOf } from '../shared/core/kinds.js';
 import type { SourceChange } from '../shared/core/decide.js';
-import { errorMessage } from '../shared/errors.js';
+import { errorCode, errorMessage } from '../shared/errors.js';
 import type { KubeClient } from '../shared/kube/client.js';
+import { KubeApiError } from '../shared/kube/client.js';
 import type { Logger } from '../shared/log.js';
 import type { WorkloadEntry } from './cache.js';
 import { metaOf } from './cache.js';
@@ -33,6 +35,7 @@ export interface EventSink {
 }
 
 export function kubeEventSink(client: KubeClient, log: Logger, reportingInstance: string): EventSink {
+  const seenFailures = new Set<string>();
   return {
     async post(workload, type, reason, message) {
       const now = new Date().toISOString();
@@ -51,7 +54,10 @@ export function kubeEventSink(client: KubeClient, log: Logger, reportingInstance
       try {
         await client.request('POST', `/api/v1/namespaces/${encodeURIComponent(workload.namespace)}/events`, { body });
       } catch (err) {
-        log.debug({ workload: workload.key, reason, err: errorMessage(err) }, 'could not post Event');
+        const kind = err instanceof KubeApiError ? `HTTP ${err.status}` : errorCode(err);
+        const level = seenFailures.has(kind) ? 'debug' : 'warn';
+        seenFailures.add(kind);
+        log[level]({ workload: workload.key, reason, err: errorMessage(err) }, 'could not post Event');
       }
     },
   };

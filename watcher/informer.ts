@@ -117,12 +117,25 @@ export class Informer {
         if (!gone) {
           failures++;
           const delay = Math.min(backoff.max, backoff.base * 2 ** Math.min(failures - 1, 10));
-          await new Promise<void>((resolve) => {
-            const t = setTimeout(resolve, delay);
-            signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-          });
+          await sleepUnlessAborted(delay, signal);
         }
       }
     }
   }
+}
+
+/**
+ * Waits `ms`, or less if `signal` aborts. The abort listener is removed when the wait ends, so a
+ * resource that keeps failing (a CRD not installed) does not pile listeners on the run's signal.
+ */
+export function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

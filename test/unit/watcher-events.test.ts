@@ -1,0 +1,45 @@
+// Events are best effort, but a failure to post them must be visible at the default log level
+// once (a missing RBAC rule), not repeated per rollout; and the informer's back-off between
+// relists must not pile abort listeners on its long-lived signal.
+import t from 'tap';
+import { getEventListeners } from 'node:events';
+import { Writable } from 'node:stream';
+import { createLogger } from '../../shared/log.js';
+import { KubeApiError } from '../../shared/kube/client.js';
+import type { KubeClient } from '../../shared/kube/client.js';
+import { workloadKindByName } from '../../shared/core/kinds.js';
+import { kubeEventSink } from '../../watcher/events.js';
+import { sleepUnlessAborted } from '../../watcher/informer.js';
+
+function logSink(): { lines: Record<string, unknown>[]; stream: Writable } {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({ write(chunk: Buffer, _enc, cb) { lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>); cb(); } });
+  return { lines, stream };
+}
+
+t.test('a failing Event post warns once per kind of failure, then logs at debug', async (t) => {
+  const { lines, stream } = logSink();
+  const log = createLogger('debug', 'test', stream);
+  let status = 403;
+  const client = { request: async () => { throw new KubeApiError(status, 'Forbidden', 'events is forbidden'); } } as unknown as KubeClient;
+  const sink = kubeEventSink(client, log, 'test-1');
+  const workload = { key: 'Deployment/ns/web', kind: workloadKindByName('Deployment')!, namespace: 'ns', name: 'web', object: { metadata: { name: 'web', uid: 'u' } } };
+  await sink.post(workload, 'Normal', 'ConfigstampRollout', 'm');
+  await sink.post(workload, 'Normal', 'ConfigstampRollout', 'm');
+  status = 500;
+  await sink.post(workload, 'Normal', 'ConfigstampRollout', 'm');
+  const levels = lines.filter((l) => l.msg === 'could not post Event').map((l) => l.level);
+  t.same(levels, [40, 20, 40], 'warn, debug, then warn for a new kind of failure');
+  t.match(lines[0]!.err, /forbidden/);
+});
+
+t.test('back-off sleeps leave no abort listener behind', async (t) => {
+  const controller = new AbortController();
+  for (let i = 0; i < 20; i++) await sleepUnlessAborted(1, controller.signal);
+  t.equal(getEventListeners(controller.signal, 'abort').length, 0, 'none left after 20 sleeps');
+  const started = Date.now();
+  const pending = sleepUnlessAborted(60_000, controller.signal);
+  controller.abort();
+  await pending;
+  t.ok(Date.now() - started < 1000, 'an abort ends the sleep at once');
+});
