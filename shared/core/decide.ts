@@ -5,12 +5,13 @@
  * workload's own metadata, which restarts nothing).
  */
 import { Ours } from './annotations.js';
-import { asStringMap, getPath, jsonEqual } from './json.js';
+import { asString, asStringMap, getPath, jsonEqual } from './json.js';
 import type { JsonRecord } from './json.js';
 import type { WorkloadKind } from './kinds.js';
 import { buildStampMergePatch } from './patch.js';
 import { sourceId } from './references.js';
-import { ABSENT, stampDigest } from './digest.js';
+import { SourceTable } from './source-table.js';
+import { ABSENT, stampDigests } from './digest.js';
 import type { TrackedSource } from './policy.js';
 import { formatStamp, makeStamp, parseStamp } from './stamp.js';
 import type { Stamp, StampEntry } from './stamp.js';
@@ -60,12 +61,20 @@ export interface Drift {
   readonly unrecorded: readonly StampEntry[];
 }
 
+/** effectiveDigests as a table, which looks a source up without building its id. */
+function recordedDigests(recorded: RecordedStamps): SourceTable<string> {
+  const out = new SourceTable<string>();
+  for (const e of recorded.adopted ?? []) out.set(e.kind, e.name, e.digest);
+  for (const e of recorded.template ?? []) out.set(e.kind, e.name, e.digest);
+  return out;
+}
+
 export function computeDrift(recorded: RecordedStamps, current: Stamp, options: DriftOptions): Drift {
-  const known = effectiveDigests(recorded);
+  const known = recordedDigests(recorded);
   const changes: SourceChange[] = [];
   const unrecorded: StampEntry[] = [];
   for (const entry of current) {
-    const was = known.get(sourceId(entry.kind, entry.name));
+    const was = known.get(entry.kind, entry.name);
     if (was === undefined) unrecorded.push(entry);
     else if (was !== entry.digest && (entry.digest !== ABSENT || options.rollOnDelete)) {
       changes.push({ kind: entry.kind, name: entry.name, from: was, to: entry.digest });
@@ -86,8 +95,7 @@ export type ReconcileDecision =
 export function decideReconcile(kind: WorkloadKind, object: unknown, current: Stamp, options: DriftOptions): ReconcileDecision {
   const recorded = readRecorded(kind, object);
   const drift = computeDrift(recorded, current, options);
-  const resourceVersion = typeof getPath(object, ['metadata', 'resourceVersion']) === 'string'
-    ? (getPath(object, ['metadata', 'resourceVersion']) as string) : undefined;
+  const resourceVersion = asString(getPath(object, ['metadata', 'resourceVersion']));
   if (drift.changes.length > 0) {
     const patch = buildStampMergePatch(kind, {
       templateStamp: formatStamp(current),
@@ -130,9 +138,10 @@ export function currentStamp(
   tracked: readonly TrackedSource[],
   objects: SourceObjects,
 ): Stamp {
-  return makeStamp(tracked.map((t) => ({
-    kind: t.kind,
-    name: t.name,
-    digest: stampDigest(hashKey, { kind: t.kind, namespace, name: t.name }, t.keys, objects(t.kind, t.name)),
+  const digests = stampDigests(hashKey, tracked.map((t) => ({
+    id: { kind: t.kind, namespace, name: t.name },
+    keys: t.keys,
+    object: objects(t.kind, t.name),
   })));
+  return makeStamp(tracked.map((t, i) => ({ kind: t.kind, name: t.name, digest: digests[i]! })));
 }

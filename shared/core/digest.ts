@@ -10,6 +10,8 @@ import { createHmac } from 'node:crypto';
 import { asRecord, getPath } from './json.js';
 import type { JsonRecord } from './json.js';
 import type { SourceKind } from './kinds.js';
+import { Encoder } from './encoder.js';
+import type { WireEncoding } from './encoder.js';
 import type { KeySelection } from './references.js';
 
 const FORMAT = 'configstamp.digest.v1';
@@ -32,12 +34,15 @@ interface Section {
 
 const NO_VALUES: JsonRecord = Object.freeze({});
 
+function section(object: unknown, field: string, wire: WireEncoding): Section {
+  return { values: asRecord(getPath(object, [field])) ?? NO_VALUES, wire };
+}
+
 /** A Secret's `data` is base64 and it has no `binaryData`; a ConfigMap's `data` is text. */
 function readSections(kind: SourceKind, object: unknown): readonly [data: Section, binaryData: Section] {
-  const section = (field: string, wire: WireEncoding): Section => ({ values: asRecord(getPath(object, [field])) ?? NO_VALUES, wire });
   return kind === 'Secret'
-    ? [section('data', 'base64'), { values: NO_VALUES, wire: 'base64' }]
-    : [section('data', 'utf8'), section('binaryData', 'base64')];
+    ? [section(object, 'data', 'base64'), { values: NO_VALUES, wire: 'base64' }]
+    : [section(object, 'data', 'utf8'), section(object, 'binaryData', 'base64')];
 }
 
 /** A key's value; a non-string value is malformed and reads as absent. */
@@ -51,7 +56,9 @@ function compareKeys(a: string, b: string): number {
 }
 
 function encodeWhole(enc: Encoder, section: Section): void {
-  const keys = Object.keys(section.values).filter((key) => typeof section.values[key] === 'string').sort(compareKeys);
+  const keys: string[] = [];
+  for (const key of Object.keys(section.values)) if (typeof section.values[key] === 'string') keys.push(key);
+  keys.sort(compareKeys);
   enc.u32(keys.length);
   for (const key of keys) enc.field(key).field(section.values[key] as string, section.wire);
 }
@@ -67,40 +74,81 @@ function isAbsent(object: unknown): object is null | undefined {
   return object === null || object === undefined;
 }
 
+/** Writes the canonical bytes for one source into `enc`, after what it holds. */
+function writeSource(enc: Encoder, id: SourceIdentity, keys: KeySelection, object: unknown | null): void {
+  enc.field(FORMAT).field(id.kind).field(id.namespace).field(id.name);
+  const selected = keys.all ? undefined : [...keys.keys].sort(compareKeys);
+  if (selected === undefined) {
+    enc.byte(0x41);
+  } else {
+    enc.byte(0x4b).u32(selected.length);
+    for (const key of selected) enc.field(key);
+  }
+  if (isAbsent(object)) {
+    enc.byte(0);
+    return;
+  }
+  enc.byte(1);
+  const [data, binaryData] = readSections(id.kind, object);
+  if (selected === undefined) {
+    encodeWhole(enc, data);
+    encodeWhole(enc, binaryData);
+  } else {
+    for (const key of selected) {
+      encodeOptionalValue(enc, data, key);
+      encodeOptionalValue(enc, binaryData, key);
+    }
+  }
+}
+
 /**
  * The canonical bytes for one source. `object` is the ConfigMap or Secret as the API returns it,
  * or null (or undefined) when it does not exist.
  */
 export function encodeSource(id: SourceIdentity, keys: KeySelection, object: unknown | null): Buffer {
-  const enc = new Encoder().field(FORMAT).field(id.kind).field(id.namespace).field(id.name);
-  if (keys.all) {
-    enc.byte(0x41);
-  } else {
-    const selected = [...keys.keys].sort(compareKeys);
-    enc.byte(0x4b).u32(selected.length);
-    for (const key of selected) enc.field(key);
-  }
-  if (isAbsent(object)) return enc.byte(0).done();
-  enc.byte(1);
-  const [data, binaryData] = readSections(id.kind, object);
-  if (keys.all) {
-    encodeWhole(enc, data);
-    encodeWhole(enc, binaryData);
-  } else {
-    for (const key of [...keys.keys].sort(compareKeys)) {
-      encodeOptionalValue(enc, data, key);
-      encodeOptionalValue(enc, binaryData, key);
-    }
-  }
+  const enc = new Encoder();
+  writeSource(enc, id, keys, object);
   return enc.done();
+}
+
+/** Full hex HMAC-SHA256 of the canonical encoding written into `enc` (which it resets first). */
+function hmacHex(enc: Encoder, hashKey: Uint8Array, id: SourceIdentity, keys: KeySelection, object: unknown | null): string {
+  writeSource(enc.reset(), id, keys, object);
+  return createHmac('sha256', hashKey).update(enc.done()).digest('hex');
 }
 
 /** Full hex HMAC-SHA256 of the canonical encoding. */
 export function digestSource(hashKey: Uint8Array, id: SourceIdentity, keys: KeySelection, object: unknown | null): string {
-  return createHmac('sha256', hashKey).update(encodeSource(id, keys, object)).digest('hex');
+  const enc = new Encoder();
+  try {
+    return hmacHex(enc, hashKey, id, keys, object);
+  } finally {
+    enc.wipe();
+  }
+}
+
+/** One source to digest: who it is, the keys consumed, and its object (null when absent). */
+export interface DigestInput {
+  readonly id: SourceIdentity;
+  readonly keys: KeySelection;
+  readonly object: unknown | null;
+}
+
+/**
+ * What the stamp records for each source, in order: a short keyed digest, or "absent". The
+ * sources share one encoding buffer, wiped before returning.
+ */
+export function stampDigests(hashKey: Uint8Array, inputs: readonly DigestInput[]): string[] {
+  const enc = new Encoder();
+  try {
+    return inputs.map(({ id, keys, object }) =>
+      isAbsent(object) ? ABSENT : hmacHex(enc, hashKey, id, keys, object).slice(0, SHORT_DIGEST_LENGTH));
+  } finally {
+    enc.wipe();
+  }
 }
 
 /** What the stamp records for a source: a short keyed digest, or "absent". */
 export function stampDigest(hashKey: Uint8Array, id: SourceIdentity, keys: KeySelection, object: unknown | null): string {
-  return isAbsent(object) ? ABSENT : digestSource(hashKey, id, keys, object).slice(0, SHORT_DIGEST_LENGTH);
+  return stampDigests(hashKey, [{ id, keys, object }])[0]!;
 }

@@ -9,10 +9,11 @@ import { Ours, Reloader, SELECTING_KEYS, Wave, readBool, readList } from './anno
 import { asStringMap, getPath } from './json.js';
 import { SOURCE_KINDS } from './kinds.js';
 import type { SourceKind, WorkloadKind } from './kinds.js';
-import { ALL_KEYS, compareIds, isSourceName, mergeSelections, sourceId } from './references.js';
+import { ALL_KEYS, isSourceName, mergeSelections, sourceId } from './references.js';
 import type { KeySelection, SourceRef } from './references.js';
 import { matchesLabels } from './selector.js';
 import type { LabelSelector } from './selector.js';
+import { SourceTable } from './source-table.js';
 
 export interface PolicyOptions {
   /** Track every workload unless it opts out (Reloader's --auto-reload-all). */
@@ -137,14 +138,21 @@ function autoKinds(ann: Readonly<Record<string, string>>, own: Readonly<Record<s
 }
 
 class WantSet {
-  readonly byId = new Map<string, SourceWant>();
+  private readonly wants = new SourceTable<SourceWant>();
+  get size(): number {
+    return this.wants.size;
+  }
   add(want: SourceWant): void {
-    const id = sourceId(want.kind, want.name);
-    const prev = this.byId.get(id);
-    this.byId.set(id, prev === undefined ? want : {
+    const prev = this.wants.get(want.kind, want.name);
+    this.wants.set(want.kind, want.name, prev === undefined ? want : {
       kind: want.kind, name: want.name, keys: mergeSelections(prev.keys, want.keys),
       optional: prev.optional && want.optional, named: prev.named || want.named,
     });
+  }
+  /** The wants sorted by source id, leaving out the excluded ids. */
+  sorted(excluded: ReadonlySet<string> = new Set()): SourceWant[] {
+    const all = this.wants.sorted();
+    return excluded.size === 0 ? all : all.filter((w) => !excluded.has(sourceId(w.kind, w.name)));
   }
 }
 
@@ -196,13 +204,14 @@ export function planTracking(view: WorkloadView, refs: readonly SourceRef[], ns:
   }
   for (const ref of refs) {
     if (options.ignoredSourceKinds.has(ref.kind)) continue;
-    if (auto.kinds.has(ref.kind) || searchKinds.has(ref.kind)) wants.add({ ...ref, named: false });
+    if (auto.kinds.has(ref.kind) || searchKinds.has(ref.kind)) {
+      // Written out rather than spread: spreading an object is slow and this runs per source.
+      wants.add({ kind: ref.kind, name: ref.name, keys: ref.keys, optional: ref.optional, named: false });
+    }
   }
-  const tracked = auto.kinds.size > 0 || search || wants.byId.size > 0 || patterns.length > 0;
+  const tracked = auto.kinds.size > 0 || search || wants.size > 0 || patterns.length > 0;
   if (!tracked) return { tracked: false, reason: 'no tracking annotation, namespace label or --track-all' };
-  const list = [...wants.byId.values()].filter((w) => !excluded.has(sourceId(w.kind, w.name)));
-  list.sort((a, b) => compareIds(sourceId(a.kind, a.name), sourceId(b.kind, b.name)));
-  return { tracked: true, reason: reasons.join(', '), wants: list, patterns, search, searchKinds, excluded };
+  return { tracked: true, reason: reasons.join(', '), wants: wants.sorted(excluded), patterns, search, searchKinds, excluded };
 }
 
 /**
@@ -288,7 +297,5 @@ export function selectTrackedSources(plan: TrackingPlan, catalog: SourceCatalog,
       chosen.add({ kind: pattern.kind, name, keys: ALL_KEYS, optional: false, named: true });
     }
   }
-  return [...chosen.byId.values()]
-    .sort((a, b) => compareIds(sourceId(a.kind, a.name), sourceId(b.kind, b.name)))
-    .map(({ kind, name, keys, optional }) => ({ kind, name, keys, optional }));
+  return chosen.sorted().map(({ kind, name, keys, optional }) => ({ kind, name, keys, optional }));
 }

@@ -6,6 +6,7 @@
  */
 import { asArray, asRecord, asString, getPath } from './json.js';
 import type { SourceKind } from './kinds.js';
+import { SourceTable } from './source-table.js';
 
 /** The keys a pod consumes from one source: every key, or the named ones. */
 export type KeySelection = { readonly all: true } | { readonly all: false; readonly keys: ReadonlySet<string> };
@@ -41,22 +42,39 @@ export function mergeSelections(a: KeySelection, b: KeySelection): KeySelection 
   return { all: false, keys: new Set([...a.keys, ...b.keys]) };
 }
 
+/** One source's references so far: its key set grows in place, as it is this set's own. */
+interface Collected {
+  readonly kind: SourceKind;
+  readonly name: string;
+  /** Undefined once some reference consumes every key. */
+  keys: Set<string> | undefined;
+  optional: boolean;
+}
+
 /** Collects references, merging duplicates: key sets union, "all" wins, required wins. */
 class ReferenceSet {
-  private readonly refs = new Map<string, SourceRef>();
+  private readonly refs = new SourceTable<Collected>();
 
-  add(kind: SourceKind, name: string | undefined, keys: KeySelection, optional: unknown): void {
-    if (name === undefined || !isSourceName(name)) return;
-    const id = sourceId(kind, name);
+  /** Adds a reference to every key (`keys` undefined) or to the named keys. */
+  add(kind: SourceKind, name: string | undefined, keys: Iterable<string> | undefined, optional: unknown): void {
+    if (name === undefined) return;
     const isOptional = optional === true;
-    const prev = this.refs.get(id);
-    this.refs.set(id, prev === undefined
-      ? { kind, name, keys, optional: isOptional }
-      : { kind, name, keys: mergeSelections(prev.keys, keys), optional: prev.optional && isOptional });
+    let ref = this.refs.get(kind, name);
+    if (ref === undefined) {
+      // Only a valid name is ever collected, so a name seen before needs no second check.
+      if (!isSourceName(name)) return;
+      ref = { kind, name, keys: keys === undefined ? undefined : new Set<string>(), optional: isOptional };
+      this.refs.set(kind, name, ref);
+    } else {
+      ref.optional &&= isOptional;
+      if (keys === undefined) ref.keys = undefined;
+    }
+    if (ref.keys !== undefined && keys !== undefined) for (const key of keys) ref.keys.add(key);
   }
 
   toArray(): SourceRef[] {
-    return [...this.refs.values()].sort((a, b) => compareIds(sourceId(a.kind, a.name), sourceId(b.kind, b.name)));
+    return this.refs.sorted()
+      .map(({ kind, name, keys, optional }) => ({ kind, name, keys: keys === undefined ? ALL_KEYS : { all: false, keys }, optional }));
   }
 }
 
@@ -64,21 +82,24 @@ export function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** `items` listing keys means only those keys; absent or empty means all (as the kubelet projects). */
-function itemsSelection(items: unknown): KeySelection {
-  if (!Array.isArray(items) || items.length === 0) return ALL_KEYS;
-  const keys = new Set<string>();
+/**
+ * `items` listing keys means only those keys (undefined: every key); absent or empty means all,
+ * as the kubelet projects.
+ */
+function itemKeys(items: unknown): string[] | undefined {
+  if (!Array.isArray(items) || items.length === 0) return undefined;
+  const keys: string[] = [];
   for (const item of items) {
     const key = asString(asRecord(item)?.key);
-    if (key !== undefined) keys.add(key);
+    if (key !== undefined) keys.push(key);
   }
-  return { all: false, keys };
+  return keys;
 }
 
 function addVolumeSource(set: ReferenceSet, kind: SourceKind, source: unknown, nameField: string): void {
   const record = asRecord(source);
   if (record === undefined) return;
-  set.add(kind, asString(record[nameField]), itemsSelection(record.items), record.optional);
+  set.add(kind, asString(record[nameField]), itemKeys(record.items), record.optional);
 }
 
 function addVolumes(set: ReferenceSet, podSpec: unknown): void {
@@ -96,26 +117,34 @@ function addVolumes(set: ReferenceSet, podSpec: unknown): void {
   }
 }
 
+/** A one-key reference (env[].valueFrom.configMapKeyRef or secretKeyRef). */
+function addKeyRef(set: ReferenceSet, kind: SourceKind, value: unknown): void {
+  const ref = asRecord(value);
+  const key = asString(ref?.key);
+  if (ref === undefined || key === undefined) return;
+  set.add(kind, asString(ref.name), [key], ref.optional);
+}
+
+/** An every-key reference (envFrom[].configMapRef or secretRef). */
+function addAllKeysRef(set: ReferenceSet, kind: SourceKind, value: unknown): void {
+  const ref = asRecord(value);
+  if (ref !== undefined) set.add(kind, asString(ref.name), undefined, ref.optional);
+}
+
 function addContainer(set: ReferenceSet, container: unknown): void {
   const c = asRecord(container);
   if (c === undefined) return;
   for (const env of asArray(c.env)) {
     const from = asRecord(getPath(env, ['valueFrom']));
     if (from === undefined) continue;
-    for (const [field, kind] of [['configMapKeyRef', 'ConfigMap'], ['secretKeyRef', 'Secret']] as const) {
-      const ref = asRecord(from[field]);
-      const key = asString(ref?.key);
-      if (ref === undefined || key === undefined) continue;
-      set.add(kind, asString(ref.name), { all: false, keys: new Set([key]) }, ref.optional);
-    }
+    addKeyRef(set, 'ConfigMap', from.configMapKeyRef);
+    addKeyRef(set, 'Secret', from.secretKeyRef);
   }
   for (const envFrom of asArray(c.envFrom)) {
     const e = asRecord(envFrom);
     if (e === undefined) continue;
-    for (const [field, kind] of [['configMapRef', 'ConfigMap'], ['secretRef', 'Secret']] as const) {
-      const ref = asRecord(e[field]);
-      if (ref !== undefined) set.add(kind, asString(ref.name), ALL_KEYS, ref.optional);
-    }
+    addAllKeysRef(set, 'ConfigMap', e.configMapRef);
+    addAllKeysRef(set, 'Secret', e.secretRef);
   }
 }
 

@@ -7,6 +7,7 @@
 import { ABSENT, SHORT_DIGEST_LENGTH } from './digest.js';
 import type { SourceKind } from './kinds.js';
 import { compareIds, isSourceName, sourceId } from './references.js';
+import { SourceTable } from './source-table.js';
 
 export interface StampEntry {
   readonly kind: SourceKind;
@@ -19,6 +20,7 @@ export interface StampEntry {
 export type Stamp = readonly StampEntry[];
 
 export const STAMP_VERSION = 'v1';
+const PREFIX = `${STAMP_VERSION}:`;
 
 const KIND_TOKENS: Readonly<Record<SourceKind, string>> = { ConfigMap: 'configmap', Secret: 'secret' };
 const TOKEN_KINDS: Readonly<Record<string, SourceKind>> = { configmap: 'ConfigMap', secret: 'Secret' };
@@ -26,31 +28,41 @@ const DIGEST = new RegExp(`^([0-9a-f]{${SHORT_DIGEST_LENGTH}}|${ABSENT})$`);
 /** Annotation values are capped by the API server at 256 KiB in total; refuse anything absurd. */
 const MAX_STAMP_LENGTH = 128 * 1024;
 
+/** Orders by source id; within one kind the ids share their prefix, so the names decide. */
 function compareEntries(a: StampEntry, b: StampEntry): number {
-  return compareIds(sourceId(a.kind, a.name), sourceId(b.kind, b.name));
+  return a.kind === b.kind ? compareIds(a.name, b.name) : compareIds(sourceId(a.kind, a.name), sourceId(b.kind, b.name));
+}
+
+function isSorted(entries: readonly StampEntry[]): boolean {
+  for (let i = 1; i < entries.length; i++) if (compareEntries(entries[i - 1]!, entries[i]!) > 0) return false;
+  return true;
+}
+
+/** Entries in stamp order; most arrive sorted already (a stamp is written sorted). */
+function sortEntries(entries: StampEntry[]): StampEntry[] {
+  return isSorted(entries) ? entries : entries.sort(compareEntries);
 }
 
 /** Builds a stamp from entries in any order; a source listed twice keeps its last digest. */
 export function makeStamp(entries: Iterable<StampEntry>): Stamp {
   const byId = new Map<string, StampEntry>();
   for (const e of entries) byId.set(sourceId(e.kind, e.name), { kind: e.kind, name: e.name, digest: e.digest });
-  return [...byId.values()].sort(compareEntries);
+  return sortEntries([...byId.values()]);
 }
 
 export function formatStamp(stamp: Stamp): string {
-  const body = [...stamp].sort(compareEntries).map((e) => `${KIND_TOKENS[e.kind]}/${e.name}=${e.digest}`).join(',');
-  return `${STAMP_VERSION}:${body}`;
+  const body = sortEntries([...stamp]).map((e) => `${KIND_TOKENS[e.kind]}/${e.name}=${e.digest}`).join(',');
+  return `${PREFIX}${body}`;
 }
 
 /** Parses a stamp annotation; returns null for anything that is not a well-formed stamp. */
 export function parseStamp(value: unknown): Stamp | null {
   if (typeof value !== 'string' || value.length > MAX_STAMP_LENGTH) return null;
-  const prefix = `${STAMP_VERSION}:`;
-  if (!value.startsWith(prefix)) return null;
-  const body = value.slice(prefix.length);
+  if (!value.startsWith(PREFIX)) return null;
+  const body = value.slice(PREFIX.length);
   if (body === '') return [];
   const entries: StampEntry[] = [];
-  const seen = new Set<string>();
+  const seen = new SourceTable<true>();
   for (const item of body.split(',')) {
     const slash = item.indexOf('/');
     const eq = item.lastIndexOf('=');
@@ -59,12 +71,11 @@ export function parseStamp(value: unknown): Stamp | null {
     const name = item.slice(slash + 1, eq);
     const digest = item.slice(eq + 1);
     if (kind === undefined || !isSourceName(name) || !DIGEST.test(digest)) return null;
-    const id = sourceId(kind, name);
-    if (seen.has(id)) return null;
-    seen.add(id);
+    if (seen.get(kind, name)) return null;
+    seen.set(kind, name, true);
     entries.push({ kind, name, digest });
   }
-  return entries.sort(compareEntries);
+  return sortEntries(entries);
 }
 
 export function stampsEqual(a: Stamp, b: Stamp): boolean {
