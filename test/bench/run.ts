@@ -10,6 +10,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run: (options?: object) =
   'webhook-e2e': () => import('./webhook-e2e.js'),
   'watcher-latency': () => import('./watcher-latency.js'),
   'watcher-boot': () => import('./watcher-boot.js'),
+  'watcher-boot-real': () => import('./watcher-boot-real.js'),
   'watcher-memory': () => import('./watcher-memory.js'),
   'watcher-fanout': () => import('./watcher-fanout.js'),
 };
