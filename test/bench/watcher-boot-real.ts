@@ -20,6 +20,7 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { mapBounded } from '../../shared/kube/sources.js';
 import { benchCluster, createAll, startBenchWatcher } from './watcher-harness.js';
+import { sleep } from '../support/poll.js';
 
 interface Memory { rssMB: number; hwmMB: number }
 
@@ -30,7 +31,6 @@ function memory(pid: number): Memory {
   return { rssMB: mb('VmRSS'), hwmMB: mb('VmHWM') };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function pausedDeployment(name: string, configMap: string, secret: string): unknown {
   return {

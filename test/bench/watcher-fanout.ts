@@ -7,7 +7,8 @@
  *   node --import tsx test/bench/watcher-fanout.ts
  */
 import { pathToFileURL } from 'node:url';
-import { benchCluster, createAll, startBenchWatcher, trackedDeployment, waitUntil } from './watcher-harness.js';
+import { benchCluster, createAll, startBenchWatcher, trackedDeployment } from './watcher-harness.js';
+import { waitFor } from '../cluster/readiness.js';
 
 /** The largest excess over burst + qps·t across all windows between two patch times. */
 function worstExcess(times: readonly number[], qps: number, burst: number): number {
@@ -34,11 +35,11 @@ export async function run(options: { deployments?: number; qps?: number; burst?:
     await createAll(client, '/apis/apps/v1/namespaces/fanout/deployments', Array.from({ length: n }, (_, i) => trackedDeployment(`app-${i}`, 'shared')));
     const watcher = await startBenchWatcher(bench.cluster, ['--debounce=200ms', `--patch-qps=${qps}`, `--patch-burst=${burst}`, '--min-rollout-interval=0', '--workers=8']);
     try {
-      await waitUntil('every Deployment adopted', () => watcher.records().filter((r) => String(r.msg).startsWith('adopted')).length >= n);
+      await waitFor('every Deployment adopted', async () => watcher.records().filter((r) => String(r.msg).startsWith('adopted')).length >= n, { timeoutMs: 300_000 });
       const t0 = Date.now();
       await client.request('PATCH', '/api/v1/namespaces/fanout/configmaps/shared', { body: { data: { k: '1' } }, contentType: 'application/merge-patch+json' });
       const rollouts = () => watcher.records().filter((r) => r.msg === 'rollout: stamp patched');
-      await waitUntil('every Deployment patched', () => rollouts().length >= n);
+      await waitFor('every Deployment patched', async () => rollouts().length >= n, { timeoutMs: 300_000 });
       const allMs = Date.now() - t0;
       const list = await client.request<{ items: { spec: { template: { metadata: { annotations?: Record<string, string> } } } }[] }>('GET', '/apis/apps/v1/namespaces/fanout/deployments');
       const stamped = list.items.filter((d) => d.spec.template.metadata.annotations?.['configstamp.io/stamp']).length;

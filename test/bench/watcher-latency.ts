@@ -10,7 +10,8 @@
  */
 import { pathToFileURL } from 'node:url';
 import type { KubeClient } from '../../shared/kube/client.js';
-import { benchCluster, createAll, percentile, startBenchWatcher, trackedCronJob, trackedDeployment, waitUntil } from './watcher-harness.js';
+import { benchCluster, createAll, percentile, startBenchWatcher, trackedCronJob, trackedDeployment } from './watcher-harness.js';
+import { waitFor } from '../cluster/readiness.js';
 
 async function fill(client: KubeClient, ns: string, total: number): Promise<void> {
   await client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: ns } } });
@@ -62,7 +63,7 @@ export async function run(options: { changes?: number; large?: number } = {}): P
     const watcher = await startBenchWatcher(bench.cluster, ['--debounce=0', '--min-rollout-interval=0', '--patch-qps=1000', '--patch-burst=1000']);
     try {
       const total = 10 + large;
-      await waitUntil('every workload adopted', () => watcher.records().filter((r) => String(r.msg).startsWith('adopted')).length >= total);
+      await waitFor('every workload adopted', async () => watcher.records().filter((r) => String(r.msg).startsWith('adopted')).length >= total, { timeoutMs: 300_000 });
       const small = await measure(bench.client, 'small', changes);
       const big = await measure(bench.client, 'large', changes);
       return { changes, workloads: { small: 10, large }, smallMs: small, largeMs: big, p50Ratio: Math.round((big.p50 / small.p50) * 100) / 100, p99Ratio: Math.round((big.p99 / small.p99) * 100) / 100 };
