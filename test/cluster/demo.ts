@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startControlPlane } from './controlplane.js';
 import type { ControlPlane } from './controlplane.js';
+import { kubectlOk as kubectl } from './kubectl.js';
 import { freeLoopbackPort } from './ports.js';
 import { startConfigstamp } from '../support/process.js';
 import type { ConfigstampProcess } from '../support/process.js';
@@ -23,11 +24,6 @@ const step = (line: string): void => say(`\n▶ ${line}`);
 
 const APP = path.join(ROOT, 'test/cluster/demo-app.yaml');
 
-async function kubectl(cluster: ControlPlane, args: string[], input?: string): Promise<string> {
-  const r = await cluster.kubectl(args, { input });
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr.trim()}`);
-  return r.stdout;
-}
 
 async function replicaSets(cluster: ControlPlane): Promise<string> {
   return kubectl(cluster, ['get', 'replicasets', '-n', 'demo', '-l', 'app=web', '-o',

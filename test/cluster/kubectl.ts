@@ -59,3 +59,15 @@ export function runKubectl(ctx: KubectlContext, args: readonly string[], options
     child.stdin.end(options.input ?? '');
   });
 }
+
+/** Anything that runs the real kubectl: a ControlPlane. */
+export interface RunsKubectl {
+  kubectl(args: readonly string[], options?: KubectlOptions): Promise<KubectlResult>;
+}
+
+/** Runs kubectl and returns its stdout; a non-zero exit throws with the command and its stderr. */
+export async function kubectlOk(cluster: RunsKubectl, args: readonly string[], input?: string): Promise<string> {
+  const r = await cluster.kubectl(args, { input });
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${String(r.code)}): ${r.stderr.trim()}`);
+  return r.stdout;
+}

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { KubeClient } from '../../shared/kube/client.js';
 import { splitPemBundle, subjectAltNames } from '../../certs/rotation.js';
 import { freshNamespace, withControlPlane } from '../cluster/fixtures.js';
+import { kubectlOk } from '../cluster/kubectl.js';
 import { freeLoopbackPort } from '../cluster/ports.js';
 import { startConfigstamp } from '../support/process.js';
 import { loopbackWebhookConfiguration, probeWebhook } from '../support/webhook-registration.js';
@@ -21,11 +22,7 @@ t.teardown(() => client.close());
 const outDir = mkdtempSync(path.join(tmpdir(), 'configstamp-certs-e2e-'));
 const port = await freeLoopbackPort();
 
-async function kubectl(args: string[], input?: string): Promise<string> {
-  const r = await cluster.kubectl(args, { input });
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const kubectl = (args: string[], input?: string): Promise<string> => kubectlOk(cluster, args, input);
 
 async function runCerts(extra: string[] = []): Promise<Record<string, unknown>[]> {
   const proc = startConfigstamp(['certs', `--kubeconfig=${cluster.kubeconfigPath}`, '--extra-ip-addresses=127.0.0.1', `--out-dir=${outDir}`, '--trust-propagation=2s', ...extra]);

@@ -5,6 +5,7 @@
  */
 import { KubeClient } from '../../shared/kube/client.js';
 import { withControlPlane } from '../cluster/fixtures.js';
+import { kubectlOk as kubectl } from '../cluster/kubectl.js';
 import type { TeardownTarget } from '../cluster/fixtures.js';
 import type { ControlPlane } from '../cluster/controlplane.js';
 import { startConfigstamp } from '../support/process.js';
@@ -24,11 +25,7 @@ export async function startCluster(t: TeardownTarget): Promise<WatcherCluster> {
   return { cluster, client };
 }
 
-export async function kubectl(cluster: ControlPlane, args: readonly string[], input?: string): Promise<string> {
-  const r = await cluster.kubectl(args, { input });
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-}
+export { kubectl };
 
 export async function apply(cluster: ControlPlane, namespace: string, manifests: readonly unknown[]): Promise<void> {
   await kubectl(cluster, ['apply', '-n', namespace, '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests }));
