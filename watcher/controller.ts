@@ -12,7 +12,7 @@ import { ClusterCache, metaOf, sourceEntryOf, workloadKey } from './cache.js';
 import type { ChurnGuard } from './churn-guard.js';
 import type { SourceDigests } from './digests.js';
 import { trackingOf } from './evaluate.js';
-import type { InformerHandlers } from './informer.js';
+import type { InformerHandlers } from '../shared/kube/informer.js';
 import type { WorkQueue } from './queue.js';
 import { ReverseIndex } from './reverse-index.js';
 

@@ -19,7 +19,7 @@ import { parseWatcherConfig, watcherHelp } from './config.js';
 import { Controller } from './controller.js';
 import { SourceDigests } from './digests.js';
 import { kubeEventSink } from './events.js';
-import { Informer } from './informer.js';
+import { Informer } from '../shared/kube/informer.js';
 import { LeaderElector } from './leader.js';
 import { kubeLeaseStore } from './lease-store.js';
 import { createWatcherMetrics } from './metrics.js';

@@ -9,7 +9,7 @@ import { KubeApiError } from '../../shared/kube/client.js';
 import type { KubeClient } from '../../shared/kube/client.js';
 import { workloadKindByName } from '../../shared/core/kinds.js';
 import { kubeEventSink } from '../../watcher/events.js';
-import { sleepUnlessAborted } from '../../watcher/informer.js';
+import { sleepUnlessAborted } from '../../shared/kube/informer.js';
 
 function logSink(): { lines: Record<string, unknown>[]; stream: Writable } {
   const lines: Record<string, unknown>[] = [];

@@ -3,7 +3,7 @@ import t from 'tap';
 import type { KubeClient, RequestOptions } from '../../shared/kube/client.js';
 import { KubeApiError } from '../../shared/kube/client.js';
 import { createLogger } from '../../shared/log.js';
-import { Informer } from '../../watcher/informer.js';
+import { Informer } from '../../shared/kube/informer.js';
 
 type WatchScript = (onEvent: (e: { type: string; object: unknown }) => void, options: RequestOptions) => Promise<void>;
 

@@ -4,11 +4,11 @@
  * 410 Gone, a broken stream or any error, it relists (after a backoff for errors) and hands the
  * full list to `replace` again, so the caller can reconcile everything with the same guarantees.
  */
-import { errorMessage } from '../shared/errors.js';
-import { KubeApiError } from '../shared/kube/client.js';
-import type { KubeClient } from '../shared/kube/client.js';
-import type { Logger } from '../shared/log.js';
-import { metaOf } from './cache.js';
+import { asString, getPath } from '../core/json.js';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import { KubeApiError } from './client.js';
+import type { KubeClient } from './client.js';
 
 export interface InformerSpec {
   /** For logs and metrics, e.g. "secrets". */
@@ -80,7 +80,7 @@ export class Informer {
           const code = (event.object as { code?: number } | null)?.code;
           throw code === 410 ? new GoneError('410 Gone') : new Error(`watch error ${code ?? ''}`);
         }
-        const eventRv = metaOf(event.object).resourceVersion;
+        const eventRv = asString(getPath(event.object, ['metadata', 'resourceVersion']));
         if (eventRv) rv = eventRv;
         if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED') this.handlers.event(event.type, event.object);
       });
