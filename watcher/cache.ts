@@ -1,11 +1,12 @@
 /**
  * What the watcher knows of the cluster between reads: namespaces (labels), sources (metadata
- * only: names, labels, annotations, resourceVersion; never data) and workloads (the objects,
- * without managedFields). Filled by list + watch; read by reconciles for planning, never trusted
- * for a write (a rollout is confirmed with fresh reads).
+ * only: names, labels, annotations, resourceVersion; never data) and workloads (pruned to what
+ * the core reads: references and annotations). Filled by list + watch; read by reconciles for
+ * planning, never trusted for a rollout (that is confirmed with fresh reads).
  */
 import type { SourceKind, WorkloadKind } from '../shared/core/kinds.js';
 import type { NamespaceView, SourceCatalog, SourceMeta } from '../shared/core/policy.js';
+import { pruneWorkload } from '../shared/core/prune.js';
 
 export interface SourceEntry extends SourceMeta {
   readonly resourceVersion: string;
@@ -103,10 +104,9 @@ export class ClusterCache {
     };
   }
 
+  /** Stores a workload pruned to what the core reads of it (shared/core/prune.ts). */
   setWorkload(entry: WorkloadEntry): void {
-    const m = metaOf(entry.object);
-    delete m.managedFields;
-    this.workloads.set(entry.key, entry);
+    this.workloads.set(entry.key, { ...entry, object: pruneWorkload(entry.kind, entry.object) });
     let set = this.workloadsByNamespace.get(entry.namespace);
     if (set === undefined) this.workloadsByNamespace.set(entry.namespace, (set = new Set()));
     set.add(entry.key);
