@@ -1,13 +1,14 @@
 /**
  * reconcileWorkload: one workload, from current state. Plans on cached metadata and digests; when
- * that finds something to write, confirms it with fresh reads of the workload and every tracked
- * source (so a lagging cache never rolls a workload to old data and back), asks the churn guard
+ * that finds a rollout, confirms it with fresh reads of the workload and every tracked source (so
+ * a lagging cache never rolls a workload to old data and back); an adoption, which restarts
+ * nothing, is written as planned under the cached resourceVersion. Then asks the churn guard
  * and the patch rate limiter, and writes the core's minimal merge patch with fieldManager
  * configstamp, guarded by resourceVersion. 409/429/5xx and failed reads are retried with backoff;
  * anything else is logged once and surfaced as a Warning Event.
  */
 import { ABSENT } from '../shared/core/digest.js';
-import type { SourceChange } from '../shared/core/decide.js';
+import type { ReconcileDecision, SourceChange } from '../shared/core/decide.js';
 import type { PolicyOptions } from '../shared/core/policy.js';
 import { ConfigstampError, ErrorCodes, errorCode, errorMessage } from '../shared/errors.js';
 import { KubeApiError, MERGE_PATCH } from '../shared/kube/client.js';
@@ -98,13 +99,21 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
   const planned = await evaluateWorkload({ ...base, object: cached.object, versions: (kind, n, name) => deps.cache.source(kind, n, name)?.resourceVersion });
   if (planned.decision.action === 'none' || !deps.isLeader()) return;
 
-  const object = await deps.api.get(cached);
-  if (object === null) return;
-  const entry: WorkloadEntry = { ...cached, object };
-  const { decision } = await evaluateWorkload({ ...base, object });
-  if (decision.action === 'none') {
-    log.debug('cached state was stale; fresh reads show nothing to do');
-    return;
+  let entry = cached;
+  let decision: ReconcileDecision = planned.decision;
+  // A rollout is confirmed with fresh reads of the workload and every source, so a lagging cache
+  // never rolls a workload to old data and back. An adoption restarts nothing: it records the
+  // digests as planned, and its patch carries the cached resourceVersion, so a workload changed
+  // since is refused (409) and reconciled again rather than overwritten.
+  if (decision.action === 'rollout') {
+    const object = await deps.api.get(cached);
+    if (object === null) return;
+    entry = { ...cached, object };
+    decision = (await evaluateWorkload({ ...base, object })).decision;
+    if (decision.action === 'none') {
+      log.debug('cached state was stale; fresh reads show nothing to do');
+      return;
+    }
   }
   if (decision.action === 'rollout') {
     const verdict = deps.guard.check(cached.key);

@@ -32,6 +32,7 @@ function setup(options: { leader?: boolean; intervalMs?: number; rollOnDelete?: 
   const patches: unknown[] = [];
   const events: { type: string; reason: string; message: string }[] = [];
   let fetches = 0;
+  let gets = 0;
   const digests = new SourceDigests(new Uint8Array(32).fill(7), async (_ns, keys) => {
     fetches++;
     return new Map(keys.map((k) => [`${k.kind}/${k.name}`, k.name === 'cfg' ? state.cm : null]));
@@ -43,7 +44,10 @@ function setup(options: { leader?: boolean; intervalMs?: number; rollOnDelete?: 
     events: { post: async (_w, type, reason, message) => void events.push({ type, reason, message }) },
     metrics: createWatcherMetrics(), log: createLogger('silent', 'test'), clock, isLeader: () => options.leader ?? true,
     api: {
-      get: async () => state.workload,
+      get: async () => {
+        gets++;
+        return state.workload;
+      },
       patch: async (_w, body) => {
         if (state.patchError) throw state.patchError;
         patches.push(body);
@@ -63,7 +67,7 @@ function setup(options: { leader?: boolean; intervalMs?: number; rollOnDelete?: 
   setWorkload(state.workload);
   setSourceRv('10');
   const run = () => reconcileWorkload(deps, key, { since: clock.now() });
-  return { clock, state, patches, events, deps, run, setSourceRv, fetches: () => fetches };
+  return { clock, state, patches, events, deps, run, setSourceRv, setWorkload, fetches: () => fetches, gets: () => gets };
 }
 
 t.test('an unstamped workload is adopted on its metadata, then left alone', async (t) => {
@@ -74,6 +78,35 @@ t.test('an unstamped workload is adopted on its metadata, then left alone', asyn
   t.notOk((s.patches[0] as { spec?: unknown }).spec, 'no template change: no rollout');
   await s.run();
   t.equal(s.patches.length, 1, 'nothing more to do');
+});
+
+t.test('an adoption is written as planned, under the cached resourceVersion, with no second read', async (t) => {
+  const s = setup();
+  await s.run();
+  t.equal(s.gets(), 0, 'the workload is not read again: the patch is guarded by resourceVersion instead');
+  t.equal(s.fetches(), 1, 'the source is read once, for planning');
+  t.match(s.patches[0], { metadata: { resourceVersion: '1' } });
+});
+
+t.test('an adoption refused for a changed workload (409) is retried, not lost', async (t) => {
+  const s = setup();
+  s.state.patchError = new KubeApiError(409, 'Conflict', 'the object has been modified');
+  t.same(await s.run(), { retry: true });
+  t.equal(s.patches.length, 0);
+  s.state.patchError = undefined;
+  await s.run();
+  t.equal(s.patches.length, 1, 'adopted on the retry');
+});
+
+t.test('the cached workload is pruned: reconciles plan on references and annotations only', async (t) => {
+  const s = setup();
+  const big = deploymentObject('1');
+  (big.metadata.annotations as Record<string, string>)['kubectl.kubernetes.io/last-applied-configuration'] = 'x'.repeat(10_000);
+  s.setWorkload(big);
+  const kept = JSON.stringify(s.deps.cache.workload(workloadKey(KIND, 'ns', 'web'))!.object);
+  t.notOk(kept.includes('last-applied'), 'the last-applied copy is not kept');
+  await s.run();
+  t.equal(s.patches.length, 1, 'still adopted');
 });
 
 t.test('a changed source rolls once, with a Normal Event naming short old→new digests', async (t) => {
