@@ -24,6 +24,10 @@ export interface ControllerDeps {
   readonly log: Logger;
   /** Called when a watch ended badly and its resource is relisted. */
   readonly onRestart?: (resource: string, reason: 'gone' | 'error') => void;
+  /** Called with every workload key when a restart sync enqueues them all. */
+  readonly onSyncAll?: (keys: readonly string[]) => void;
+  /** Called when a workload leaves the cache (deleted, or gone at a relist). */
+  readonly onRemoved?: (key: string) => void;
 }
 
 export class Controller {
@@ -52,9 +56,12 @@ export class Controller {
     return this.synced;
   }
 
-  enqueueAll(delayMs = 0): void {
+  /** A restart sync: every workload once (boot, leadership, relist). */
+  private enqueueAll(): void {
     if (!this.active) return;
-    for (const key of this.cache.workloadKeys()) this.deps.queue.add(key, delayMs);
+    const keys = this.cache.workloadKeys();
+    this.deps.onSyncAll?.(keys);
+    for (const key of keys) this.deps.queue.add(key, 0);
   }
 
   private enqueue(key: string): void {
@@ -172,6 +179,7 @@ export class Controller {
   }
 
   private removeWorkload(key: string): void {
+    this.deps.onRemoved?.(key);
     this.cache.deleteWorkload(key);
     this.index.remove(key);
     this.deps.guard.forget(key);

@@ -40,7 +40,8 @@ export class SourceDigests {
     return this.cache.size;
   }
 
-  private remember(kind: SourceKind, namespace: string, name: string, rv: string, sel: string, digest: string): void {
+  /** Records the digest of one version of a source for one key selection (`selectionId`). */
+  remember(kind: SourceKind, namespace: string, name: string, rv: string, sel: string, digest: string): void {
     const key = `${namespace}/${kind}/${name}`;
     let entry = this.cache.get(key);
     if (entry === undefined || entry.rv !== rv) this.cache.set(key, (entry = { rv, digests: new Map() }));

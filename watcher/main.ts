@@ -10,6 +10,7 @@ import { connect } from '../shared/kube/connect.js';
 import { ensureHashKey } from '../shared/kube/hashkey.js';
 import { namespacePath, sourcePath, workloadPath } from '../shared/kube/paths.js';
 import { fetchSources } from '../shared/kube/sources.js';
+import { errorMessage } from '../shared/errors.js';
 import { installSignalHandlers } from '../shared/lifecycle.js';
 import { createLogger } from '../shared/log.js';
 import { startOpsServer } from '../shared/ops-server.js';
@@ -26,6 +27,8 @@ import { createWatcherMetrics } from './metrics.js';
 import { WorkQueue } from './queue.js';
 import { TokenBucket } from './rate-limiter.js';
 import { kubeWorkloadApi, reconcileWorkload } from './reconcile.js';
+import { SyncProgress } from './sync-progress.js';
+import { DEFAULT_WARMUP, warmDigests } from './warmup.js';
 
 export async function main(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<number> {
   const config = parseWatcherConfig(argv, env);
@@ -48,9 +51,12 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   const digests = new SourceDigests(key, (namespace, keys) =>
     fetchSources(client, namespace, keys, { concurrency: config.fetchConcurrency, deadlineMs: config.fetchDeadlineMs }));
   const guard = new ChurnGuard(config.minRolloutIntervalMs, clock);
+  const progress = new SyncProgress(log, clock);
   const controller = new Controller({
     queue, digests, guard, policy: config.policy, log,
     onRestart: (resource, reason) => metrics.watchRestarts.inc({ resource, reason }),
+    onSyncAll: (keys) => progress.begin(keys),
+    onRemoved: (key) => progress.done(key),
   });
 
   const elector = config.leaderElect
@@ -84,18 +90,30 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   const abort = new AbortController();
   const running = informers.map((i) => i.run(abort.signal));
   const syncTimer = setInterval(() => {
-    if (informers.every((i) => i.hasSynced)) {
-      clearInterval(syncTimer);
+    if (!informers.every((i) => i.hasSynced)) return;
+    clearInterval(syncTimer);
+    void (async () => {
+      const started = clock.now();
+      try {
+        const warm = await warmDigests(client, controller.cache, digests, key, config.policy, log, DEFAULT_WARMUP, abort.signal);
+        log.info({ ...warm, ms: clock.now() - started }, 'warmed the digest cache from lists');
+      } catch (err) {
+        log.warn({ err: errorMessage(err) }, 'warm-up failed; sources will be read one by one');
+      }
       controller.markSynced();
       log.info({ workloads: controller.cache.workloadKeys().length, tracked: controller.index.size }, 'synced: listed namespaces, sources and workloads');
-    }
+    })();
   }, 20);
 
   let exitCode = 0;
   const startLeading = (): void => {
     metrics.isLeader.set(1);
     log.info({ identity: config.identity }, 'leading: reconciling every workload (restart sync)');
-    queue.start((k, context) => reconcileWorkload(reconcileDeps, k, context));
+    queue.start(async (k, context) => {
+      const result = await reconcileWorkload(reconcileDeps, k, context);
+      if (!(result && 'retry' in result)) progress.done(k);
+      return result;
+    });
     controller.activate();
   };
   const electing = elector === undefined

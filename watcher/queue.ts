@@ -62,8 +62,11 @@ export class WorkQueue {
     this.reportDepth();
   }
 
+  /** Keys waiting: scheduled, ready, or to run again after their current reconcile. */
   get depth(): number {
-    return new Set([...this.scheduled.keys(), ...this.readySet, ...this.dirty.keys()]).size;
+    let dirtyOnly = 0;
+    for (const key of this.dirty.keys()) if (!this.scheduled.has(key) && !this.readySet.has(key)) dirtyOnly++;
+    return this.scheduled.size + this.readySet.size + dirtyOnly;
   }
 
   private schedule(key: string, at: number): void {

@@ -1,0 +1,110 @@
+/**
+ * The boot warm-up against a fake API: which namespaces are listed, that each page's tracked
+ * sources land in the digest cache with the digests a GET would give, and that a failed list
+ * only costs the requests it meant to save.
+ */
+import t from 'tap';
+import { DEFAULT_POLICY } from '../../shared/core/policy.js';
+import { workloadKindByName } from '../../shared/core/kinds.js';
+import { ALL_KEYS } from '../../shared/core/references.js';
+import { stampDigest } from '../../shared/core/digest.js';
+import type { KubeClient, RequestOptions } from '../../shared/kube/client.js';
+import { KubeApiError } from '../../shared/kube/client.js';
+import { createLogger } from '../../shared/log.js';
+import { ClusterCache, workloadKey } from '../../watcher/cache.js';
+import { SourceDigests } from '../../watcher/digests.js';
+import { warmDigests } from '../../watcher/warmup.js';
+import type { WarmupOptions } from '../../watcher/warmup.js';
+
+const KIND = workloadKindByName('Deployment')!;
+const KEY = new Uint8Array(32).fill(3);
+const OPTIONS: WarmupOptions = { minTracked: 3, minShare: 0.5, pageSize: 2, concurrency: 2 };
+
+const configMap = (ns: string, name: string) => ({ metadata: { name, namespace: ns, resourceVersion: `rv-${name}` }, data: { a: `value of ${name}`, b: 'other' } });
+
+/** A namespace with `tracked` workloads, each consuming its own ConfigMap (key `a` only), plus `extra` untracked ConfigMaps. */
+function scene(cache: ClusterCache, ns: string, tracked: number, extra = 0) {
+  const objects: unknown[] = [];
+  for (let i = 0; i < tracked + extra; i++) {
+    const name = `cm-${i}`;
+    objects.push(configMap(ns, name));
+    cache.setSource('ConfigMap', ns, name, { resourceVersion: `rv-${name}`, labels: {}, annotations: {} });
+    if (i >= tracked) continue;
+    const object = {
+      metadata: { name: `app-${i}`, namespace: ns, annotations: { 'configstamp.io/track': 'true' } },
+      spec: { template: { spec: { containers: [{ name: 'c', env: [{ name: 'A', valueFrom: { configMapKeyRef: { name, key: 'a' } } }] }] } } },
+    };
+    cache.setWorkload({ key: workloadKey(KIND, ns, `app-${i}`), kind: KIND, namespace: ns, name: `app-${i}`, object });
+  }
+  return objects;
+}
+
+function fakeClient(byPath: Map<string, unknown[]>, fail = new Set<string>()) {
+  const calls: { path: string; query: Record<string, unknown> }[] = [];
+  const client = {
+    async request(_method: string, path: string, options: RequestOptions = {}) {
+      calls.push({ path, query: { ...options.query } });
+      if (fail.has(path)) throw new KubeApiError(403, 'Forbidden', 'configmaps is forbidden');
+      const all = byPath.get(path) ?? [];
+      const start = Number(options.query?.continue ?? 0);
+      const limit = Number(options.query?.limit);
+      const next = start + limit < all.length ? String(start + limit) : undefined;
+      return { items: all.slice(start, start + limit), metadata: { continue: next } };
+    },
+  } as unknown as KubeClient;
+  return { client, calls };
+}
+
+const noFetch = async (): Promise<Map<string, unknown>> => { throw new Error('no GET expected'); };
+
+t.test('lists the namespaces where tracked sources are many, and digests them as a GET would', async (t) => {
+  const cache = new ClusterCache();
+  const big = scene(cache, 'big', 5, 1);
+  const small = scene(cache, 'small', 2);
+  const { client, calls } = fakeClient(new Map([['/api/v1/namespaces/big/configmaps', big], ['/api/v1/namespaces/small/configmaps', small]]));
+  let reads = 0;
+  const digests = new SourceDigests(KEY, async (_ns, keys) => {
+    reads += keys.length;
+    return new Map(keys.map((k) => [`${k.kind}/${k.name}`, configMap('small', k.name)]));
+  });
+  const result = await warmDigests(client, cache, digests, KEY, DEFAULT_POLICY, createLogger('silent', 'test'), OPTIONS);
+  t.same(result, { lists: 3, digested: 5, failedLists: 0 }, '6 ConfigMaps in pages of 2; the 5 tracked ones digested');
+  t.same(new Set(calls.map((c) => c.path)), new Set(['/api/v1/namespaces/big/configmaps']), 'only 2 tracked in "small": left to GETs');
+  t.same(calls.map((c) => c.query.continue), [undefined, '2', '4'], 'follows continue tokens');
+  t.equal(digests.size, 5);
+
+  const stamp = await digests.stamp('big', [{ kind: 'ConfigMap', name: 'cm-3', keys: { all: false, keys: new Set(['a']) }, optional: false }],
+    (_kind, _ns, name) => `rv-${name}`);
+  const expected = stampDigest(KEY, { kind: 'ConfigMap', namespace: 'big', name: 'cm-3' }, { all: false, keys: new Set(['a']) }, configMap('big', 'cm-3'));
+  t.same(stamp, [{ kind: 'ConfigMap', name: 'cm-3', digest: expected }], 'the cached digest is the one a fresh read gives');
+  t.equal(reads, 0, 'no GET for a warmed source');
+  t.not(expected, stampDigest(KEY, { kind: 'ConfigMap', namespace: 'big', name: 'cm-3' }, ALL_KEYS, configMap('big', 'cm-3')), 'the key selection matters');
+});
+
+t.test('a namespace mostly of untracked sources is not listed (big unrelated payloads stay unread)', async (t) => {
+  const cache = new ClusterCache();
+  const objects = scene(cache, 'mixed', 3, 10);
+  const { client, calls } = fakeClient(new Map([['/api/v1/namespaces/mixed/configmaps', objects]]));
+  const result = await warmDigests(client, cache, new SourceDigests(KEY, noFetch), KEY, DEFAULT_POLICY, createLogger('silent', 'test'), OPTIONS);
+  t.same(result, { lists: 0, digested: 0, failedLists: 0 });
+  t.equal(calls.length, 0);
+});
+
+t.test('Secrets are listed without Helm release Secrets; a failed list is logged and skipped', async (t) => {
+  const cache = new ClusterCache();
+  for (let i = 0; i < 4; i++) {
+    cache.setSource('Secret', 'ns', `s-${i}`, { resourceVersion: '1', labels: {}, annotations: {} });
+    cache.setWorkload({ key: workloadKey(KIND, 'ns', `w-${i}`), kind: KIND, namespace: 'ns', name: `w-${i}`, object: {
+      metadata: { name: `w-${i}`, namespace: 'ns', annotations: { 'configstamp.io/track': 'true' } },
+      spec: { template: { spec: { containers: [{ name: 'c', envFrom: [{ secretRef: { name: `s-${i}` } }] }] } } },
+    } });
+  }
+  scene(cache, 'denied', 4);
+  const { client, calls } = fakeClient(new Map(), new Set(['/api/v1/namespaces/denied/configmaps']));
+  const lines: string[] = [];
+  const log = createLogger('warn', 'test', { write: (line: string) => void lines.push(line) });
+  const result = await warmDigests(client, cache, new SourceDigests(KEY, noFetch), KEY, DEFAULT_POLICY, log, OPTIONS);
+  t.same(result, { lists: 1, digested: 0, failedLists: 1 });
+  t.equal(calls.find((c) => c.path === '/api/v1/namespaces/ns/secrets')?.query.fieldSelector, 'type!=helm.sh/release.v1');
+  t.match(lines.join(''), /warm-up list failed/);
+});

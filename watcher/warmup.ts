@@ -1,0 +1,108 @@
+/**
+ * Boot warm-up of the digest cache. Restart sync needs the digest of every tracked source; read
+ * one GET at a time that is one request per source (10,000 sources, 10,000 requests) before a
+ * single workload is decided. Where a namespace's tracked sources of a kind are many, and most of
+ * that namespace's sources of the kind, one paginated LIST with data reads them all: each page's
+ * objects are digested for the key selections their consumers need and dropped at once, so at
+ * most one page of data is held. Sources left out (few in their namespace, or listed at another
+ * version than the cache knows) are read by the reconciles as before. A failed list is logged and
+ * skipped: the warm-up only saves requests, it decides nothing.
+ */
+import { stampDigest } from '../shared/core/digest.js';
+import type { SourceKind } from '../shared/core/kinds.js';
+import { HELM_RELEASE_TYPE } from '../shared/core/policy.js';
+import type { PolicyOptions } from '../shared/core/policy.js';
+import type { KeySelection } from '../shared/core/references.js';
+import { errorMessage } from '../shared/errors.js';
+import type { KubeClient } from '../shared/kube/client.js';
+import { sourcePath } from '../shared/kube/paths.js';
+import { mapBounded } from '../shared/kube/sources.js';
+import type { Logger } from '../shared/log.js';
+import { metaOf } from './cache.js';
+import type { ClusterCache } from './cache.js';
+import type { SourceDigests } from './digests.js';
+import { selectionId } from './digests.js';
+import { trackingOf } from './evaluate.js';
+
+export interface WarmupOptions {
+  /** A namespace's sources of a kind are listed only when at least this many are tracked... */
+  readonly minTracked: number;
+  /** ...and tracked ones are at least this share of all of them (so big unrelated ones are not read). */
+  readonly minShare: number;
+  /** Objects per page: bounds the data held at once. */
+  readonly pageSize: number;
+  /** Lists in flight at once. */
+  readonly concurrency: number;
+}
+
+export const DEFAULT_WARMUP: WarmupOptions = { minTracked: 8, minShare: 0.25, pageSize: 100, concurrency: 4 };
+
+/** The sources one namespace's workloads track, per kind: name → the key selections consumers need. */
+type Needs = Map<string, Map<string, KeySelection>>;
+
+export interface WarmupResult {
+  readonly lists: number;
+  readonly digested: number;
+  readonly failedLists: number;
+}
+
+/** Which sources, per namespace and kind, the cached workloads track (keyed `namespace/kind`). */
+export function trackedSourceNeeds(cache: ClusterCache, policy: PolicyOptions): Map<string, { namespace: string; kind: SourceKind; needs: Needs }> {
+  const groups = new Map<string, { namespace: string; kind: SourceKind; needs: Needs }>();
+  for (const key of cache.workloadKeys()) {
+    const w = cache.workload(key)!;
+    const { plan, tracked } = trackingOf(w.kind, w.object, cache.namespaceView(w.namespace), cache.catalog(w.namespace), policy);
+    if (!plan.tracked) continue;
+    for (const t of tracked) {
+      if (cache.source(t.kind, w.namespace, t.name) === undefined) continue;
+      const id = `${w.namespace}/${t.kind}`;
+      let group = groups.get(id);
+      if (group === undefined) groups.set(id, (group = { namespace: w.namespace, kind: t.kind, needs: new Map() }));
+      let selections = group.needs.get(t.name);
+      if (selections === undefined) group.needs.set(t.name, (selections = new Map()));
+      selections.set(selectionId(t.keys), t.keys);
+    }
+  }
+  return groups;
+}
+
+interface Page { items?: unknown[]; metadata?: { continue?: string } }
+
+export async function warmDigests(
+  client: KubeClient, cache: ClusterCache, digests: SourceDigests, hashKey: Uint8Array, policy: PolicyOptions, log: Logger,
+  options: WarmupOptions = DEFAULT_WARMUP, signal?: AbortSignal,
+): Promise<WarmupResult> {
+  const worth = [...trackedSourceNeeds(cache, policy).values()].filter(({ namespace, kind, needs }) => {
+    const total = [...cache.catalog(namespace).names(kind)].length;
+    return needs.size >= options.minTracked && needs.size >= total * options.minShare;
+  });
+  let lists = 0;
+  let digested = 0;
+  let failedLists = 0;
+  await mapBounded(worth, options.concurrency, async ({ namespace, kind, needs }) => {
+    let cont: string | undefined;
+    try {
+      do {
+        const page = await client.request<Page>('GET', sourcePath(kind, namespace), {
+          query: { limit: options.pageSize, continue: cont, fieldSelector: kind === 'Secret' ? `type!=${HELM_RELEASE_TYPE}` : undefined },
+          timeoutMs: 30_000, signal,
+        });
+        lists++;
+        for (const object of page.items ?? []) {
+          const m = metaOf(object);
+          const selections = m.name === undefined ? undefined : needs.get(m.name);
+          if (selections === undefined || m.resourceVersion === undefined) continue;
+          for (const [sel, keys] of selections) {
+            digests.remember(kind, namespace, m.name!, m.resourceVersion, sel, stampDigest(hashKey, { kind, namespace, name: m.name! }, keys, object));
+            digested++;
+          }
+        }
+        cont = page.metadata?.continue || undefined;
+      } while (cont);
+    } catch (err) {
+      failedLists++;
+      log.warn({ namespace, kind, err: errorMessage(err) }, 'warm-up list failed; these sources will be read one by one');
+    }
+  });
+  return { lists, digested, failedLists };
+}
