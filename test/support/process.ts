@@ -1,9 +1,10 @@
 /**
- * Runs a configstamp subcommand as a real child process (through tsx, no build step), keeps
+ * Runs a configstamp subcommand as a real child process (through tsx, no build step, or compiled
+ * for benchmarks), keeps
  * every log line it prints so tests can assert on them (a Secret canary must never appear), and
  * stops it with SIGTERM, then SIGKILL. Children are killed if the test process exits.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -33,8 +34,24 @@ export interface ConfigstampProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function startConfigstamp(args: readonly string[], env: Readonly<Record<string, string>> = {}): ConfigstampProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
+const COMPILED_ENTRY = path.join(ROOT, 'dist/bin/configstamp.js');
+
+/**
+ * Compiles the product (`npm run build`, into dist/) so a benchmark can run what production runs:
+ * plain node on compiled JavaScript, without tsx's loader in memory.
+ */
+export function buildCompiled(): void {
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
+}
+
+export interface StartOptions {
+  /** Run dist/ (see buildCompiled) instead of the TypeScript sources through tsx. */
+  readonly compiled?: boolean;
+}
+
+export function startConfigstamp(args: readonly string[], env: Readonly<Record<string, string>> = {}, options: StartOptions = {}): ConfigstampProcess {
+  const entry = options.compiled ? [COMPILED_ENTRY] : ['--import', 'tsx', ENTRY];
+  const child = spawn(process.execPath, [...entry, ...args], {
     cwd: ROOT,
     env: { ...inheritedEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
