@@ -6,7 +6,7 @@
  */
 import type { SourceKind, WorkloadKind } from '../shared/core/kinds.js';
 import type { NamespaceView, SourceCatalog, SourceMeta } from '../shared/core/policy.js';
-import { pruneWorkload } from '../shared/core/prune.js';
+import { LAST_APPLIED, pruneWorkload } from '../shared/core/prune.js';
 
 export interface SourceEntry extends SourceMeta {
   readonly resourceVersion: string;
@@ -36,6 +36,22 @@ interface ObjectMeta {
 export function metaOf(object: unknown): ObjectMeta {
   const m = (object as { metadata?: ObjectMeta } | null)?.metadata;
   return m ?? {};
+}
+
+/**
+ * A listed or watched source cut to what the watcher keeps: name, namespace, resourceVersion,
+ * labels, annotations (without kubectl's last-applied copy, which repeats the data) and type.
+ * The informers apply it as each page arrives, so managedFields and data are never held.
+ */
+export function compactSource(object: unknown): unknown {
+  const m = metaOf(object);
+  const annotations = m.annotations === undefined ? undefined : { ...m.annotations };
+  if (annotations !== undefined) delete annotations[LAST_APPLIED];
+  const type = (object as { type?: unknown } | null)?.type;
+  return {
+    metadata: { name: m.name, namespace: m.namespace, resourceVersion: m.resourceVersion, labels: m.labels, annotations },
+    ...(typeof type === 'string' ? { type } : {}),
+  };
 }
 
 /** A source's metadata as kept: data and managedFields are never stored. */

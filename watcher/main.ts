@@ -18,6 +18,8 @@ import { ChurnGuard } from './churn-guard.js';
 import { systemClock } from './clock.js';
 import { parseWatcherConfig, watcherHelp } from './config.js';
 import { Controller } from './controller.js';
+import { compactSource } from './cache.js';
+import { pruneWorkload } from '../shared/core/prune.js';
 import { SourceDigests } from './digests.js';
 import { kubeEventSink } from './events.js';
 import { Informer } from '../shared/kube/informer.js';
@@ -77,10 +79,10 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     new Informer(client, { resource: 'namespaces', path: namespacePath(), listAccept: METADATA_LIST_ACCEPT, watchAccept: METADATA_ACCEPT }, controller.namespaceHandlers(), log, informerOptions),
     ...SOURCE_KINDS.map((kind) => new Informer(client, {
       resource: kind === 'Secret' ? 'secrets' : 'configmaps', path: sourcePath(kind), listAccept: METADATA_LIST_ACCEPT, watchAccept: METADATA_ACCEPT,
-      fieldSelector: kind === 'Secret' ? `type!=${HELM_RELEASE_TYPE}` : undefined,
+      fieldSelector: kind === 'Secret' ? `type!=${HELM_RELEASE_TYPE}` : undefined, transform: compactSource,
     }, controller.sourceHandlers(kind), log, informerOptions)),
     ...WORKLOAD_KINDS.filter((k) => !config.policy.ignoredWorkloadKinds.has(k.kind)).map((kind) => new Informer(client, {
-      resource: kind.plural, path: workloadPath(kind), optional: kind.group === 'argoproj.io',
+      resource: kind.plural, path: workloadPath(kind), optional: kind.group === 'argoproj.io', transform: (o) => pruneWorkload(kind, o),
     }, controller.workloadHandlers(kind), log, informerOptions)),
   ];
 

@@ -21,6 +21,11 @@ export interface InformerSpec {
   readonly pageSize?: number;
   /** A resource that may not be served (a CRD not installed): 404 counts as an empty list. */
   readonly optional?: boolean;
+  /**
+   * Applied to every listed item and watched object as soon as its page or line is parsed (as
+   * client-go's TransformFunc), so a list of thousands holds only what the caller keeps.
+   */
+  readonly transform?: (object: unknown) => unknown;
 }
 
 export interface InformerHandlers {
@@ -62,7 +67,8 @@ export class Informer {
         accept: this.spec.listAccept, signal, timeoutMs: 60_000,
         query: { limit: this.spec.pageSize ?? 500, continue: cont, fieldSelector: this.spec.fieldSelector },
       });
-      for (const item of page.items ?? []) items.push(item);
+      const transform = this.spec.transform;
+      for (const item of page.items ?? []) items.push(transform ? transform(item) : item);
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
       cont = page.metadata?.continue || undefined;
     } while (cont);
@@ -82,7 +88,9 @@ export class Informer {
         }
         const eventRv = asString(getPath(event.object, ['metadata', 'resourceVersion']));
         if (eventRv) rv = eventRv;
-        if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED') this.handlers.event(event.type, event.object);
+        if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED') {
+          this.handlers.event(event.type, this.spec.transform ? this.spec.transform(event.object) : event.object);
+        }
       });
       if (signal.aborted) return rv;
     }

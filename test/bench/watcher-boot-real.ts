@@ -35,6 +35,14 @@ function memory(pid: number): Memory {
 }
 
 
+/** V8 heap used and committed (MB), from the watcher's own /metrics (prom-client default metrics). */
+async function heapOf(watcher: { records(): Record<string, unknown>[] }): Promise<{ usedMB: number; totalMB: number }> {
+  const port = watcher.records().find((r) => r.msg === 'ops serving')?.port;
+  const text = await (await fetch(`http://127.0.0.1:${String(port)}/metrics`)).text();
+  const mb = (name: string): number => Math.round(Number(new RegExp(`^configstamp_watcher_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 1048576 * 10) / 10;
+  return { usedMB: mb('nodejs_heap_size_used_bytes'), totalMB: mb('nodejs_heap_size_total_bytes') };
+}
+
 function pausedDeployment(name: string, configMap: string, secret: string): unknown {
   return {
     apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, annotations: { 'configstamp.io/track': 'true' } },
@@ -108,6 +116,7 @@ export async function run(options: { workloads?: number; namespaces?: number; co
       const atAllAdopted = memory(watcher.child.pid!);
       await sleep(settleMs);
       const settled = memory(watcher.child.pid!);
+      const heap = await heapOf(watcher);
       const rsList = await client.request<{ items: unknown[]; metadata: { remainingItemCount?: number } }>('GET', '/apis/apps/v1/replicasets?limit=1');
       const replicaSets = rsList.items.length + (rsList.metadata.remainingItemCount ?? 0);
       const rollouts = watcher.lines.filter((l) => l.includes('"rollout: stamp patched"')).length;
@@ -121,6 +130,7 @@ export async function run(options: { workloads?: number; namespaces?: number; co
         baselineIdle: idle,
         afterBoot: { atAllAdoptedRssMB: atAllAdopted.rssMB, settledRssMB: settled.rssMB, peakHwmMB: settled.hwmMB, maxSampledRssMB: peakDuringBoot.rssMB },
         growthMB: Math.round((settled.rssMB - idle.rssMB) * 10) / 10,
+        settledHeap: heap,
         totalMs: Date.now() - benchStarted,
       };
     } finally {

@@ -97,3 +97,28 @@ t.test('a broken stream relists after a backoff; an optional resource that is no
   t.equal(optional.hasSynced, true, 'synced (empty) so readiness does not wait for a CRD');
   t.same(seen, [0], 'replaced once with nothing');
 });
+
+t.test('transform is applied to every listed item and watched object; the watch resumes from the untransformed version', async (t) => {
+  const { client, calls } = fakeClient([
+    () => ({ items: [{ ...obj('a', '1'), data: { big: 'x' } }], metadata: { resourceVersion: '5' } }),
+  ], [
+    async (on) => {
+      on({ type: 'MODIFIED', object: { ...obj('a', '6'), data: { big: 'y' } } });
+      throw new Error('stream broke');
+    },
+  ]);
+  const seen: unknown[] = [];
+  const informer = new Informer(client, {
+    resource: 'configmaps', path: '/api/v1/configmaps',
+    transform: (o) => ({ name: (o as { metadata: { name: string } }).metadata.name }),
+  }, {
+    replace: (items) => void seen.push(...items), event: (_type, o) => void seen.push(o), restarted: () => undefined,
+  }, createLogger('silent', 'test'), { watchTimeoutMs: 60_000, backoffMs: { base: 1, max: 2 } });
+  const abort = new AbortController();
+  const running = informer.run(abort.signal);
+  await new Promise((r) => setTimeout(r, 30));
+  abort.abort();
+  await running;
+  t.same(seen.slice(0, 2), [{ name: 'a' }, { name: 'a' }], 'handlers see only the transformed objects');
+  t.equal(calls[1]!.query.resourceVersion, '5');
+});

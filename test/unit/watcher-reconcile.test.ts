@@ -188,3 +188,17 @@ t.test('a deleted source rolls nothing unless --roll-on-delete', async (t) => {
     t.equal(s.patches.length, rollOnDelete ? 2 : 1, `rollOnDelete=${rollOnDelete}`);
   }
 });
+
+t.test('compactSource keeps what policy reads of a source and never its data or last-applied copy', async (t) => {
+  const { compactSource } = await import('../../watcher/cache.js');
+  const kept = compactSource({
+    metadata: {
+      name: 'db', namespace: 'ns', resourceVersion: '9', labels: { team: 'a' }, managedFields: [{ manager: 'kubectl' }],
+      annotations: { 'configstamp.io/ignore': 'true', 'kubectl.kubernetes.io/last-applied-configuration': '{"data":{"password":"hunter2"}}' },
+    },
+    type: 'Opaque', data: { password: 'aHVudGVyMg==' },
+  });
+  t.same(kept, { metadata: { name: 'db', namespace: 'ns', resourceVersion: '9', labels: { team: 'a' }, annotations: { 'configstamp.io/ignore': 'true' } }, type: 'Opaque' });
+  t.notOk(JSON.stringify(kept).includes('hunter2'));
+  t.notOk(JSON.stringify(kept).includes('aHVudGVy'));
+});
