@@ -48,7 +48,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   const v = flags.values;
   const log = createLogger(v['log-level'] as string, 'certs');
   const namespace = v.namespace as string;
-  const client = await connect(v.kubeconfig as string, 'configstamp-certs');
+  const client = await connect(v.kubeconfig as string, 'configstamp-certs', env);
   try {
     const key = await ensureHashKey(client, { namespace, name: v['hash-key-secret'] as string });
     log.info({ secret: v['hash-key-secret'], created: key.created }, key.created ? 'hash key created' : 'hash key present');

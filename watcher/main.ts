@@ -41,7 +41,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   const clock = systemClock;
   const log = createLogger(config.logLevel, 'watcher');
   const lifecycle = installSignalHandlers(log);
-  const client = await connect(config.kubeconfig, 'configstamp-watcher');
+  const client = await connect(config.kubeconfig, 'configstamp-watcher', env);
   const { key, created } = await ensureHashKey(client, { namespace: config.namespace, name: config.hashKeySecret });
   log.info({ secret: `${config.namespace}/${config.hashKeySecret}`, created }, 'hash key loaded');
 

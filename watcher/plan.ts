@@ -75,7 +75,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   }
   const policy = policyFromFlags(values);
   const only = values['only-namespace'] as string;
-  const client = await connect(values.kubeconfig as string, 'configstamp-plan');
+  const client = await connect(values.kubeconfig as string, 'configstamp-plan', env);
   try {
     const key = await readHashKey(client, { namespace: values.namespace as string, name: values['hash-key-secret'] as string });
     const cache = new ClusterCache();

@@ -31,7 +31,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   const lifecycle = installSignalHandlers(log);
   const metrics = createWebhookMetrics();
   collectDefaultMetrics({ register: metrics.registry, prefix: 'configstamp_webhook_' });
-  const client = await connect(config.kubeconfig, 'configstamp-webhook');
+  const client = await connect(config.kubeconfig, 'configstamp-webhook', env);
 
   const hashKey = HashKeyLoader.forSecret(client, { namespace: config.namespace, name: config.hashKeySecret }, config.hashKeyRetryMs, log.child({ part: 'hash-key' }), metrics);
   void hashKey.start();

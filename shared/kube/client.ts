@@ -1,14 +1,14 @@
 /**
- * A thin client for the Kubernetes API over HTTPS with keep-alive. @kubernetes/client-node
- * loads the kubeconfig and applies its credentials; requests go through node:https so that
- * configstamp controls what it needs and the generated clients hide: metadata-only lists
+ * A thin client for the Kubernetes API over HTTPS with keep-alive. It takes a ClusterAccess
+ * (shared/kube/kubeconfig.ts loads one) and goes through node:https so that configstamp controls
+ * what it needs and generated clients hide: metadata-only lists
  * (PartialObjectMetadataList), merge patches guarded by resourceVersion, field managers, and
  * watch streams. Error messages carry the API's Status message, never a request body.
  */
 import type { IncomingMessage } from 'node:http';
 import https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { ConfigstampError, ErrorCodes } from '../errors.js';
+import type { ClusterAccess } from './access.js';
 
 export class KubeApiError extends ConfigstampError {
   readonly status: number;
@@ -61,39 +61,20 @@ export class KubeClient {
   private readonly server: URL;
   private readonly agent: https.Agent;
 
-  private constructor(private readonly kubeConfig: KubeConfig, agent: https.Agent, private readonly userAgent: string) {
-    const cluster = kubeConfig.getCurrentCluster();
-    if (!cluster) throw new ConfigstampError(ErrorCodes.KUBECONFIG, 'kubeconfig has no current cluster');
-    this.server = new URL(cluster.server);
+  private constructor(private readonly access: ClusterAccess, agent: https.Agent, private readonly userAgent: string) {
+    this.server = new URL(access.server);
     this.agent = agent;
   }
 
-  static async create(kubeConfig: KubeConfig, userAgent = 'configstamp'): Promise<KubeClient> {
-    const probe: https.RequestOptions = {};
-    await kubeConfig.applyToHTTPSOptions(probe);
-    const agent = new https.Agent({
-      keepAlive: true,
-      maxSockets: 32,
-      ca: probe.ca, cert: probe.cert, key: probe.key,
-      rejectUnauthorized: probe.rejectUnauthorized ?? true,
-      servername: probe.servername,
-    });
-    return new KubeClient(kubeConfig, agent, userAgent);
-  }
-
-  /** Headers with fresh credentials (a projected token rotates on disk). */
-  private async authHeaders(): Promise<Record<string, string>> {
-    const opts: https.RequestOptions = { headers: {} };
-    await this.kubeConfig.applyToHTTPSOptions(opts);
-    const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string') out[k] = v;
-    if (opts.auth) out.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
-    return out;
+  static async create(access: ClusterAccess, userAgent = 'configstamp'): Promise<KubeClient> {
+    const { ca, cert, key, rejectUnauthorized, servername } = access.tls;
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 32, ca, cert, key, rejectUnauthorized, servername });
+    return new KubeClient(access, agent, userAgent);
   }
 
   private async open(method: string, path: string, options: RequestOptions): Promise<{ res: IncomingMessage; full: string }> {
     const full = buildPath(path, options.query);
-    const headers: Record<string, string> = { ...(await this.authHeaders()), Accept: options.accept ?? 'application/json', 'User-Agent': this.userAgent };
+    const headers: Record<string, string> = { ...(await this.access.authHeaders()), Accept: options.accept ?? 'application/json', 'User-Agent': this.userAgent };
     let payload: Buffer | undefined;
     if (options.body !== undefined) {
       payload = Buffer.from(JSON.stringify(options.body));

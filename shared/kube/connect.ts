@@ -1,22 +1,9 @@
 /** Loads the kubeconfig a process was given (or the in-cluster one) and makes a client. */
-import { KubeConfig } from '@kubernetes/client-node';
-import { ConfigstampError, ErrorCodes, errorMessage } from '../errors.js';
 import { KubeClient } from './client.js';
+import type { Env } from './kubeconfig.js';
+import { loadKubeConfig } from './kubeconfig.js';
 
-export function loadKubeConfig(path: string): KubeConfig {
-  const kc = new KubeConfig();
-  try {
-    if (path) kc.loadFromFile(path);
-    else kc.loadFromCluster();
-  } catch (err) {
-    throw new ConfigstampError(ErrorCodes.KUBECONFIG, `loading kubeconfig ${path || '(in-cluster)'}: ${errorMessage(err)}`, { cause: err });
-  }
-  if (!kc.getCurrentCluster()) {
-    throw new ConfigstampError(ErrorCodes.KUBECONFIG, `kubeconfig ${path || '(in-cluster)'} has no current cluster`);
-  }
-  return kc;
-}
-
-export async function connect(kubeconfigPath: string, userAgent: string): Promise<KubeClient> {
-  return KubeClient.create(loadKubeConfig(kubeconfigPath), userAgent);
+/** `kubeconfigPath` empty means in-cluster; `env` is the process's (KUBERNETES_SERVICE_HOST/PORT). */
+export async function connect(kubeconfigPath: string, userAgent: string, env: Env): Promise<KubeClient> {
+  return KubeClient.create(await loadKubeConfig(kubeconfigPath, { env }), userAgent);
 }

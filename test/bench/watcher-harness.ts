@@ -21,7 +21,7 @@ export interface BenchCluster {
 
 export async function benchCluster(): Promise<BenchCluster> {
   const cluster = await startControlPlane();
-  const client = await KubeClient.create(cluster.kubeConfig, 'configstamp-bench');
+  const client = await KubeClient.create(cluster.access, 'configstamp-bench');
   await client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: 'configstamp' } } });
   return {
     cluster, client,

@@ -38,7 +38,7 @@ export async function run(options: { n?: number; rounds?: number } = {}): Promis
   const n = options.n ?? 40;
   const rounds = options.rounds ?? 2;
   const cluster = await startControlPlane();
-  const client = await KubeClient.create(cluster.kubeConfig, 'configstamp-bench');
+  const client = await KubeClient.create(cluster.access, 'configstamp-bench');
   const webhook = await (async () => {
     await cluster.kubectl(['create', 'namespace', 'configstamp']);
     await ensureHashKey(client, { namespace: 'configstamp', name: 'configstamp-hash-key' });

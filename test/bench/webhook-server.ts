@@ -92,7 +92,7 @@ export async function run(options: { count?: number; concurrency?: number } = {}
   const count = options.count ?? 3000;
   const concurrency = options.concurrency ?? 8;
   const cluster = await startControlPlane();
-  const client = await KubeClient.create(cluster.kubeConfig, 'configstamp-bench');
+  const client = await KubeClient.create(cluster.access, 'configstamp-bench');
   const ca = createCertificateAuthority({ commonName: 'bench-ca' });
   const serving = issueServingCertificate(ca, { ipAddresses: ['127.0.0.1'] });
   const silent = createLogger('silent', 'bench', new Writable({ write: (_c, _e, done) => done() }));

@@ -8,6 +8,8 @@
  * Every component dies with the process that started it (see supervise.ts), however it dies.
  */
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { ClusterAccess } from '../../shared/kube/access.js';
+import { loadKubeConfig } from '../../shared/kube/kubeconfig.js';
 import { startApiServer } from './apiserver.js';
 import { ensureBinaries } from './binaries.js';
 import { startControllerManager } from './controller-manager.js';
@@ -51,7 +53,10 @@ export interface ControlPlane {
   readonly caPem: string;
   /** Admin kubeconfig (system:masters client certificate, all data embedded). */
   readonly kubeconfigPath: string;
+  /** The admin kubeconfig loaded by @kubernetes/client-node, for its generated API clients. */
   readonly kubeConfig: KubeConfig;
+  /** The admin kubeconfig loaded by configstamp's own loader, for KubeClient.create. */
+  readonly access: ClusterAccess;
   readonly binDir: string;
   /** The work directory: logs are etcd.log, kube-apiserver.log, kube-controller-manager.log. */
   readonly dir: string;
@@ -102,6 +107,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const port = await freeLoopbackPort();
     const server = `https://127.0.0.1:${port}`;
     const kubeConfig = writeKubeconfig(dir.adminKubeconfig, { server, caPem: ca.certPem, name: 'configstamp-admin', user: admin });
+    const access = await loadKubeConfig(dir.adminKubeconfig, { env: {} });
     const tls = { caPem: ca.certPem, certPem: admin.certPem, keyPem: admin.keyPem };
     const apiSettings = { binDir, dir, etcdUrl: etcd.clientUrl, port, extraArgs: options.apiServerArgs };
     progress(`starting kube-apiserver on ${server}`);
@@ -126,6 +132,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       caPem: ca.certPem,
       kubeconfigPath: dir.adminKubeconfig,
       kubeConfig,
+      access,
       binDir,
       dir: dir.root,
       timings,

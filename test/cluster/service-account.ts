@@ -7,6 +7,8 @@
  */
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { join } from 'node:path';
+import type { ClusterAccess } from '../../shared/kube/access.js';
+import { loadKubeConfig } from '../../shared/kube/kubeconfig.js';
 import { writeKubeconfig } from './kubeconfig.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -14,7 +16,10 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 export interface ServiceAccountKubeconfig {
   readonly path: string;
+  /** Loaded by @kubernetes/client-node, for its generated API clients. */
   readonly kubeConfig: KubeConfig;
+  /** Loaded by configstamp's own loader, for KubeClient.create. */
+  readonly access: ClusterAccess;
 }
 
 export interface ServiceAccountContext {
@@ -53,5 +58,5 @@ export async function serviceAccountKubeconfig(ctx: ServiceAccountContext, names
     user: { token },
     namespace,
   });
-  return { path, kubeConfig };
+  return { path, kubeConfig, access: await loadKubeConfig(path, { env: {} }) };
 }

@@ -17,7 +17,7 @@ import { loopbackWebhookConfiguration, probeWebhook } from '../support/webhook-r
 import { eventually } from '../support/poll.js';
 
 const cluster = await withControlPlane(t);
-const client = await KubeClient.create(cluster.kubeConfig, 'configstamp-e2e');
+const client = await KubeClient.create(cluster.access, 'configstamp-e2e');
 t.teardown(() => client.close());
 const outDir = mkdtempSync(path.join(tmpdir(), 'configstamp-certs-e2e-'));
 const port = await freeLoopbackPort();

@@ -48,9 +48,9 @@ const kubeconfigs = {
   watcher: await cluster.serviceAccountKubeconfig(NAMESPACE, ACCOUNTS.watcher),
 };
 const clients = {
-  certs: await KubeClient.create(kubeconfigs.certs.kubeConfig, 'configstamp-e2e-certs'),
-  webhook: await KubeClient.create(kubeconfigs.webhook.kubeConfig, 'configstamp-e2e-webhook'),
-  watcher: await KubeClient.create(kubeconfigs.watcher.kubeConfig, 'configstamp-e2e-watcher'),
+  certs: await KubeClient.create(kubeconfigs.certs.access, 'configstamp-e2e-certs'),
+  webhook: await KubeClient.create(kubeconfigs.webhook.access, 'configstamp-e2e-webhook'),
+  watcher: await KubeClient.create(kubeconfigs.watcher.access, 'configstamp-e2e-watcher'),
 };
 t.teardown(() => Object.values(clients).forEach((c) => c.close()));
 

@@ -20,7 +20,7 @@ export interface WatcherCluster {
 /** One control plane for the test file, and an admin client for it. */
 export async function startCluster(t: TeardownTarget): Promise<WatcherCluster> {
   const cluster = await withControlPlane(t);
-  const client = await KubeClient.create(cluster.kubeConfig, 'configstamp-e2e');
+  const client = await KubeClient.create(cluster.access, 'configstamp-e2e');
   t.teardown(() => client.close());
   return { cluster, client };
 }

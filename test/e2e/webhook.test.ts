@@ -17,7 +17,7 @@ import { replicaSetsOf } from '../support/rollouts.js';
 import { registerWebhook, startWebhookProcess } from '../support/webhook-registration.js';
 
 const cluster = await withControlPlane(t);
-const client = await KubeClient.create(cluster.kubeConfig, 'configstamp-e2e');
+const client = await KubeClient.create(cluster.access, 'configstamp-e2e');
 t.teardown(() => client.close());
 await cluster.kubectl(['create', 'namespace', 'configstamp']);
 const { key: hashKey } = await ensureHashKey(client, { namespace: 'configstamp', name: 'configstamp-hash-key' });
