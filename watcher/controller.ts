@@ -64,8 +64,13 @@ export class Controller {
     for (const key of keys) this.deps.queue.add(key, 0);
   }
 
+  /**
+   * Only once every informer has listed: a workload reconciled before the sources are known
+   * would find them "absent", be adopted as waiting for them, and roll when they appear.
+   * markSynced enqueues everything anyway.
+   */
   private enqueue(key: string): void {
-    if (this.active) this.deps.queue.add(key);
+    if (this.active && this.synced) this.deps.queue.add(key);
   }
 
   private reindex(key: string): void {

@@ -125,6 +125,8 @@ export async function run(options: { workloads?: number; namespaces?: number; co
         createConcurrency: concurrency, createMs, watcherArgs,
         syncedLog: { workloads: synced.workloads, tracked: synced.tracked },
         spawnToSyncedMs: syncedMs, spawnToAllAdoptedMs: lastAdoption - spawnedAt, adoptions: adopted, rollouts, replicaSets,
+        // Nothing changes during this benchmark: any rollout is a bug, shown here to be chased.
+        unexpectedRolloutLines: watcher.lines.filter((l) => l.includes('"rollout: stamp patched"')).slice(0, 5),
         warmup: { lists: warm.lists, digested: warm.digested, ms: warm.ms },
         listsReturnedToAllReconciledMs: Date.parse(String(done.time)) - listsReturnedAt,
         baselineIdle: idle,

@@ -75,3 +75,22 @@ t.test('a relist after a broken watch reconciles every workload again; deletions
   controller.sourceHandlers('ConfigMap').event('MODIFIED', { metadata: { name: 'b', namespace: 'ns', resourceVersion: '9' } });
   t.same(added, [], 'wb was removed by the relist');
 });
+
+t.test('a workload event before every informer has listed enqueues nothing (its sources are not known yet)', async (t) => {
+  const added: string[] = [];
+  const queue = { add: (key: string) => void added.push(key) } as unknown as WorkQueue;
+  const clock = new ManualClock();
+  const controller = new Controller({
+    queue, digests: new SourceDigests(new Uint8Array(32), async () => new Map()), guard: new ChurnGuard(0, clock),
+    policy: DEFAULT_POLICY, log: createLogger('silent', 'test'),
+  });
+  controller.activate();
+  controller.workloadHandlers(KIND).replace([deployment('wa', 'a')], true);
+  controller.workloadHandlers(KIND).event('MODIFIED', deployment('wa', 'a'));
+  t.same(added, [], 'the ConfigMap list has not returned: reconciling now would record it as absent');
+  controller.namespaceHandlers().replace([{ metadata: { name: 'ns', labels: {} } }], true);
+  controller.sourceHandlers('ConfigMap').replace([{ metadata: { name: 'a', namespace: 'ns', resourceVersion: '1' } }], true);
+  controller.sourceHandlers('Secret').replace([], true);
+  controller.markSynced();
+  t.same(added, ['Deployment/ns/wa'], 'enqueued once, by the restart sync');
+});
