@@ -11,6 +11,7 @@ import type { JsonRecord } from './json.js';
 import type { SourceKind } from './kinds.js';
 import { Encoder } from './encoder.js';
 import { HmacSha256 } from './hmac.js';
+import { sortCodeUnits } from './order.js';
 import type { WireEncoding } from './encoder.js';
 import type { KeySelection } from './references.js';
 
@@ -51,14 +52,10 @@ function valueOf(section: Section, key: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-function compareKeys(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 function encodeWhole(enc: Encoder, section: Section): void {
   const keys: string[] = [];
   for (const key of Object.keys(section.values)) if (typeof section.values[key] === 'string') keys.push(key);
-  keys.sort(compareKeys);
+  sortCodeUnits(keys);
   enc.u32(keys.length);
   for (const key of keys) enc.field(key).field(section.values[key] as string, section.wire);
 }
@@ -77,7 +74,7 @@ function isAbsent(object: unknown): object is null | undefined {
 /** Writes the canonical bytes for one source into `enc`, after what it holds. */
 function writeSource(enc: Encoder, id: SourceIdentity, keys: KeySelection, object: unknown | null): void {
   enc.field(FORMAT).field(id.kind).field(id.namespace).field(id.name);
-  const selected = keys.all ? undefined : [...keys.keys].sort(compareKeys);
+  const selected = keys.all ? undefined : sortCodeUnits([...keys.keys]);
   if (selected === undefined) {
     enc.byte(0x41);
   } else {

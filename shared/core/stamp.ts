@@ -6,7 +6,8 @@
  */
 import { ABSENT, SHORT_DIGEST_LENGTH } from './digest.js';
 import type { SourceKind } from './kinds.js';
-import { compareIds, isSourceName, sourceId } from './references.js';
+import { compareCodeUnits } from './order.js';
+import { isSourceName, sourceId } from './references.js';
 import { SourceTable } from './source-table.js';
 
 export interface StampEntry {
@@ -30,7 +31,7 @@ const MAX_STAMP_LENGTH = 128 * 1024;
 
 /** Orders by source id; within one kind the ids share their prefix, so the names decide. */
 function compareEntries(a: StampEntry, b: StampEntry): number {
-  return a.kind === b.kind ? compareIds(a.name, b.name) : compareIds(sourceId(a.kind, a.name), sourceId(b.kind, b.name));
+  return a.kind === b.kind ? compareCodeUnits(a.name, b.name) : compareCodeUnits(sourceId(a.kind, a.name), sourceId(b.kind, b.name));
 }
 
 function isSorted(entries: readonly StampEntry[]): boolean {
