@@ -29,8 +29,8 @@ export function templateAnnotations(kind: WorkloadKind, object: unknown): Readon
 
 export function readRecorded(kind: WorkloadKind, object: unknown): RecordedStamps {
   return {
-    template: parseStamp(templateAnnotations(kind, object)[Ours.stamp]),
-    adopted: parseStamp(asStringMap(getPath(object, ['metadata', 'annotations']))[Ours.adoptedStamp]),
+    template: parseStamp(getPath(object, [...kind.templatePath, 'metadata', 'annotations', Ours.stamp])),
+    adopted: parseStamp(getPath(object, ['metadata', 'annotations', Ours.adoptedStamp])),
   };
 }
 

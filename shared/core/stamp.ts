@@ -8,7 +8,6 @@ import { ABSENT, SHORT_DIGEST_LENGTH } from './digest.js';
 import type { SourceKind } from './kinds.js';
 import { compareCodeUnits } from './order.js';
 import { isSourceName, sourceId } from './references.js';
-import { SourceTable } from './source-table.js';
 
 export interface StampEntry {
   readonly kind: SourceKind;
@@ -39,6 +38,12 @@ function isSorted(entries: readonly StampEntry[]): boolean {
   return true;
 }
 
+/** Sorted, and each source once: every entry comes strictly after the one before. */
+function isStrictlySorted(entries: readonly StampEntry[]): boolean {
+  for (let i = 1; i < entries.length; i++) if (compareEntries(entries[i - 1]!, entries[i]!) >= 0) return false;
+  return true;
+}
+
 /** Entries in stamp order; most arrive sorted already (a stamp is written sorted). */
 function sortEntries(entries: StampEntry[]): StampEntry[] {
   return isSorted(entries) ? entries : entries.sort(compareEntries);
@@ -46,8 +51,11 @@ function sortEntries(entries: StampEntry[]): StampEntry[] {
 
 /** Builds a stamp from entries in any order; a source listed twice keeps its last digest. */
 export function makeStamp(entries: Iterable<StampEntry>): Stamp {
+  const copies = Array.from(entries, (e) => ({ kind: e.kind, name: e.name, digest: e.digest }));
+  // Most callers pass the tracked sources, which come sorted and each once.
+  if (isStrictlySorted(copies)) return copies;
   const byId = new Map<string, StampEntry>();
-  for (const e of entries) byId.set(sourceId(e.kind, e.name), { kind: e.kind, name: e.name, digest: e.digest });
+  for (const e of copies) byId.set(sourceId(e.kind, e.name), e);
   return sortEntries([...byId.values()]);
 }
 
@@ -63,7 +71,6 @@ export function parseStamp(value: unknown): Stamp | null {
   const body = value.slice(PREFIX.length);
   if (body === '') return [];
   const entries: StampEntry[] = [];
-  const seen = new SourceTable<true>();
   for (const item of body.split(',')) {
     const slash = item.indexOf('/');
     const eq = item.lastIndexOf('=');
@@ -72,11 +79,10 @@ export function parseStamp(value: unknown): Stamp | null {
     const name = item.slice(slash + 1, eq);
     const digest = item.slice(eq + 1);
     if (kind === undefined || !isSourceName(name) || !DIGEST.test(digest)) return null;
-    if (seen.get(kind, name)) return null;
-    seen.set(kind, name, true);
     entries.push({ kind, name, digest });
   }
-  return sortEntries(entries);
+  // Sorted, a source listed twice sits beside itself.
+  return isStrictlySorted(entries) || isStrictlySorted(entries.sort(compareEntries)) ? entries : null;
 }
 
 export function stampsEqual(a: Stamp, b: Stamp): boolean {
