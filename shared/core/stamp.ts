@@ -75,7 +75,8 @@ export function parseStamp(value: unknown): Stamp | null {
     const slash = item.indexOf('/');
     const eq = item.lastIndexOf('=');
     if (slash < 0 || eq < slash) return null;
-    const kind = TOKEN_KINDS[item.slice(0, slash)];
+    const token = item.slice(0, slash);
+    const kind = Object.hasOwn(TOKEN_KINDS, token) ? TOKEN_KINDS[token] : undefined;
     const name = item.slice(slash + 1, eq);
     const digest = item.slice(eq + 1);
     if (kind === undefined || !isSourceName(name) || !DIGEST.test(digest)) return null;
