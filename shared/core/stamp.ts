@@ -51,7 +51,8 @@ function sortEntries(entries: StampEntry[]): StampEntry[] {
 
 /** Builds a stamp from entries in any order; a source listed twice keeps its last digest. */
 export function makeStamp(entries: Iterable<StampEntry>): Stamp {
-  const copies = Array.from(entries, (e) => ({ kind: e.kind, name: e.name, digest: e.digest }));
+  const copies: StampEntry[] = [];
+  for (const e of entries) copies.push({ kind: e.kind, name: e.name, digest: e.digest });
   // Most callers pass the tracked sources, which come sorted and each once.
   if (isStrictlySorted(copies)) return copies;
   const byId = new Map<string, StampEntry>();
