@@ -17,7 +17,10 @@ export function isAscending(items: Iterable<string>): boolean {
   return true;
 }
 
-/** Sorts `items` in place unless they are in order already; returns them. */
+/**
+ * Sorts `items` in place unless they are in order already; returns them. A plain sort() compares
+ * strings by code unit too, and faster than with a comparator.
+ */
 export function sortCodeUnits(items: string[]): string[] {
-  return isAscending(items) ? items : items.sort(compareCodeUnits);
+  return isAscending(items) ? items : items.sort();
 }

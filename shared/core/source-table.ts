@@ -4,7 +4,7 @@
  * hash) instead of building an id string per lookup.
  */
 import { SOURCE_KINDS } from './kinds.js';
-import { isAscending, sortCodeUnits } from './order.js';
+import { isAscending } from './order.js';
 import type { SourceKind } from './kinds.js';
 
 export class SourceTable<T> {
@@ -36,7 +36,7 @@ export class SourceTable<T> {
       const names = this.byKind.get(kind);
       if (names === undefined) continue;
       if (isAscending(names.keys())) for (const value of names.values()) out.push(value);
-      else for (const name of sortCodeUnits([...names.keys()])) out.push(names.get(name)!);
+      else for (const name of [...names.keys()].sort()) out.push(names.get(name)!);
     }
     return out;
   }
