@@ -29,8 +29,8 @@ export function templateAnnotations(kind: WorkloadKind, object: unknown): Readon
 
 export function readRecorded(kind: WorkloadKind, object: unknown): RecordedStamps {
   return {
-    template: parseStamp(templateAnnotations(kind, object)[Ours.stamp]),
-    adopted: parseStamp(asStringMap(getPath(object, ['metadata', 'annotations']))[Ours.adoptedStamp]),
+    template: parseStamp(getPath(object, [...kind.templatePath, 'metadata', 'annotations', Ours.stamp])),
+    adopted: parseStamp(getPath(object, ['metadata', 'annotations', Ours.adoptedStamp])),
   };
 }
 
@@ -112,15 +112,19 @@ export function decideReconcile(kind: WorkloadKind, object: unknown, current: St
   return { action: 'none' };
 }
 
-/** A pod template with configstamp's stamp taken out, for comparing what the user changed. */
+/**
+ * A pod template with configstamp's stamp taken out, for comparing what the user changed. Only
+ * the objects on the way to the stamp are copied (shallowly); the rest is shared with the input,
+ * which is only read.
+ */
 function templateWithoutStamp(kind: WorkloadKind, object: unknown): unknown {
   const template = getPath(object, kind.templatePath);
-  const annotations = templateAnnotations(kind, object);
-  if (!Object.hasOwn(annotations, Ours.stamp)) return template;
-  const copy = structuredClone(template) as { metadata: { annotations: Record<string, unknown> } };
-  delete copy.metadata.annotations[Ours.stamp];
-  if (Object.keys(copy.metadata.annotations).length === 0) delete (copy.metadata as Partial<typeof copy.metadata>).annotations;
-  return copy;
+  if (!Object.hasOwn(templateAnnotations(kind, object), Ours.stamp)) return template;
+  // The stamp was found there, so the template, its metadata and annotations are records.
+  const { metadata, ...rest } = template as { metadata: { annotations: JsonRecord } };
+  const { annotations, ...otherMetadata } = metadata;
+  const { [Ours.stamp]: _stamp, ...otherAnnotations } = annotations;
+  return { ...rest, metadata: Object.keys(otherAnnotations).length === 0 ? otherMetadata : { ...otherMetadata, annotations: otherAnnotations } };
 }
 
 /** Whether two versions of a workload have the same pod template, ignoring the stamp. */

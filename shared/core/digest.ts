@@ -6,11 +6,12 @@
  * value all differ; metadata never enters. Without the key nobody can test guesses of a Secret's
  * value against the digest, which sits in plain sight on the pod template.
  */
-import { createHmac } from 'node:crypto';
 import { asRecord, getPath } from './json.js';
 import type { JsonRecord } from './json.js';
 import type { SourceKind } from './kinds.js';
 import { Encoder } from './encoder.js';
+import { HmacSha256 } from './hmac.js';
+import { sortCodeUnits } from './order.js';
 import type { WireEncoding } from './encoder.js';
 import type { KeySelection } from './references.js';
 
@@ -51,14 +52,10 @@ function valueOf(section: Section, key: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-function compareKeys(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 function encodeWhole(enc: Encoder, section: Section): void {
   const keys: string[] = [];
   for (const key of Object.keys(section.values)) if (typeof section.values[key] === 'string') keys.push(key);
-  keys.sort(compareKeys);
+  sortCodeUnits(keys);
   enc.u32(keys.length);
   for (const key of keys) enc.field(key).field(section.values[key] as string, section.wire);
 }
@@ -77,7 +74,7 @@ function isAbsent(object: unknown): object is null | undefined {
 /** Writes the canonical bytes for one source into `enc`, after what it holds. */
 function writeSource(enc: Encoder, id: SourceIdentity, keys: KeySelection, object: unknown | null): void {
   enc.field(FORMAT).field(id.kind).field(id.namespace).field(id.name);
-  const selected = keys.all ? undefined : [...keys.keys].sort(compareKeys);
+  const selected = keys.all ? undefined : sortCodeUnits([...keys.keys]);
   if (selected === undefined) {
     enc.byte(0x41);
   } else {
@@ -111,20 +108,33 @@ export function encodeSource(id: SourceIdentity, keys: KeySelection, object: unk
   return enc.done();
 }
 
-/** Full hex HMAC-SHA256 of the canonical encoding written into `enc` (which it resets first). */
-function hmacHex(enc: Encoder, hashKey: Uint8Array, id: SourceIdentity, keys: KeySelection, object: unknown | null): string {
-  writeSource(enc.reset(), id, keys, object);
-  return createHmac('sha256', hashKey).update(enc.done()).digest('hex');
+/**
+ * Full hex HMAC-SHA256 of the canonical encoding, written into `enc` (which it resets first) after
+ * the key's inner pad, where `hmac` wants the message.
+ */
+function hmacHex(enc: Encoder, hmac: HmacSha256, id: SourceIdentity, keys: KeySelection, object: unknown | null): string {
+  writeSource(enc.reset().bytes(hmac.innerPad), id, keys, object);
+  return hmac.hexOfPadded(enc.done());
+}
+
+/**
+ * Runs `use` with the key's HMAC and one encoding buffer for any number of sources, then wipes
+ * both: the one holds the key, the other Secret values.
+ */
+function withHmac<T>(hashKey: Uint8Array, use: (enc: Encoder, hmac: HmacSha256) => T): T {
+  const hmac = new HmacSha256(hashKey);
+  const enc = new Encoder();
+  try {
+    return use(enc, hmac);
+  } finally {
+    enc.wipe();
+    hmac.wipe();
+  }
 }
 
 /** Full hex HMAC-SHA256 of the canonical encoding. */
 export function digestSource(hashKey: Uint8Array, id: SourceIdentity, keys: KeySelection, object: unknown | null): string {
-  const enc = new Encoder();
-  try {
-    return hmacHex(enc, hashKey, id, keys, object);
-  } finally {
-    enc.wipe();
-  }
+  return withHmac(hashKey, (enc, hmac) => hmacHex(enc, hmac, id, keys, object));
 }
 
 /** One source to digest: who it is, the keys consumed, and its object (null when absent). */
@@ -134,18 +144,10 @@ export interface DigestInput {
   readonly object: unknown | null;
 }
 
-/**
- * What the stamp records for each source, in order: a short keyed digest, or "absent". The
- * sources share one encoding buffer, wiped before returning.
- */
+/** What the stamp records for each source, in order: a short keyed digest, or "absent". */
 export function stampDigests(hashKey: Uint8Array, inputs: readonly DigestInput[]): string[] {
-  const enc = new Encoder();
-  try {
-    return inputs.map(({ id, keys, object }) =>
-      isAbsent(object) ? ABSENT : hmacHex(enc, hashKey, id, keys, object).slice(0, SHORT_DIGEST_LENGTH));
-  } finally {
-    enc.wipe();
-  }
+  return withHmac(hashKey, (enc, hmac) => inputs.map(({ id, keys, object }) =>
+    isAbsent(object) ? ABSENT : hmacHex(enc, hmac, id, keys, object).slice(0, SHORT_DIGEST_LENGTH)));
 }
 
 /** What the stamp records for a source: a short keyed digest, or "absent". */

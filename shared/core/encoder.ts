@@ -85,6 +85,13 @@ export class Encoder {
     this.buf[this.len++] = n;
     return this;
   }
+  /** Raw bytes, as they are (no length prefix). */
+  bytes(block: Uint8Array): this {
+    this.reserve(block.length);
+    this.buf.set(block, this.len);
+    this.len += block.length;
+    return this;
+  }
   /**
    * A length-prefixed field: text as its UTF-8 bytes, or base64 text as the bytes it decodes to
    * (at most Buffer.byteLength(…, 'base64') of them, exactly as Buffer.from decodes it).

@@ -5,6 +5,7 @@
 
 export type SourceKind = 'ConfigMap' | 'Secret';
 
+/** In source-id order (source-table.ts lists by kind in this order). */
 export const SOURCE_KINDS: readonly SourceKind[] = ['ConfigMap', 'Secret'];
 
 export interface WorkloadKind {

@@ -229,12 +229,26 @@ function waveExtras(value: string | undefined, namespace: string): string[] {
   return names;
 }
 
+/**
+ * Reload-list patterns compiled so far, by entry (undefined: not a valid pattern). V8 shares the
+ * compiled code of equal patterns, but a new RegExp per entry per decision still cost about
+ * 0.5 µs each. The same few entries recur on every decision, so a small bound suffices; past it
+ * the oldest entry goes. A RegExp without the g or y flag keeps no state between tests.
+ */
+const compiledPatterns = new Map<string, RegExp | undefined>();
+const MAX_COMPILED_PATTERNS = 512;
+
 function compileAnchored(entry: string): RegExp | undefined {
+  if (compiledPatterns.has(entry)) return compiledPatterns.get(entry);
+  let regex: RegExp | undefined;
   try {
-    return new RegExp(`^(?:${entry})$`);
+    regex = new RegExp(`^(?:${entry})$`);
   } catch {
-    return undefined;
+    regex = undefined;
   }
+  if (compiledPatterns.size >= MAX_COMPILED_PATTERNS) compiledPatterns.delete(compiledPatterns.keys().next().value!);
+  compiledPatterns.set(entry, regex);
+  return regex;
 }
 
 /** What the caller knows of a source: its metadata, or undefined when it does not exist. */

@@ -78,10 +78,6 @@ class ReferenceSet {
   }
 }
 
-export function compareIds(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /**
  * `items` listing keys means only those keys (undefined: every key); absent or empty means all,
  * as the kubelet projects.

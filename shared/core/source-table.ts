@@ -3,6 +3,8 @@
  * name inside each kind, so a lookup hashes a name the JSON already holds (V8 keeps a string's
  * hash) instead of building an id string per lookup.
  */
+import { SOURCE_KINDS } from './kinds.js';
+import { isAscending } from './order.js';
 import type { SourceKind } from './kinds.js';
 
 export class SourceTable<T> {
@@ -26,14 +28,15 @@ export class SourceTable<T> {
 
   /**
    * The values in source-id order ("ConfigMap/a" < "ConfigMap/b" < "Secret/a"): by kind, then by
-   * name, which is the same order since neither kind's name is a prefix of the other's. (A plain
-   * sort() of strings compares UTF-16 code units, as `<` does.)
+   * name (order.ts), which is the same order since neither kind's name is a prefix of the other's.
    */
   sorted(): T[] {
     const out: T[] = [];
-    for (const kind of [...this.byKind.keys()].sort()) {
-      const names = this.byKind.get(kind)!;
-      for (const name of [...names.keys()].sort()) out.push(names.get(name)!);
+    for (const kind of SOURCE_KINDS) {
+      const names = this.byKind.get(kind);
+      if (names === undefined) continue;
+      if (isAscending(names.keys())) for (const value of names.values()) out.push(value);
+      else for (const name of [...names.keys()].sort()) out.push(names.get(name)!);
     }
     return out;
   }

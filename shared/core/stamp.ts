@@ -6,8 +6,8 @@
  */
 import { ABSENT, SHORT_DIGEST_LENGTH } from './digest.js';
 import type { SourceKind } from './kinds.js';
-import { compareIds, isSourceName, sourceId } from './references.js';
-import { SourceTable } from './source-table.js';
+import { compareCodeUnits } from './order.js';
+import { isSourceName, sourceId } from './references.js';
 
 export interface StampEntry {
   readonly kind: SourceKind;
@@ -30,11 +30,17 @@ const MAX_STAMP_LENGTH = 128 * 1024;
 
 /** Orders by source id; within one kind the ids share their prefix, so the names decide. */
 function compareEntries(a: StampEntry, b: StampEntry): number {
-  return a.kind === b.kind ? compareIds(a.name, b.name) : compareIds(sourceId(a.kind, a.name), sourceId(b.kind, b.name));
+  return a.kind === b.kind ? compareCodeUnits(a.name, b.name) : compareCodeUnits(sourceId(a.kind, a.name), sourceId(b.kind, b.name));
 }
 
 function isSorted(entries: readonly StampEntry[]): boolean {
   for (let i = 1; i < entries.length; i++) if (compareEntries(entries[i - 1]!, entries[i]!) > 0) return false;
+  return true;
+}
+
+/** Sorted, and each source once: every entry comes strictly after the one before. */
+function isStrictlySorted(entries: readonly StampEntry[]): boolean {
+  for (let i = 1; i < entries.length; i++) if (compareEntries(entries[i - 1]!, entries[i]!) >= 0) return false;
   return true;
 }
 
@@ -45,8 +51,12 @@ function sortEntries(entries: StampEntry[]): StampEntry[] {
 
 /** Builds a stamp from entries in any order; a source listed twice keeps its last digest. */
 export function makeStamp(entries: Iterable<StampEntry>): Stamp {
+  const copies: StampEntry[] = [];
+  for (const e of entries) copies.push({ kind: e.kind, name: e.name, digest: e.digest });
+  // Most callers pass the tracked sources, which come sorted and each once.
+  if (isStrictlySorted(copies)) return copies;
   const byId = new Map<string, StampEntry>();
-  for (const e of entries) byId.set(sourceId(e.kind, e.name), { kind: e.kind, name: e.name, digest: e.digest });
+  for (const e of copies) byId.set(sourceId(e.kind, e.name), e);
   return sortEntries([...byId.values()]);
 }
 
@@ -62,20 +72,19 @@ export function parseStamp(value: unknown): Stamp | null {
   const body = value.slice(PREFIX.length);
   if (body === '') return [];
   const entries: StampEntry[] = [];
-  const seen = new SourceTable<true>();
   for (const item of body.split(',')) {
     const slash = item.indexOf('/');
     const eq = item.lastIndexOf('=');
     if (slash < 0 || eq < slash) return null;
-    const kind = TOKEN_KINDS[item.slice(0, slash)];
+    const token = item.slice(0, slash);
+    const kind = Object.hasOwn(TOKEN_KINDS, token) ? TOKEN_KINDS[token] : undefined;
     const name = item.slice(slash + 1, eq);
     const digest = item.slice(eq + 1);
     if (kind === undefined || !isSourceName(name) || !DIGEST.test(digest)) return null;
-    if (seen.get(kind, name)) return null;
-    seen.set(kind, name, true);
     entries.push({ kind, name, digest });
   }
-  return sortEntries(entries);
+  // Sorted, a source listed twice sits beside itself.
+  return isStrictlySorted(entries) || isStrictlySorted(entries.sort(compareEntries)) ? entries : null;
 }
 
 export function stampsEqual(a: Stamp, b: Stamp): boolean {

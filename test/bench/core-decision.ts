@@ -69,13 +69,13 @@ export function buildScene(): { kind: WorkloadKind; deployment: JsonRecord; sour
  * What a watcher's informer cache hands the core: stored objects and their metadata, looked up,
  * not rebuilt per call (so the benchmark times the core, not a test double).
  */
-interface Cache {
+export interface Cache {
   readonly catalog: SourceCatalog;
   readonly lookup: SourceObjects;
   readonly namespace: NamespaceView;
 }
 
-function cacheOf(sources: FakeNamespace): Cache {
+export function cacheOf(sources: FakeNamespace): Cache {
   const metas = new Map<string, SourceMeta>();
   for (const id of sources.objects.keys()) {
     const [kind, name] = id.split('/') as [SourceKind, string];

@@ -276,6 +276,22 @@ t.test('the catalog is listed only when a regex needs it', async (t) => {
   }
 });
 
+t.test('compiled reload patterns are reused: repeated, invalid and evicted entries read the same', async (t) => {
+  const kind = kindRow('Deployment');
+  const patternsOf = (entries: string): string[] => {
+    const object = workload('Deployment', { annotations: { [Reloader.configMapReload]: entries }, podSpec: DEFAULT_SPEC() });
+    const plan = planTracking({ kind, object }, [], namespace(), DEFAULT_POLICY);
+    return plan.tracked ? plan.patterns.map((p) => String(p.regex)) : [];
+  };
+  const first = patternsOf('log.*, (, a|b');
+  t.strictSame(first, ['/^(?:log.*)$/', '/^(?:a|b)$/'], 'the invalid entry is skipped');
+  t.strictSame(patternsOf('log.*, (, a|b'), first, 'the second reading gives the same patterns');
+  // More distinct patterns than the cache keeps: the first ones are dropped and compiled again.
+  for (let i = 0; i < 600; i++) patternsOf(`p${i}-.*`);
+  t.strictSame(patternsOf('log.*, (, a|b'), first, 'after eviction too');
+  t.strictSame(evaluate({ name: '', annotations: { [Reloader.configMapReload]: 'logging-.*' }, want: [] }).tracked, ['ConfigMap/logging-v1 *', 'ConfigMap/logging-v2 *']);
+});
+
 t.test('sourceAllowed on its own', async (t) => {
   const meta = (annotations: Record<string, string> = {}, labels: Record<string, string> = {}, type?: string) => ({ annotations, labels, type });
   t.equal(sourceAllowed(meta(), DEFAULT_POLICY), true);

@@ -53,6 +53,8 @@ const garbage: readonly [string, unknown][] = [
   ['duplicate with the same digest', `v1:configmap/a=${D1},configmap/a=${D1}`],
   ['unknown kind token', `v1:pod/a=${D1}`],
   ['kind as the API spells it', `v1:ConfigMap/a=${D1}`],
+  ['kind token inherited by every object', `v1:constructor/a=${D1}`],
+  ['another inherited name as kind', 'v1:toString/a=absent'],
   ['empty name', `v1:configmap/=${D1}`],
   ['upper-case name', `v1:configmap/App=${D1}`],
   ['name with a slash', `v1:configmap/a/b=${D1}`],
