@@ -33,10 +33,6 @@ export class SyncProgress {
     }
   }
 
-  get running(): boolean {
-    return this.pending !== undefined;
-  }
-
   private finish(): void {
     this.pending = undefined;
     this.log.info({ workloads: this.total, ms: this.clock.now() - this.startedAt }, 'restart sync: every workload reconciled once');

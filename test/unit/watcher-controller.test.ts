@@ -15,7 +15,8 @@ function deployment(name: string, cm: string, annotations: Record<string, string
   return { metadata: { name, namespace: 'ns', resourceVersion: '1', annotations }, spec: { template: { spec: { containers: [{ name: 'c', envFrom: [{ configMapRef: { name: cm } }] }] } } } };
 }
 
-function setup() {
+/** A controller whose queue only records the keys added to it. */
+function newController() {
   const added: string[] = [];
   const queue = { add: (key: string) => void added.push(key) } as unknown as WorkQueue;
   const clock = new ManualClock();
@@ -23,6 +24,11 @@ function setup() {
     queue, digests: new SourceDigests(new Uint8Array(32), async () => new Map()), guard: new ChurnGuard(0, clock),
     policy: DEFAULT_POLICY, log: createLogger('silent', 'test'),
   });
+  return { controller, added };
+}
+
+function setup() {
+  const { controller, added } = newController();
   controller.namespaceHandlers().replace([{ metadata: { name: 'ns', labels: {} } }], true);
   controller.sourceHandlers('ConfigMap').replace([{ metadata: { name: 'a', namespace: 'ns', resourceVersion: '1' } }], true);
   controller.sourceHandlers('Secret').replace([], true);
@@ -77,13 +83,7 @@ t.test('a relist after a broken watch reconciles every workload again; deletions
 });
 
 t.test('a workload event before every informer has listed enqueues nothing (its sources are not known yet)', async (t) => {
-  const added: string[] = [];
-  const queue = { add: (key: string) => void added.push(key) } as unknown as WorkQueue;
-  const clock = new ManualClock();
-  const controller = new Controller({
-    queue, digests: new SourceDigests(new Uint8Array(32), async () => new Map()), guard: new ChurnGuard(0, clock),
-    policy: DEFAULT_POLICY, log: createLogger('silent', 'test'),
-  });
+  const { controller, added } = newController();
   controller.activate();
   controller.workloadHandlers(KIND).replace([deployment('wa', 'a')], true);
   controller.workloadHandlers(KIND).event('MODIFIED', deployment('wa', 'a'));

@@ -27,6 +27,15 @@ function fakeClient(lists: (() => { items: unknown[]; metadata: { continue?: str
   return { client, calls };
 }
 
+/** Runs the informer for `ms`, then stops it and waits for it to end. */
+async function runFor(informer: Informer, ms: number): Promise<void> {
+  const abort = new AbortController();
+  const running = informer.run(abort.signal);
+  await new Promise((r) => setTimeout(r, ms));
+  abort.abort();
+  await running;
+}
+
 const obj = (name: string, rv: string) => ({ metadata: { name, namespace: 'ns', resourceVersion: rv } });
 
 t.test('lists every page, watches from the list version, relists on 410 Gone', async (t) => {
@@ -49,11 +58,7 @@ t.test('lists every page, watches from the list version, relists on 410 Gone', a
     event: (type, o) => events.push(`${type} ${(o as { metadata: { name: string } }).metadata.name}`),
     restarted: (reason) => restarts.push(reason),
   }, createLogger('silent', 'test'), { watchTimeoutMs: 60_000, backoffMs: { base: 1, max: 2 } });
-  const abort = new AbortController();
-  const running = informer.run(abort.signal);
-  await new Promise((r) => setTimeout(r, 50));
-  abort.abort();
-  await running;
+  await runFor(informer, 50);
   t.same(replaced, [{ names: ['a', 'b'], initial: true }, { names: ['a', 'b', 'c'], initial: false }]);
   t.same(events, ['ADDED c'], 'bookmarks and errors are not handed on');
   t.same(restarts, ['gone']);
@@ -73,11 +78,7 @@ t.test('a broken stream relists after a backoff; an optional resource that is no
   const informer = new Informer(client, { resource: 'x', path: '/x' }, {
     replace: (_items, initial) => replaced.push(initial), event: () => undefined, restarted: (reason) => restarts.push(reason),
   }, createLogger('silent', 'test'), { watchTimeoutMs: 60_000, backoffMs: { base: 1, max: 2 } });
-  const abort = new AbortController();
-  const running = informer.run(abort.signal);
-  await new Promise((r) => setTimeout(r, 50));
-  abort.abort();
-  await running;
+  await runFor(informer, 50);
   t.same(replaced, [true, false]);
   t.same(restarts, ['error']);
 
@@ -89,11 +90,7 @@ t.test('a broken stream relists after a backoff; an optional resource that is no
   const optional = new Informer(missing, { resource: 'rollouts', path: '/apis/argoproj.io/v1alpha1/rollouts', optional: true }, {
     replace: (items) => seen.push(items.length), event: () => undefined, restarted: () => undefined,
   }, createLogger('silent', 'test'), { watchTimeoutMs: 60_000, backoffMs: { base: 5, max: 5 } });
-  const abort2 = new AbortController();
-  const run2 = optional.run(abort2.signal);
-  await new Promise((r) => setTimeout(r, 30));
-  abort2.abort();
-  await run2;
+  await runFor(optional, 30);
   t.equal(optional.hasSynced, true, 'synced (empty) so readiness does not wait for a CRD');
   t.same(seen, [0], 'replaced once with nothing');
 });
@@ -114,11 +111,7 @@ t.test('transform is applied to every listed item and watched object; the watch 
   }, {
     replace: (items) => void seen.push(...items), event: (_type, o) => void seen.push(o), restarted: () => undefined,
   }, createLogger('silent', 'test'), { watchTimeoutMs: 60_000, backoffMs: { base: 1, max: 2 } });
-  const abort = new AbortController();
-  const running = informer.run(abort.signal);
-  await new Promise((r) => setTimeout(r, 30));
-  abort.abort();
-  await running;
+  await runFor(informer, 30);
   t.same(seen.slice(0, 2), [{ name: 'a' }, { name: 'a' }], 'handlers see only the transformed objects');
   t.equal(calls[1]!.query.resourceVersion, '5');
 });
