@@ -21,20 +21,13 @@
  *
  *   node --import tsx test/bench/watcher-boot-real.ts
  */
-import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { mapBounded } from '../../shared/kube/sources.js';
-import { benchCluster, createAll, startBenchWatcher } from './watcher-harness.js';
+import { benchCluster, createAll, memory, startBenchWatcher } from './watcher-harness.js';
+import type { Memory } from './watcher-harness.js';
 import { sleep } from '../support/poll.js';
+import type { ConfigstampProcess } from '../support/process.js';
 
-interface Memory { rssMB: number; hwmMB: number }
-
-/** VmRSS and VmHWM (peak resident set) of a process, from /proc (Linux). */
-function memory(pid: number): Memory {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const mb = (field: string): number => Math.round((Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024) * 10) / 10;
-  return { rssMB: mb('VmRSS'), hwmMB: mb('VmHWM') };
-}
 
 
 /** V8 heap used and committed (MB), from the watcher's own /metrics (prom-client default metrics). */
@@ -43,6 +36,16 @@ async function heapOf(watcher: { records(): Record<string, unknown>[] }): Promis
   const text = await (await fetch(`http://127.0.0.1:${String(port)}/metrics`)).text();
   const mb = (name: string): number => Math.round(Number(new RegExp(`^configstamp_watcher_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 1048576 * 10) / 10;
   return { usedMB: mb('nodejs_heap_size_used_bytes'), totalMB: mb('nodejs_heap_size_total_bytes') };
+}
+
+/**
+ * Waits for a watcher's restart sync to end; the time from its lists' return (the warm-up log
+ * line's time less the warm-up's own duration) to that end, and the warm-up line itself.
+ */
+async function restartSyncAfterLists(watcher: ConfigstampProcess): Promise<{ ms: number; warm: Record<string, unknown> }> {
+  const end = await watcher.waitFor((r) => r.msg === 'restart sync: every workload reconciled once', 120_000);
+  const warm = watcher.records().find((r) => r.msg === 'warmed the digest cache from lists') ?? {};
+  return { ms: Date.parse(String(end.time)) - (Date.parse(String(warm.time)) - Number(warm.ms)), warm };
 }
 
 function pausedDeployment(name: string, configMap: string, secret: string): unknown {
@@ -112,9 +115,7 @@ export async function run(options: { workloads?: number; namespaces?: number; co
         if (now.rssMB > peakDuringBoot.rssMB) peakDuringBoot = now;
         await sleep(200);
       }
-      const done = await watcher.waitFor((r) => r.msg === 'restart sync: every workload reconciled once', 120_000);
-      const warm = watcher.records().find((r) => r.msg === 'warmed the digest cache from lists') ?? {};
-      const listsReturnedAt = Date.parse(String(warm.time)) - Number(warm.ms);
+      const install = await restartSyncAfterLists(watcher);
       const atAllAdopted = memory(watcher.child.pid!);
       await sleep(settleMs);
       const settled = memory(watcher.child.pid!);
@@ -129,10 +130,8 @@ export async function run(options: { workloads?: number; namespaces?: number; co
       const again = await startBenchWatcher(bench.cluster, watcherArgs);
       let restart: Record<string, unknown>;
       try {
-        const end = await again.waitFor((r) => r.msg === 'restart sync: every workload reconciled once', 120_000);
-        const w = again.records().find((r) => r.msg === 'warmed the digest cache from lists') ?? {};
         restart = {
-          listsReturnedToAllReconciledMs: Date.parse(String(end.time)) - (Date.parse(String(w.time)) - Number(w.ms)),
+          listsReturnedToAllReconciledMs: (await restartSyncAfterLists(again)).ms,
           patches: again.lines.filter((l) => l.includes('"adopted:') || l.includes('"rollout: stamp patched"')).length,
           rssMB: memory(again.child.pid!).rssMB,
         };
@@ -146,8 +145,8 @@ export async function run(options: { workloads?: number; namespaces?: number; co
         spawnToSyncedMs: syncedMs, spawnToAllAdoptedMs: lastAdoption - spawnedAt, adoptions: adopted, rollouts, replicaSets,
         // Nothing changes during this benchmark: any rollout is a bug, shown here to be chased.
         unexpectedRolloutLines: watcher.lines.filter((l) => l.includes('"rollout: stamp patched"')).slice(0, 5),
-        warmup: { lists: warm.lists, digested: warm.digested, ms: warm.ms },
-        listsReturnedToAllReconciledMs: Date.parse(String(done.time)) - listsReturnedAt,
+        warmup: { lists: install.warm.lists, digested: install.warm.digested, ms: install.warm.ms },
+        listsReturnedToAllReconciledMs: install.ms,
         baselineIdle: idle,
         afterBoot: { atAllAdoptedRssMB: atAllAdopted.rssMB, settledRssMB: settled.rssMB, peakHwmMB: settled.hwmMB, maxSampledRssMB: peakDuringBoot.rssMB },
         growthMB: Math.round((settled.rssMB - idle.rssMB) * 10) / 10,

@@ -66,9 +66,16 @@ export async function startBenchWatcher(cluster: ControlPlane, extra: readonly s
 
 /** Resident set size of a process, from /proc (Linux). */
 export function rssMB(pid: number): number {
+  return memory(pid).rssMB;
+}
+
+export interface Memory { rssMB: number; hwmMB: number }
+
+/** VmRSS and VmHWM (peak resident set) of a process in MB, from /proc (Linux). */
+export function memory(pid: number): Memory {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
-  return Math.round((kb / 1024) * 10) / 10;
+  const mb = (field: string): number => Math.round((Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024) * 10) / 10;
+  return { rssMB: mb('VmRSS'), hwmMB: mb('VmHWM') };
 }
 
 export function percentile(values: readonly number[], p: number): number {
