@@ -49,32 +49,35 @@ export class SourceDigests {
   }
 
   /**
+   * The digest known for the version of a source that `versions` reports: ABSENT when it reports
+   * none (the source does not exist), undefined when that version was never digested.
+   */
+  known(namespace: string, source: TrackedSource, versions: VersionLookup): string | undefined {
+    const rv = versions(source.kind, namespace, source.name);
+    if (rv === undefined) return ABSENT;
+    const hit = this.cache.get(`${namespace}/${source.kind}/${source.name}`);
+    return hit?.rv === rv ? hit.digests.get(selectionId(source.keys)) : undefined;
+  }
+
+  /**
    * The stamp the tracked sources call for. With `versions`, cached digests of the versions the
    * cache knows are used and only the rest are read; without, every source is read afresh.
    */
   async stamp(namespace: string, tracked: readonly TrackedSource[], versions?: VersionLookup): Promise<Stamp> {
-    const digests = new Map<string, string>();
-    const missing: TrackedSource[] = [];
-    for (const t of tracked) {
-      if (versions === undefined) { missing.push(t); continue; }
-      const rv = versions(t.kind, namespace, t.name);
-      if (rv === undefined) { digests.set(sourceId(t.kind, t.name), ABSENT); continue; }
-      const hit = this.cache.get(`${namespace}/${t.kind}/${t.name}`);
-      const digest = hit?.rv === rv ? hit.digests.get(selectionId(t.keys)) : undefined;
-      if (digest === undefined) missing.push(t);
-      else digests.set(sourceId(t.kind, t.name), digest);
-    }
+    const digests = tracked.map((t) => (versions === undefined ? undefined : this.known(namespace, t, versions)));
+    const missing = tracked.filter((_, i) => digests[i] === undefined);
     if (missing.length > 0) {
       this.reads += missing.length;
       const objects = await this.fetch(namespace, missing.map((t) => ({ kind: t.kind, name: t.name })));
-      for (const t of missing) {
+      tracked.forEach((t, i) => {
+        if (digests[i] !== undefined) return;
         const object = objects.get(sourceId(t.kind, t.name)) ?? null;
         const digest = stampDigest(this.hashKey, { kind: t.kind, namespace, name: t.name }, t.keys, object);
-        digests.set(sourceId(t.kind, t.name), digest);
+        digests[i] = digest;
         const rv = metaOf(object).resourceVersion;
         if (rv !== undefined) this.remember(t.kind, namespace, t.name, rv, selectionId(t.keys), digest);
-      }
+      });
     }
-    return makeStamp(tracked.map((t) => ({ kind: t.kind, name: t.name, digest: digests.get(sourceId(t.kind, t.name))! })));
+    return makeStamp(tracked.map((t, i) => ({ kind: t.kind, name: t.name, digest: digests[i]! })));
   }
 }

@@ -1,0 +1,61 @@
+/**
+ * SourceDigests (watcher/digests.ts): digests cached per source version and key selection; a
+ * stamp reads only the sources whose current version was never digested.
+ */
+import t from 'tap';
+import { ABSENT, ALL_KEYS, stampDigest } from '../../shared/core/index.js';
+import type { TrackedSource } from '../../shared/core/index.js';
+import { SourceDigests, selectionId } from '../../watcher/digests.js';
+import type { VersionLookup } from '../../watcher/digests.js';
+
+const KEY = new Uint8Array(32).fill(3);
+const cfg: TrackedSource = { kind: 'ConfigMap', name: 'cfg', keys: ALL_KEYS, optional: false };
+const cfgKeyA: TrackedSource = { kind: 'ConfigMap', name: 'cfg', keys: { all: false, keys: new Set(['a']) }, optional: false };
+const db: TrackedSource = { kind: 'Secret', name: 'db', keys: ALL_KEYS, optional: false };
+
+function setup(objects: Record<string, { metadata: { resourceVersion: string }; data: Record<string, string> }>) {
+  const reads: string[][] = [];
+  const digests = new SourceDigests(KEY, async (_ns, keys) => {
+    reads.push(keys.map((k) => `${k.kind}/${k.name}`));
+    return new Map(keys.map((k) => [`${k.kind}/${k.name}`, objects[`${k.kind}/${k.name}`] ?? null]));
+  });
+  const versions: VersionLookup = (kind, _ns, name) => objects[`${kind}/${name}`]?.metadata.resourceVersion;
+  return { digests, reads, versions };
+}
+
+t.test('known(): absent, never digested, digested for another selection or version, and a hit', async (t) => {
+  const objects = { 'ConfigMap/cfg': { metadata: { resourceVersion: '5' }, data: { a: '1', b: '2' } } };
+  const { digests, versions } = setup(objects);
+  t.equal(digests.known('ns', db, versions), ABSENT, 'no version: the source does not exist');
+  t.equal(digests.known('ns', cfg, versions), undefined, 'never digested');
+  digests.remember('ConfigMap', 'ns', 'cfg', '5', selectionId(cfg.keys), 'aaaaaaaaaaaaaaaa');
+  t.equal(digests.known('ns', cfg, versions), 'aaaaaaaaaaaaaaaa');
+  t.equal(digests.known('ns', cfgKeyA, versions), undefined, 'another key selection of the same version');
+  t.equal(digests.known('other', cfg, versions), undefined, 'the same name in another namespace');
+  objects['ConfigMap/cfg'].metadata.resourceVersion = '6';
+  t.equal(digests.known('ns', cfg, versions), undefined, 'a newer version');
+});
+
+t.test('stamp(): reads only what is not known, remembers it, and agrees with digests from data', async (t) => {
+  const objects = {
+    'ConfigMap/cfg': { metadata: { resourceVersion: '5' }, data: { a: '1', b: '2' } },
+    'Secret/db': { metadata: { resourceVersion: '9' }, data: { p: Buffer.from('pw').toString('base64') } },
+  };
+  const { digests, reads, versions } = setup(objects);
+  const expected = (s: TrackedSource): string => stampDigest(KEY, { kind: s.kind, namespace: 'ns', name: s.name }, s.keys, objects[`${s.kind}/${s.name}` as keyof typeof objects]);
+  const first = await digests.stamp('ns', [cfgKeyA, db], versions);
+  t.same(reads, [['ConfigMap/cfg', 'Secret/db']]);
+  t.same(first, [{ kind: 'ConfigMap', name: 'cfg', digest: expected(cfgKeyA) }, { kind: 'Secret', name: 'db', digest: expected(db) }]);
+  t.same(await digests.stamp('ns', [cfgKeyA, db], versions), first, 'the same stamp again');
+  t.equal(reads.length, 1, 'with no read');
+  objects['Secret/db'].metadata.resourceVersion = '10';
+  objects['Secret/db'].data.p = Buffer.from('new').toString('base64');
+  const second = await digests.stamp('ns', [cfgKeyA, db], versions);
+  t.same(reads[1], ['Secret/db'], 'only the source whose version moved is read');
+  t.equal(second[0]!.digest, first[0]!.digest);
+  t.equal(second[1]!.digest, expected(db));
+  t.not(second[1]!.digest, first[1]!.digest);
+  await digests.stamp('ns', [cfgKeyA], undefined);
+  t.same(reads[2], ['ConfigMap/cfg'], 'without versions every source is read afresh');
+  t.equal(digests.reads, 4);
+});
