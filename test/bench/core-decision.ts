@@ -3,8 +3,9 @@
  * 5 sources of 10 keys each: extractReferences → planTracking → selectTrackedSources → the stamp
  * of the tracked sources' current digests → decideReconcile. Single-threaded: the figures are for
  * one core. Two ways to come by the digests are timed:
- *   - known (the headline): the watcher keeps each source's digest per resourceVersion
- *     (watcher/digests.ts), so a decision looks its 5 digests up, here in a Map by source;
+ *   - known (the headline): the watcher keeps each source's digest per resourceVersion and key
+ *     selection, so a decision looks its 5 digests up, through that very cache
+ *     (watcher/digests.ts, SourceDigests.known) by the sources' current resourceVersions;
  *   - from data: all 5 keyed digests computed from the sources' data on every decision, as the
  *     watcher does the first time it sees a source version, and the webhook on every admission.
  * Baselines from the same run make the figures comparable across machines:
