@@ -129,11 +129,15 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
   }
   await deps.limiter.take();
   if (!deps.isLeader()) return;
+  const sent = deps.clock.now();
   await deps.api.patch(entry, decision.patch);
+  // How long the API server took to answer: the log line's time less this is when the patch went
+  // out, the moment the rate limit governs.
+  const patchMs = deps.clock.now() - sent;
   deps.metrics.patches.inc({ kind: cached.kind.kind });
   if (decision.action === 'adopt') {
     deps.metrics.adoptions.inc({ kind: cached.kind.kind, namespace: ns });
-    log.info({ sources: decision.unrecorded.map((e) => `${e.kind}/${e.name}`) }, 'adopted: recorded current digests on the workload (no rollout)');
+    log.info({ sources: decision.unrecorded.map((e) => `${e.kind}/${e.name}`), patchMs }, 'adopted: recorded current digests on the workload (no rollout)');
     return;
   }
   deps.guard.record(cached.key);
@@ -141,6 +145,6 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
   const changed = describeChanges(decision.changes);
   deps.metrics.rollouts.inc({ kind: cached.kind.kind, namespace: ns, reason });
   deps.metrics.changeToPatch.observe(Math.max(0, deps.clock.now() - context.since) / 1000);
-  log.info({ reason, changed }, 'rollout: stamp patched');
+  log.info({ reason, changed, patchMs }, 'rollout: stamp patched');
   await deps.events.post(entry, 'Normal', EventReasons.rollout, `configstamp rolled ${cached.kind.kind} ${cached.name}: ${changed}`);
 }

@@ -1,8 +1,10 @@
 /**
  * Benchmark: one ConfigMap consumed by 1,000 Deployments. After adoption, the ConfigMap changes
  * once; every Deployment must be patched, and the patch rate must never exceed the token bucket
- * (--patch-qps, --patch-burst): over any interval t, at most burst + qps·t patches. Patch times
- * are taken from the watcher's rollout log lines (millisecond timestamps).
+ * (--patch-qps, --patch-burst): over any interval t, at most burst + qps·t patches sent. A patch
+ * was sent at its log line's time (millisecond timestamps, written when the API server has
+ * answered) less the line's `patchMs`. Answer times are reported too: with several workers, a
+ * slow answer and a fast one can arrive together, so they bunch more than the sends.
  *
  *   node --import tsx test/bench/watcher-fanout.ts
  */
@@ -43,14 +45,24 @@ export async function run(options: { deployments?: number; qps?: number; burst?:
       const allMs = Date.now() - t0;
       const list = await client.request<{ items: { spec: { template: { metadata: { annotations?: Record<string, string> } } } }[] }>('GET', '/apis/apps/v1/namespaces/fanout/deployments');
       const stamped = list.items.filter((d) => d.spec.template.metadata.annotations?.['configstamp.io/stamp']).length;
-      const times = rollouts().map((r) => Date.parse(String(r.time)));
-      const adoptTimes = watcher.records().filter((r) => String(r.msg).startsWith('adopted')).map((r) => Date.parse(String(r.time)));
+      const adoptions = watcher.records().filter((r) => String(r.msg).startsWith('adopted'));
+      const answered = (records: readonly Record<string, unknown>[]): number[] => records.map((r) => Date.parse(String(r.time)));
+      const sent = (records: readonly Record<string, unknown>[]): number[] => records.map((r) => {
+        if (typeof r.patchMs !== 'number') throw new Error(`a patch line without patchMs: ${JSON.stringify(r)}`);
+        return Date.parse(String(r.time)) - r.patchMs;
+      });
+      const excess = (times: readonly number[]): number => Math.round(worstExcess(times, qps, burst) * 100) / 100;
+      const times = sent(rollouts());
+      const worstSent = Math.max(excess(times), excess(sent(adoptions)));
       return {
         deployments: n, qps, burst, patched: rollouts().length, stampedOnTemplate: stamped, changeToAllPatchedMs: allMs,
         achievedQps: Math.round((n / ((Math.max(...times) - Math.min(...times)) / 1000)) * 10) / 10,
-        worstExcessRollouts: Math.round(worstExcess(times, qps, burst) * 100) / 100,
-        worstExcessAdoptions: Math.round(worstExcess(adoptTimes, qps, burst) * 100) / 100,
-        limitNeverExceeded: worstExcess(times, qps, burst) <= 1 && worstExcess(adoptTimes, qps, burst) <= 1,
+        worstExcessSentRollouts: excess(times),
+        worstExcessSentAdoptions: excess(sent(adoptions)),
+        worstExcessAnsweredRollouts: excess(answered(rollouts())),
+        worstExcessAnsweredAdoptions: excess(answered(adoptions)),
+        // Send times are whole milliseconds, so a window can look a fraction of a patch fuller.
+        limitNeverExceeded: worstSent <= 1,
       };
     } finally {
       await watcher.stop();

@@ -3,6 +3,7 @@
  * test/e2e/watcher-*.test.ts): adopt, roll, stale cache, churn guard, leader gate, errors.
  */
 import t from 'tap';
+import { Writable } from 'node:stream';
 import { DEFAULT_POLICY } from '../../shared/core/policy.js';
 import { workloadKindByName } from '../../shared/core/kinds.js';
 import { KubeApiError } from '../../shared/kube/client.js';
@@ -25,7 +26,7 @@ function deploymentObject(rv: string, templateAnnotations: Record<string, string
   };
 }
 
-function setup(options: { leader?: boolean; intervalMs?: number; rollOnDelete?: boolean } = {}) {
+function setup(options: { leader?: boolean; intervalMs?: number; rollOnDelete?: boolean; patchMs?: number; log?: Writable } = {}) {
   const clock = new ManualClock();
   const cache = new ClusterCache();
   const state = { workload: deploymentObject('1') as unknown, cm: { metadata: { resourceVersion: '10' }, data: { a: '1' } } as unknown, patchError: undefined as unknown };
@@ -42,13 +43,14 @@ function setup(options: { leader?: boolean; intervalMs?: number; rollOnDelete?: 
     cache, digests, policy: DEFAULT_POLICY, rollOnDelete: options.rollOnDelete ?? false,
     guard: new ChurnGuard(options.intervalMs ?? 0, clock), limiter: new TokenBucket(100, 100, clock),
     events: { post: async (_w, type, reason, message) => void events.push({ type, reason, message }) },
-    metrics: createWatcherMetrics(), log: createLogger('silent', 'test'), clock, isLeader: () => options.leader ?? true,
+    metrics: createWatcherMetrics(), log: options.log ? createLogger('info', 'test', options.log) : createLogger('silent', 'test'), clock, isLeader: () => options.leader ?? true,
     api: {
       get: async () => {
         gets++;
         return state.workload;
       },
       patch: async (_w, body) => {
+        if (options.patchMs !== undefined) await clock.advance(options.patchMs);
         if (state.patchError) throw state.patchError;
         patches.push(body);
         // Apply the merge patch's annotations as the API would.
@@ -78,6 +80,20 @@ t.test('an unstamped workload is adopted on its metadata, then left alone', asyn
   t.notOk((s.patches[0] as { spec?: unknown }).spec, 'no template change: no rollout');
   await s.run();
   t.equal(s.patches.length, 1, 'nothing more to do');
+});
+
+t.test('adoption and rollout lines carry patchMs: how long the API server took to answer the patch', async (t) => {
+  const lines: Record<string, unknown>[] = [];
+  const log = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } });
+  const s = setup({ patchMs: 40, log });
+  await s.run();
+  s.state.cm = { metadata: { resourceVersion: '11' }, data: { a: '2' } };
+  s.setSourceRv('11');
+  await s.run();
+  t.match(lines.filter((l) => typeof l.patchMs === 'number'), [
+    { msg: /^adopted: /, patchMs: 40 },
+    { msg: 'rollout: stamp patched', patchMs: 40 },
+  ]);
 });
 
 t.test('an adoption is written as planned, under the cached resourceVersion, with no second read', async (t) => {
