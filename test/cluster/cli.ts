@@ -2,10 +2,11 @@
  * `npm run cluster`: the end-to-end control plane in the foreground, for poking at by hand with
  * kubectl, or for running the webhook and watcher against while developing them.
  * First SIGINT/SIGTERM stops the components in order and removes the work directory; a second
- * one exits at once (the components still die: see supervise.ts).
+ * one, pressed later (signals.ts), exits at once (the components still die: see supervise.ts).
  */
 import { pinnedVersions } from './binaries.js';
 import { startControlPlane, type ControlPlane } from './controlplane.js';
+import { onStopSignals } from './signals.js';
 
 const USAGE = `usage: npm run cluster [-- --keep]
 
@@ -31,17 +32,11 @@ async function main(argv: readonly string[]): Promise<void> {
 
   // Signals can arrive while the control plane is still starting: remember them.
   const state: { cluster?: ControlPlane; signals: number } = { signals: 0 };
-  const onSignal = (signal: NodeJS.Signals) => {
+  onStopSignals((signal) => {
     state.signals += 1;
-    if (state.signals > 1) {
-      log(`${signal} again: exiting now`);
-      process.exit(130);
-    }
     if (state.cluster) void shutDown(state.cluster, signal);
     else log(`${signal}: will stop once start-up has finished (again to exit now)`);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  }, log);
 
   const cluster = await startControlPlane({ progress: log, keep: argv.includes('--keep') || undefined });
   state.cluster = cluster;

@@ -13,6 +13,7 @@ import { startControlPlane } from './controlplane.js';
 import type { ControlPlane } from './controlplane.js';
 import { kubectlOk as kubectl } from './kubectl.js';
 import { freeLoopbackPort } from './ports.js';
+import { onStopSignals } from './signals.js';
 import { startConfigstamp } from '../support/process.js';
 import type { ConfigstampProcess } from '../support/process.js';
 import { loopbackWebhookConfiguration, probeWebhook } from '../support/webhook-registration.js';
@@ -37,21 +38,14 @@ async function stamp(cluster: ControlPlane): Promise<string> {
 async function main(): Promise<void> {
   const processes: ConfigstampProcess[] = [];
   const state: { cluster?: ControlPlane } = {};
-  let stopping = false;
   const shutDown = async (signal: string): Promise<void> => {
-    if (stopping) {
-      say(`${signal} again: exiting now`);
-      process.exit(130);
-    }
-    stopping = true;
     say(`\n${signal}: stopping the watcher, the webhook and the control plane (again to exit now)`);
     await Promise.all(processes.map((p) => p.stop()));
     await state.cluster?.stop();
     say('stopped');
     process.exit(0);
   };
-  process.on('SIGINT', (s) => void shutDown(s));
-  process.on('SIGTERM', (s) => void shutDown(s));
+  onStopSignals((s) => void shutDown(s), say);
 
   step('Starting a local Kubernetes control plane (the first run builds it from source: about 15 minutes on 2 cores)');
   const cluster = await startControlPlane({ progress: (line) => say(`  ${line}`) });
