@@ -4,11 +4,10 @@
  * work, let in-flight reconciles finish, hand the lease back; second signal: exit at once.
  */
 import { SOURCE_KINDS, WORKLOAD_KINDS } from '../shared/core/kinds.js';
-import { HELM_RELEASE_TYPE } from '../shared/core/policy.js';
 import { METADATA_ACCEPT, METADATA_LIST_ACCEPT } from '../shared/kube/client.js';
 import { connect } from '../shared/kube/connect.js';
 import { ensureHashKey } from '../shared/kube/hashkey.js';
-import { namespacePath, sourcePath, workloadPath } from '../shared/kube/paths.js';
+import { namespacePath, sourceFieldSelector, sourcePath, workloadPath } from '../shared/kube/paths.js';
 import { fetchSources } from '../shared/kube/sources.js';
 import { errorMessage } from '../shared/errors.js';
 import { installSignalHandlers } from '../shared/lifecycle.js';
@@ -79,7 +78,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     new Informer(client, { resource: 'namespaces', path: namespacePath(), listAccept: METADATA_LIST_ACCEPT, watchAccept: METADATA_ACCEPT }, controller.namespaceHandlers(), log, informerOptions),
     ...SOURCE_KINDS.map((kind) => new Informer(client, {
       resource: kind === 'Secret' ? 'secrets' : 'configmaps', path: sourcePath(kind), listAccept: METADATA_LIST_ACCEPT, watchAccept: METADATA_ACCEPT,
-      fieldSelector: kind === 'Secret' ? `type!=${HELM_RELEASE_TYPE}` : undefined, transform: compactSource,
+      fieldSelector: sourceFieldSelector(kind), transform: compactSource,
     }, controller.sourceHandlers(kind), log, informerOptions)),
     ...WORKLOAD_KINDS.filter((k) => !config.policy.ignoredWorkloadKinds.has(k.kind)).map((kind) => new Informer(client, {
       resource: kind.plural, path: workloadPath(kind), optional: kind.group === 'argoproj.io', transform: (o) => pruneWorkload(kind, o),

@@ -8,12 +8,11 @@ import { SOURCE_KINDS, WORKLOAD_KINDS } from '../shared/core/kinds.js';
 import { CONNECTION_FLAGS, POLICY_FLAGS, policyFromFlags } from '../shared/config/common.js';
 import { formatHelp, parseFlags } from '../shared/config/flags.js';
 import type { FlagSpec } from '../shared/config/flags.js';
-import { HELM_RELEASE_TYPE } from '../shared/core/policy.js';
-import { METADATA_LIST_ACCEPT, KubeApiError } from '../shared/kube/client.js';
-import type { KubeClient } from '../shared/kube/client.js';
+import { METADATA_LIST_ACCEPT, KubeApiError, listPages } from '../shared/kube/client.js';
+import type { KubeClient, ListPage } from '../shared/kube/client.js';
 import { connect } from '../shared/kube/connect.js';
 import { readHashKey } from '../shared/kube/hashkey.js';
-import { namespacePath, sourcePath, workloadPath } from '../shared/kube/paths.js';
+import { namespacePath, sourceFieldSelector, sourcePath, workloadPath } from '../shared/kube/paths.js';
 import { fetchSources } from '../shared/kube/sources.js';
 import { ClusterCache, metaOf, sourceEntryOf } from './cache.js';
 import { SourceDigests } from './digests.js';
@@ -43,15 +42,10 @@ export interface PlanRow {
 
 async function listAll(client: KubeClient, path: string, options: { accept?: string; fieldSelector?: string; optional?: boolean } = {}): Promise<unknown[]> {
   const items: unknown[] = [];
-  let cont: string | undefined;
   try {
-    do {
-      const page = await client.request<{ items?: unknown[]; metadata?: { continue?: string } }>('GET', path, {
-        accept: options.accept, query: { limit: 500, continue: cont, fieldSelector: options.fieldSelector },
-      });
+    for await (const page of listPages<ListPage & { items?: unknown[] }>(client, path, { accept: options.accept, query: { limit: 500, fieldSelector: options.fieldSelector } })) {
       items.push(...(page.items ?? []));
-      cont = page.metadata?.continue || undefined;
-    } while (cont);
+    }
   } catch (err) {
     if (options.optional && err instanceof KubeApiError && err.status === 404) return [];
     throw err;
@@ -82,8 +76,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     for (const ns of await listAll(client, namespacePath(), { accept: METADATA_LIST_ACCEPT })) cache.setNamespace(metaOf(ns).name ?? '', metaOf(ns).labels ?? {});
     for (const kind of SOURCE_KINDS) {
       const path = only ? sourcePath(kind, only) : sourcePath(kind);
-      const fieldSelector = kind === 'Secret' ? `type!=${HELM_RELEASE_TYPE}` : undefined;
-      for (const item of await listAll(client, path, { accept: METADATA_LIST_ACCEPT, fieldSelector })) {
+      for (const item of await listAll(client, path, { accept: METADATA_LIST_ACCEPT, fieldSelector: sourceFieldSelector(kind) })) {
         const e = sourceEntryOf(item);
         cache.setSource(kind, e.namespace, e.name, e);
       }

@@ -10,12 +10,12 @@
  */
 import { stampDigest } from '../shared/core/digest.js';
 import type { SourceKind } from '../shared/core/kinds.js';
-import { HELM_RELEASE_TYPE } from '../shared/core/policy.js';
 import type { PolicyOptions } from '../shared/core/policy.js';
 import type { KeySelection } from '../shared/core/references.js';
 import { errorMessage } from '../shared/errors.js';
-import type { KubeClient } from '../shared/kube/client.js';
-import { sourcePath } from '../shared/kube/paths.js';
+import { listPages } from '../shared/kube/client.js';
+import type { KubeClient, ListPage } from '../shared/kube/client.js';
+import { sourceFieldSelector, sourcePath } from '../shared/kube/paths.js';
 import { mapBounded } from '../shared/kube/sources.js';
 import type { Logger } from '../shared/log.js';
 import { metaOf } from './cache.js';
@@ -66,7 +66,6 @@ export function trackedSourceNeeds(cache: ClusterCache, policy: PolicyOptions): 
   return groups;
 }
 
-interface Page { items?: unknown[]; metadata?: { continue?: string } }
 
 export async function warmDigests(
   client: KubeClient, cache: ClusterCache, digests: SourceDigests, hashKey: Uint8Array, policy: PolicyOptions, log: Logger,
@@ -80,13 +79,11 @@ export async function warmDigests(
   let digested = 0;
   let failedLists = 0;
   await mapBounded(worth, options.concurrency, async ({ namespace, kind, needs }) => {
-    let cont: string | undefined;
     try {
-      do {
-        const page = await client.request<Page>('GET', sourcePath(kind, namespace), {
-          query: { limit: options.pageSize, continue: cont, fieldSelector: kind === 'Secret' ? `type!=${HELM_RELEASE_TYPE}` : undefined },
-          timeoutMs: 30_000, signal,
-        });
+      const pages = listPages<ListPage & { items?: unknown[] }>(client, sourcePath(kind, namespace), {
+        query: { limit: options.pageSize, fieldSelector: sourceFieldSelector(kind) }, timeoutMs: 30_000, signal,
+      });
+      for await (const page of pages) {
         lists++;
         for (const object of page.items ?? []) {
           const m = metaOf(object);
@@ -97,8 +94,7 @@ export async function warmDigests(
             digested++;
           }
         }
-        cont = page.metadata?.continue || undefined;
-      } while (cont);
+      }
     } catch (err) {
       failedLists++;
       log.warn({ namespace, kind, err: errorMessage(err) }, 'warm-up list failed; these sources will be read one by one');

@@ -44,6 +44,21 @@ function buildPath(path: string, query: RequestOptions['query']): string {
   return qs ? `${path}?${qs}` : path;
 }
 
+/** What every list page carries: the token for the next page, absent or empty on the last. */
+export interface ListPage {
+  readonly metadata?: { readonly continue?: string; readonly resourceVersion?: string };
+}
+
+/** Lists `path` page by page (GET with `limit` in `options.query`), following `continue` to the end. */
+export async function* listPages<T extends ListPage>(client: KubeClient, path: string, options: RequestOptions = {}): AsyncGenerator<T> {
+  let cont: string | undefined;
+  do {
+    const page = await client.request<T>('GET', path, { ...options, query: { ...options.query, continue: cont } });
+    yield page;
+    cont = page.metadata?.continue || undefined;
+  } while (cont);
+}
+
 function statusError(status: number, text: string, method: string, path: string): KubeApiError {
   let reason = '';
   let message = `${method} ${path}: HTTP ${status}`;

@@ -7,8 +7,8 @@
 import { asString, getPath } from '../core/json.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { KubeApiError } from './client.js';
-import type { KubeClient } from './client.js';
+import { KubeApiError, listPages } from './client.js';
+import type { KubeClient, ListPage } from './client.js';
 
 export interface InformerSpec {
   /** For logs and metrics, e.g. "secrets". */
@@ -60,18 +60,15 @@ export class Informer {
 
   private async list(signal: AbortSignal): Promise<{ items: unknown[]; resourceVersion: string }> {
     const items: unknown[] = [];
-    let cont: string | undefined;
     let resourceVersion = '';
-    do {
-      const page = await this.client.request<{ items?: unknown[]; metadata?: { continue?: string; resourceVersion?: string } }>('GET', this.spec.path, {
-        accept: this.spec.listAccept, signal, timeoutMs: 60_000,
-        query: { limit: this.spec.pageSize ?? 500, continue: cont, fieldSelector: this.spec.fieldSelector },
-      });
-      const transform = this.spec.transform;
+    const transform = this.spec.transform;
+    for await (const page of listPages<ListPage & { items?: unknown[] }>(this.client, this.spec.path, {
+      accept: this.spec.listAccept, signal, timeoutMs: 60_000,
+      query: { limit: this.spec.pageSize ?? 500, fieldSelector: this.spec.fieldSelector },
+    })) {
       for (const item of page.items ?? []) items.push(transform ? transform(item) : item);
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
-      cont = page.metadata?.continue || undefined;
-    } while (cont);
+    }
     return { items, resourceVersion };
   }
 

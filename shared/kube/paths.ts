@@ -1,5 +1,6 @@
 /** API paths for the objects configstamp reads and writes, from the one kind table. */
 import type { SourceKind, WorkloadKind } from '../core/kinds.js';
+import { HELM_RELEASE_TYPE } from '../core/policy.js';
 
 const SOURCE_PLURALS: Readonly<Record<SourceKind, string>> = { ConfigMap: 'configmaps', Secret: 'secrets' };
 
@@ -25,4 +26,12 @@ export function workloadPath(kind: WorkloadKind, namespace?: string, name?: stri
 
 export function namespacePath(name?: string): string {
   return name === undefined ? '/api/v1/namespaces' : `/api/v1/namespaces/${seg(name)}`;
+}
+
+/**
+ * The field selector for listing and watching sources of a kind: Helm's release Secrets (one per
+ * revision, often large, never consumed by a pod) are left out.
+ */
+export function sourceFieldSelector(kind: SourceKind): string | undefined {
+  return kind === 'Secret' ? `type!=${HELM_RELEASE_TYPE}` : undefined;
 }

@@ -6,8 +6,8 @@
 import { ConfigstampError, ErrorCodes, errorMessage } from '../errors.js';
 import type { SourceKind } from '../core/kinds.js';
 import { sourceId } from '../core/references.js';
-import type { KubeClient } from './client.js';
-import { METADATA_LIST_ACCEPT } from './client.js';
+import type { KubeClient, ListPage } from './client.js';
+import { METADATA_LIST_ACCEPT, listPages } from './client.js';
 import { sourcePath } from './paths.js';
 
 export interface FetchOptions {
@@ -70,15 +70,12 @@ export interface SourceMetadata {
 /** Names and metadata of every source of a kind in a namespace, without their data. */
 export async function listSourceMetadata(client: KubeClient, kind: SourceKind, namespace: string, signal?: AbortSignal): Promise<SourceMetadata[]> {
   const out: SourceMetadata[] = [];
-  let cont: string | undefined;
-  do {
-    const page = await client.request<{ items?: { metadata?: { name?: string; annotations?: Record<string, string>; labels?: Record<string, string> }; type?: string }[]; metadata?: { continue?: string } }>(
-      'GET', sourcePath(kind, namespace), { accept: METADATA_LIST_ACCEPT, query: { limit: 500, continue: cont }, signal });
+  type Page = ListPage & { items?: { metadata?: { name?: string; annotations?: Record<string, string>; labels?: Record<string, string> }; type?: string }[] };
+  for await (const page of listPages<Page>(client, sourcePath(kind, namespace), { accept: METADATA_LIST_ACCEPT, query: { limit: 500 }, signal })) {
     for (const item of page.items ?? []) {
       if (typeof item.metadata?.name !== 'string') continue;
       out.push({ name: item.metadata.name, annotations: item.metadata.annotations ?? {}, labels: item.metadata.labels ?? {}, type: item.type });
     }
-    cont = page.metadata?.continue || undefined;
-  } while (cont);
+  }
   return out;
 }
