@@ -11,6 +11,8 @@
 import { readFile } from 'node:fs/promises';
 import { delimiter, dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
+import { asRecord } from '../core/json.js';
+import type { JsonRecord } from '../core/json.js';
 import type { ConfigstampError } from '../errors.js';
 import type { ClusterAccess, Credentials } from './access.js';
 import { clusterAccess, kubeconfigError, userCredentials } from './access.js';
@@ -60,14 +62,8 @@ export interface KubeconfigOptions {
 const IMPERSONATION = ['as', 'as-uid', 'as-groups', 'as-user-extra'];
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-type JsonRecord = Record<string, unknown>;
-
 function invalid(label: string, problems: readonly string[]): ConfigstampError {
   return kubeconfigError(label, problems.join('; '));
-}
-
-function asRecord(value: unknown): JsonRecord | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonRecord) : undefined;
 }
 
 const isSet = (value: unknown): boolean => value !== undefined && value !== null && value !== '';
