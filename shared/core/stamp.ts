@@ -33,14 +33,10 @@ function compareEntries(a: StampEntry, b: StampEntry): number {
   return a.kind === b.kind ? compareCodeUnits(a.name, b.name) : compareCodeUnits(sourceId(a.kind, a.name), sourceId(b.kind, b.name));
 }
 
-function isSorted(entries: readonly StampEntry[]): boolean {
-  for (let i = 1; i < entries.length; i++) if (compareEntries(entries[i - 1]!, entries[i]!) > 0) return false;
-  return true;
-}
-
-/** Sorted, and each source once: every entry comes strictly after the one before. */
-function isStrictlySorted(entries: readonly StampEntry[]): boolean {
-  for (let i = 1; i < entries.length; i++) if (compareEntries(entries[i - 1]!, entries[i]!) >= 0) return false;
+/** In stamp order; `strictly`: each source once too (every entry strictly after the one before). */
+function isSorted(entries: readonly StampEntry[], strictly = false): boolean {
+  const outOfOrder = strictly ? 0 : 1; // compareEntries answers -1, 0 or 1
+  for (let i = 1; i < entries.length; i++) if (compareEntries(entries[i - 1]!, entries[i]!) >= outOfOrder) return false;
   return true;
 }
 
@@ -54,7 +50,7 @@ export function makeStamp(entries: Iterable<StampEntry>): Stamp {
   const copies: StampEntry[] = [];
   for (const e of entries) copies.push({ kind: e.kind, name: e.name, digest: e.digest });
   // Most callers pass the tracked sources, which come sorted and each once.
-  if (isStrictlySorted(copies)) return copies;
+  if (isSorted(copies, true)) return copies;
   const byId = new Map<string, StampEntry>();
   for (const e of copies) byId.set(sourceId(e.kind, e.name), e);
   return sortEntries([...byId.values()]);
@@ -84,7 +80,7 @@ export function parseStamp(value: unknown): Stamp | null {
     entries.push({ kind, name, digest });
   }
   // Sorted, a source listed twice sits beside itself.
-  return isStrictlySorted(entries) || isStrictlySorted(entries.sort(compareEntries)) ? entries : null;
+  return isSorted(entries, true) || isSorted(entries.sort(compareEntries), true) ? entries : null;
 }
 
 export function stampsEqual(a: Stamp, b: Stamp): boolean {
