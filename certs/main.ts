@@ -5,7 +5,7 @@
  */
 import { ensureHashKey } from '../shared/kube/hashkey.js';
 import { connect } from '../shared/kube/connect.js';
-import { CONNECTION_FLAGS } from '../shared/config/common.js';
+import { CONNECTION_FLAGS, logFormatOf } from '../shared/config/common.js';
 import { formatHelp, parseFlags } from '../shared/config/flags.js';
 import type { FlagSpec } from '../shared/config/flags.js';
 import { createLogger } from '../shared/log.js';
@@ -46,7 +46,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     return 0;
   }
   const v = flags.values;
-  const log = createLogger(v['log-level'] as string, 'certs');
+  const log = createLogger(v['log-level'] as string, 'certs', undefined, logFormatOf(v['log-format']!));
   const namespace = v.namespace as string;
   const client = await connect(v.kubeconfig as string, 'configstamp-certs', env);
   try {

@@ -3,17 +3,20 @@
  * reported at once) and frozen. The policy flags are shared with the webhook
  * (shared/config/common.ts), so both processes agree on what is tracked.
  */
-import { CONNECTION_FLAGS, POLICY_FLAGS, policyFromFlags } from '../shared/config/common.js';
-import { formatHelp, parseFlags } from '../shared/config/flags.js';
+import { CONNECTION_FLAGS, POLICY_FLAGS, compatFlag, logFormatOf, namespacesFromFlags, policyFromFlags, scopeWarnings } from '../shared/config/common.js';
+import { formatHelp, parseBool, parseFlags } from '../shared/config/flags.js';
 import type { FlagSpec } from '../shared/config/flags.js';
 import type { PolicyOptions } from '../shared/core/policy.js';
 import { ConfigstampError, ErrorCodes } from '../shared/errors.js';
+import type { LogFormat } from '../shared/log.js';
+import { ALERT_FLAGS, alertConfigFrom } from './alerts.js';
+import type { AlertConfig } from './alerts.js';
 
 export const WATCHER_FLAGS: readonly FlagSpec[] = [
   ...CONNECTION_FLAGS,
   ...POLICY_FLAGS,
   { name: 'debounce', type: 'duration', default: 2_000, min: 0, help: 'Changes to a workload\'s sources within this window, counted from the first, give one rollout.' },
-  { name: 'roll-on-delete', aliases: ['reload-on-delete'], type: 'bool', default: false, help: 'Roll consumers when a source they recorded is deleted (off: pods could not start anyway).' },
+  { name: 'roll-on-delete', aliases: ['reload-on-delete'], type: 'bool', default: false, envAliases: ['RELOAD_ON_DELETE'], help: 'Roll consumers when a source they recorded is deleted (off: pods could not start anyway).' },
   { name: 'patch-qps', type: 'int', default: 20, min: 1, help: 'Patches per second to workloads, across all workloads (token bucket refill rate).' },
   { name: 'patch-burst', type: 'int', default: 40, min: 1, help: 'Patches allowed at once before --patch-qps applies (token bucket size).' },
   { name: 'min-rollout-interval', type: 'duration', default: 10_000, min: 0, help: 'Churn guard: a workload is rolled at most once per interval; later changes wait and the latest state is applied.' },
@@ -22,18 +25,28 @@ export const WATCHER_FLAGS: readonly FlagSpec[] = [
   { name: 'retry-max', type: 'duration', default: 30_000, min: 1, help: 'Longest retry delay.' },
   { name: 'fetch-concurrency', type: 'int', default: 16, min: 1, help: 'Source reads in flight at once for one reconcile.' },
   { name: 'fetch-deadline', type: 'duration', default: 10_000, min: 1, help: 'All source reads of one reconcile must finish within this.' },
-  { name: 'leader-elect', aliases: ['enable-ha'], type: 'bool', default: true, help: 'Elect a leader on a coordination.k8s.io/v1 Lease in --namespace; only the leader writes.' },
-  { name: 'lease-name', type: 'string', default: 'configstamp-watcher', help: 'Name of the leader election Lease in --namespace.' },
-  { name: 'lease-duration', type: 'duration', default: 15_000, min: 1_000, help: 'How long a standby waits after the last renewal it saw before taking over.' },
-  { name: 'renew-deadline', type: 'duration', default: 10_000, min: 500, help: 'A leader that cannot renew within this stops writing and exits.' },
-  { name: 'retry-period', type: 'duration', default: 2_000, min: 100, help: 'How often the leader renews and standbys try to acquire.' },
-  { name: 'identity', type: 'string', default: '', help: 'This replica\'s identity in the Lease; empty uses HOSTNAME plus a random suffix.' },
+  { name: 'leader-elect', aliases: ['enable-ha'], type: 'bool', default: true, envAliases: ['ENABLE_HA'], help: 'Elect a leader on a coordination.k8s.io/v1 Lease in --namespace; only the leader writes.' },
+  { name: 'lease-name', aliases: ['leader-election-id'], type: 'string', required: true, default: 'configstamp-watcher', envAliases: ['LEADER_ELECTION_ID'], help: 'Name of the leader election Lease in --namespace.' },
+  { name: 'lease-duration', aliases: ['leader-election-lease-duration'], type: 'duration', default: 15_000, min: 1_000, envAliases: ['LEADER_ELECTION_LEASE_DURATION'], help: 'How long a standby waits after the last renewal it saw before taking over.' },
+  { name: 'renew-deadline', aliases: ['leader-election-renew-deadline'], type: 'duration', default: 10_000, min: 500, envAliases: ['LEADER_ELECTION_RENEW_DEADLINE'], help: 'A leader that cannot renew within this stops writing and exits.' },
+  { name: 'retry-period', aliases: ['leader-election-retry-period'], type: 'duration', default: 2_000, min: 100, envAliases: ['LEADER_ELECTION_RETRY_PERIOD'], help: 'How often the leader renews and standbys try to acquire.' },
+  { name: 'identity', type: 'string', default: '', envAliases: ['POD_NAME'], help: "This replica's identity in the Lease; empty uses HOSTNAME plus a random suffix." },
   { name: 'health-host', type: 'string', default: '0.0.0.0', help: 'Address of the plain-HTTP operations server (/metrics, /healthz, /readyz).' },
   { name: 'health-port', type: 'port', default: 8080, help: 'Port of the operations server; 0 picks a free port (logged as "ops serving").' },
   { name: 'watch-timeout', type: 'duration', default: 300_000, min: 1_000, help: 'Each watch request ends after about this long and is resumed from its resourceVersion.' },
-  { name: 'sync-after-restart', type: 'bool', default: true, help: "Reloader's flag, accepted for familiarity: restart sync is how every boot works and cannot be turned off (it never restarts an unchanged workload)." },
-  { name: 'reload-on-create', type: 'bool', default: true, help: "Reloader's flag, accepted for familiarity: a source created while a workload waited for it always rolls that workload once." },
   { name: 'shutdown-timeout', type: 'duration', default: 10_000, min: 0, help: 'On the first signal, how long in-flight reconciles may finish.' },
+  { name: 'webhook-url', type: 'string', default: '', envAliases: ['WEBHOOK_URL'], help: "Notify mode, as Reloader's: POST each consumed change to this URL (Reloader v2's JSON body) instead of rolling; what was notified is recorded on the workload, so nothing is sent twice or missed across restarts." },
+  ...ALERT_FLAGS,
+  { name: 'metrics-count-by-namespace', type: 'string', default: '', envAliases: ['METRICS_COUNT_BY_NAMESPACE'], help: "enabled: also serve Reloader's reloader_reload_executed_total_by_namespace (a series per namespace)." },
+  compatFlag({ name: 'reload-strategy', type: 'enum', default: 'annotations', choices: ['env-vars', 'annotations', ''], help: 'Reloader: how a reload is written. configstamp always writes one pod-template annotation (its stamp), as the annotations strategy does.', notice: (v) => (v === 'annotations' ? undefined : 'configstamp rolls by writing its stamp annotation on the pod template (as the annotations strategy does), not STAKATER_* env vars; env vars Reloader already added stay and roll nothing') }),
+  compatFlag({ name: 'sync-after-restart', type: 'bool', default: true, help: 'Reloader: act on what changed while it was down. configstamp always does so at boot, and never restarts an unchanged workload.', notice: (v) => (v === false ? 'configstamp always syncs at boot: it rolls each workload whose consumed sources changed while it was down, and nothing else' : undefined) }),
+  compatFlag({ name: 'reload-on-create', type: 'bool', default: true, help: 'Reloader: a created source rolls its consumers. configstamp rolls a workload once when a source it was waiting for (absent at its last rollout) appears.', notice: (v) => (v === false ? 'configstamp still rolls a workload once when a source it was waiting for (absent at its last rollout) is created; a created source no workload was waiting for rolls nothing' : undefined) }),
+  compatFlag({ name: 'leader-election-namespace', type: 'string', default: '', help: 'Reloader v2: where the leader Lease lives. configstamp keeps it in --namespace.' }),
+  compatFlag({ name: 'leader-election-release-on-cancel', type: 'bool', default: true, help: 'Reloader v2: hand the Lease back on shutdown. configstamp always does.', notice: (v) => (v === false ? 'configstamp always hands the Lease back when it shuts down, so a standby takes over at once' : undefined) }),
+  compatFlag({ name: 'enable-pprof', type: 'bool', default: false, help: "Reloader: Go's pprof endpoint.", notice: (v) => (v === true ? 'configstamp runs on Node.js and serves no pprof endpoint; profile it with NODE_OPTIONS=--cpu-prof or --heapsnapshot-signal=SIGUSR2 (docs/watcher.md)' : undefined) }),
+  compatFlag({ name: 'pprof-addr', type: 'string', default: ':6060', help: "Reloader: the pprof endpoint's address (no pprof endpoint here)." }),
+  compatFlag({ name: 'metrics-addr', type: 'string', default: ':9090', help: 'Reloader v2: the metrics address. configstamp serves /metrics with the probes on --health-port.', notice: () => 'configstamp serves /metrics, /healthz and /readyz on one port, --health-host:--health-port (default 0.0.0.0:8080)' }),
+  compatFlag({ name: 'health-addr', type: 'string', default: ':8080', help: 'Reloader v2: the probes address. configstamp serves them on --health-port.', notice: () => 'configstamp serves /metrics, /healthz and /readyz on one port, --health-host:--health-port (default 0.0.0.0:8080)' }),
 ];
 
 export interface WatcherConfig {
@@ -41,6 +54,9 @@ export interface WatcherConfig {
   readonly namespace: string;
   readonly hashKeySecret: string;
   readonly logLevel: string;
+  readonly logFormat: LogFormat;
+  /** Namespaces in scope; empty means all (a cluster-wide install). */
+  readonly namespaces: readonly string[];
   readonly policy: PolicyOptions;
   readonly debounceMs: number;
   readonly rollOnDelete: boolean;
@@ -62,6 +78,13 @@ export interface WatcherConfig {
   readonly healthPort: number;
   readonly watchTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
+  /** Notify mode: POST changes here instead of rolling; '' rolls. */
+  readonly webhookUrl: string;
+  readonly alerts: AlertConfig | null;
+  /** Serve reloader_reload_executed_total_by_namespace (Reloader's METRICS_COUNT_BY_NAMESPACE=enabled). */
+  readonly metricsByNamespace: boolean;
+  /** One line each, logged at startup: Reloader settings honoured differently. */
+  readonly warnings: readonly string[];
 }
 
 export const WATCHER_SUMMARY = 'Watch ConfigMaps, Secrets, workloads and namespaces; roll each consuming workload once per real change.';
@@ -72,23 +95,39 @@ export function watcherHelp(): string {
 
 /** Parses argv and env; null means --help. Throws CS_ERR_CONFIG listing every problem. */
 export function parseWatcherConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): WatcherConfig | null {
-  const { values: v, help } = parseFlags(WATCHER_FLAGS, argv, env);
+  const { values: v, help, warnings: flagWarnings, given } = parseFlags(WATCHER_FLAGS, argv, env);
   if (help) return null;
   const policy = policyFromFlags(v);
+  const namespaces = namespacesFromFlags(v);
+  const problems: string[] = [];
+  const warnings = [...flagWarnings, ...scopeWarnings(v, namespaces)];
   if ((v['renew-deadline'] as number) >= (v['lease-duration'] as number) || (v['retry-period'] as number) >= (v['renew-deadline'] as number)) {
-    throw new ConfigstampError(ErrorCodes.CONFIG, 'invalid configuration:\n  - leader election needs --retry-period < --renew-deadline < --lease-duration');
+    problems.push('leader election needs --retry-period < --renew-deadline < --lease-duration');
   }
-  for (const flag of ['sync-after-restart', 'reload-on-create']) {
-    if (v[flag] === false) {
-      throw new ConfigstampError(ErrorCodes.CONFIG, `invalid configuration:\n  - --${flag}=false: configstamp always syncs on boot and rolls a workload once when a source it waited for appears, and never restarts an unchanged workload; drop the flag (see docs/migrating-from-reloader.md)`);
+  const leaseNamespace = v['leader-election-namespace'] as string;
+  if (leaseNamespace !== '' && leaseNamespace !== v.namespace) {
+    warnings.push(`--leader-election-namespace: the leader Lease is kept in configstamp's namespace ${String(v.namespace)} (--namespace), not ${leaseNamespace}`);
+  }
+  const webhookUrl = (v['webhook-url'] as string).trim();
+  if (webhookUrl !== '') {
+    try {
+      const url = new URL(webhookUrl);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') problems.push(`--webhook-url: "${url.protocol}" is not http: or https:`);
+    } catch {
+      problems.push('--webhook-url: not a URL');
     }
   }
+  const alerts = alertConfigFrom(v, given, problems, warnings);
+  if (webhookUrl !== '' && alerts !== null) warnings.push('--alert-webhook-url: no alerts are sent in notify mode (--webhook-url), as in Reloader: nothing rolls');
+  if (problems.length > 0) throw new ConfigstampError(ErrorCodes.CONFIG, `invalid configuration:\n  - ${problems.join('\n  - ')}`);
   const identity = (v.identity as string) || `${env.HOSTNAME ?? 'configstamp'}-${Math.random().toString(36).slice(2, 8)}`;
   return Object.freeze({
     kubeconfig: v.kubeconfig as string,
     namespace: v.namespace as string,
     hashKeySecret: v['hash-key-secret'] as string,
     logLevel: v['log-level'] as string,
+    logFormat: logFormatOf(v['log-format']!),
+    namespaces,
     policy,
     debounceMs: v.debounce as number,
     rollOnDelete: v['roll-on-delete'] as boolean,
@@ -110,5 +149,9 @@ export function parseWatcherConfig(argv: readonly string[], env: Readonly<Record
     healthPort: v['health-port'] as number,
     watchTimeoutMs: v['watch-timeout'] as number,
     shutdownTimeoutMs: v['shutdown-timeout'] as number,
+    webhookUrl,
+    alerts: webhookUrl === '' ? alerts : null,
+    metricsByNamespace: /^enabled$/i.test((v['metrics-count-by-namespace'] as string).trim()) || parseBool(v['metrics-count-by-namespace'] as string) === true,
+    warnings: Object.freeze(warnings),
   });
 }

@@ -124,10 +124,12 @@ export class Controller {
     for (const key of this.index.lookup(namespace, kind, name)) this.enqueue(key);
   }
 
-  sourceHandlers(kind: SourceKind): InformerHandlers {
+  /** Handlers for one source kind's informer: across namespaces, or in `namespace` alone (a scoped install). */
+  sourceHandlers(kind: SourceKind, namespace?: string): InformerHandlers {
     return {
       replace: (items, initial) => {
-        const stale = new Map([...this.cache.allSources(kind)].map(([ns, name, e]) => [`${ns}/${name}`, { ns, name, rv: e.resourceVersion }]));
+        const listed = [...this.cache.allSources(kind)].filter(([ns]) => namespace === undefined || ns === namespace);
+        const stale = new Map(listed.map(([ns, name, e]) => [`${ns}/${name}`, { ns, name, rv: e.resourceVersion }]));
         for (const item of items) {
           const e = sourceEntryOf(item);
           const prev = this.cache.setSource(kind, e.namespace, e.name, e);
@@ -151,7 +153,8 @@ export class Controller {
     };
   }
 
-  workloadHandlers(kind: WorkloadKind): InformerHandlers {
+  /** Handlers for one workload kind's informer: across namespaces, or in `namespace` alone. */
+  workloadHandlers(kind: WorkloadKind, namespace?: string): InformerHandlers {
     const set = (object: unknown): string | undefined => {
       const m = metaOf(object);
       if (!m.name || !m.namespace) return undefined;
@@ -162,7 +165,7 @@ export class Controller {
     };
     return {
       replace: (items, initial) => {
-        const stale = new Set(this.cache.workloadsOfKind(kind).map((w) => w.key));
+        const stale = new Set(this.cache.workloadsOfKind(kind).filter((w) => namespace === undefined || w.namespace === namespace).map((w) => w.key));
         for (const item of items) {
           const key = set(item);
           if (key !== undefined) stale.delete(key);

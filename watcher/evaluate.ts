@@ -37,6 +37,8 @@ export interface EvaluateInput {
   readonly catalog: SourceCatalog;
   readonly policy: PolicyOptions;
   readonly rollOnDelete: boolean;
+  /** Notify mode: drift is notified, not rolled (docs/watcher.md). */
+  readonly notify?: boolean | undefined;
   readonly digests: SourceDigests;
   /** Use cached digests of these versions; undefined reads every source afresh. */
   readonly versions?: VersionLookup | undefined;
@@ -46,6 +48,6 @@ export async function evaluateWorkload(input: EvaluateInput): Promise<Evaluation
   const tracking = trackingOf(input.kind, input.object, input.namespaceView, input.catalog, input.policy);
   if (!tracking.plan.tracked) return { ...tracking, stamp: [], decision: { action: 'none' } };
   const stamp = await input.digests.stamp(input.namespace, tracking.tracked, input.versions);
-  const decision = decideReconcile(input.kind, input.object, stamp, { rollOnDelete: input.rollOnDelete });
+  const decision = decideReconcile(input.kind, input.object, stamp, { rollOnDelete: input.rollOnDelete, notify: input.notify });
   return { ...tracking, stamp, decision };
 }

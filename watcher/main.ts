@@ -16,6 +16,12 @@ import { startOpsServer } from '../shared/ops-server.js';
 import { ChurnGuard } from './churn-guard.js';
 import { systemClock } from './clock.js';
 import { parseWatcherConfig, watcherHelp } from './config.js';
+import type { WatcherConfig } from './config.js';
+import { AlertSender } from './alert-sender.js';
+import { formatAlert, formatNotification } from './alerts.js';
+import type { Logger } from '../shared/log.js';
+import type { WatcherMetrics } from './metrics.js';
+import type { ReconcileDeps } from './reconcile.js';
 import { Controller } from './controller.js';
 import { compactSource } from './cache.js';
 import { pruneWorkload } from '../shared/core/prune.js';
@@ -38,13 +44,26 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     return 0;
   }
   const clock = systemClock;
-  const log = createLogger(config.logLevel, 'watcher');
+  const log = createLogger(config.logLevel, 'watcher', undefined, config.logFormat);
+  for (const warning of config.warnings) log.warn({ setting: warning.slice(0, warning.indexOf(':')) }, warning);
   const lifecycle = installSignalHandlers(log);
   const client = await connect(config.kubeconfig, 'configstamp-watcher', env);
-  const { key, created } = await ensureHashKey(client, { namespace: config.namespace, name: config.hashKeySecret });
+  const metrics = createWatcherMetrics({ countByNamespace: config.metricsByNamespace });
+  let isReady = (): boolean => false;
+  // The probes answer from the start: live at once, ready only once synced. The API server may be
+  // away when the watcher boots; it waits for it rather than exit and crash-loop.
+  const ops = await startOpsServer({ host: config.healthHost, port: config.healthPort, registry: metrics.registry, isReady: () => isReady() });
+  log.info({ port: ops.port, host: config.healthHost }, 'ops serving');
+  const hashKey = await untilStopped(lifecycle.stopped, log, 'loading the hash key', () => ensureHashKey(client, { namespace: config.namespace, name: config.hashKeySecret }));
+  if (hashKey === undefined) {
+    await ops.close();
+    client.close();
+    log.info('stopped');
+    return 0;
+  }
+  const { key, created } = hashKey;
   log.info({ secret: `${config.namespace}/${config.hashKeySecret}`, created }, 'hash key loaded');
 
-  const metrics = createWatcherMetrics();
   const queue = new WorkQueue({
     clock, debounceMs: config.debounceMs, workers: config.workers, retryBaseMs: config.retryBaseMs, retryMaxMs: config.retryMaxMs,
     onDepth: (depth) => metrics.queueDepth.set(depth),
@@ -70,23 +89,27 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   const reconcileDeps = {
     cache: controller.cache, digests, api: kubeWorkloadApi(client), policy: config.policy, rollOnDelete: config.rollOnDelete,
     guard, limiter: new TokenBucket(config.patchQps, config.patchBurst, clock), events: kubeEventSink(client, log, config.identity),
-    metrics, log, clock, isLeader,
+    metrics, log, clock, isLeader, ...outbound(config, log, metrics),
   };
 
   const informerOptions = { watchTimeoutMs: config.watchTimeoutMs };
+  // A scoped install (--namespaces) lists and watches each namespace on its own, with Roles only;
+  // Namespace objects are cluster-scoped, so their labels are not read then.
+  const scopes: readonly (string | undefined)[] = config.namespaces.length === 0 ? [undefined] : config.namespaces;
   const informers = [
-    new Informer(client, { resource: 'namespaces', path: namespacePath(), listAccept: METADATA_LIST_ACCEPT, watchAccept: METADATA_ACCEPT }, controller.namespaceHandlers(), log, informerOptions),
-    ...SOURCE_KINDS.map((kind) => new Informer(client, {
-      resource: kind === 'Secret' ? 'secrets' : 'configmaps', path: sourcePath(kind), listAccept: METADATA_LIST_ACCEPT, watchAccept: METADATA_ACCEPT,
+    ...(config.namespaces.length === 0
+      ? [new Informer(client, { resource: 'namespaces', path: namespacePath(), listAccept: METADATA_LIST_ACCEPT, watchAccept: METADATA_ACCEPT }, controller.namespaceHandlers(), log, informerOptions)]
+      : []),
+    ...scopes.flatMap((ns) => SOURCE_KINDS.map((kind) => new Informer(client, {
+      resource: kind === 'Secret' ? 'secrets' : 'configmaps', path: sourcePath(kind, ns), listAccept: METADATA_LIST_ACCEPT, watchAccept: METADATA_ACCEPT,
       fieldSelector: sourceFieldSelector(kind), transform: compactSource,
-    }, controller.sourceHandlers(kind), log, informerOptions)),
-    ...WORKLOAD_KINDS.filter((k) => !config.policy.ignoredWorkloadKinds.has(k.kind)).map((kind) => new Informer(client, {
-      resource: kind.plural, path: workloadPath(kind), optional: kind.group === 'argoproj.io', transform: (o) => pruneWorkload(kind, o),
-    }, controller.workloadHandlers(kind), log, informerOptions)),
+    }, controller.sourceHandlers(kind, ns), log, informerOptions))),
+    ...scopes.flatMap((ns) => WORKLOAD_KINDS.filter((k) => !config.policy.ignoredWorkloadKinds.has(k.kind)).map((kind) => new Informer(client, {
+      resource: kind.plural, path: workloadPath(kind, ns), optional: kind.group === 'argoproj.io', transform: (o) => pruneWorkload(kind, o),
+    }, controller.workloadHandlers(kind, ns), log, informerOptions))),
   ];
-
-  const ops = await startOpsServer({ host: config.healthHost, port: config.healthPort, registry: metrics.registry, isReady: () => controller.isSynced });
-  log.info({ port: ops.port, host: config.healthHost }, 'ops serving');
+  if (config.namespaces.length > 0) log.info({ namespaces: config.namespaces }, 'scoped install: watching only these namespaces');
+  isReady = () => controller.isSynced;
 
   const abort = new AbortController();
   const running = informers.map((i) => i.run(abort.signal));
@@ -135,8 +158,54 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   await Promise.race([drained, new Promise((r) => setTimeout(r, config.shutdownTimeoutMs))]);
   abort.abort();
   await Promise.race([Promise.allSettled([electing, ...running]), new Promise((r) => setTimeout(r, 2_000))]);
+  reconcileDeps.flushAlerts?.();
   await ops.close();
   client.close();
   log.info('stopped');
   return exitCode;
+}
+
+/** Notify mode's notifier and the rollout alerts, as the config asks. */
+function outbound(config: WatcherConfig, log: Logger, metrics: WatcherMetrics): Pick<ReconcileDeps, 'notifier' | 'alerts'> & { flushAlerts?: () => void } {
+  if (config.webhookUrl !== '') {
+    log.info('notify mode (--webhook-url): changes are posted, nothing is rolled');
+    const sender = new AlertSender({
+      url: config.webhookUrl, timeoutMs: 10_000, attempts: 1, retryBaseMs: 1, retryMaxMs: 1, capacity: 1,
+      log: log.child({ part: 'notify' }), onResult: () => undefined,
+    });
+    return {
+      notifier: {
+        async deliver(workload, changes) {
+          for (const change of changes) await sender.postNow(formatNotification(workload, change, new Date()));
+        },
+      },
+    };
+  }
+  const alerts = config.alerts;
+  if (alerts === null) return {};
+  const sender = new AlertSender({
+    url: alerts.url, proxy: alerts.proxy || undefined, timeoutMs: alerts.timeoutMs, attempts: alerts.attempts, retryBaseMs: 500, retryMaxMs: 30_000,
+    capacity: alerts.queueSize, log: log.child({ part: 'alerts' }), onResult: (result) => metrics.alerts.inc({ result }),
+  });
+  log.info({ sink: alerts.sink, host: new URL(alerts.url).host }, 'alerts on: every rollout is posted');
+  return { alerts: (alert) => sender.send(formatAlert(alerts, alert)), flushAlerts: () => sender.close() };
+}
+
+/**
+ * Runs `step` until it succeeds, with backoff (1 s doubling to 30 s), logging each failure; gives
+ * up only when the process is told to stop (undefined then).
+ */
+async function untilStopped<T>(stopped: Promise<string>, log: Logger, what: string, step: () => Promise<T>): Promise<T | undefined> {
+  let stop = false;
+  void stopped.then(() => (stop = true));
+  for (let attempt = 0; !stop; attempt++) {
+    try {
+      return await step();
+    } catch (err) {
+      const delay = Math.min(30_000, 1_000 * 2 ** Math.min(attempt, 5));
+      log.warn({ err: errorMessage(err), retryInMs: delay }, `${what} failed; waiting for the API server`);
+      await Promise.race([stopped, new Promise((r) => setTimeout(r, delay))]);
+    }
+  }
+  return undefined;
 }

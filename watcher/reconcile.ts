@@ -22,9 +22,11 @@ import type { SourceDigests } from './digests.js';
 import { evaluateWorkload } from './evaluate.js';
 import { EventReasons, describeChanges } from './events.js';
 import type { EventSink } from './events.js';
+import { countReload } from './metrics.js';
 import type { WatcherMetrics } from './metrics.js';
 import type { ReconcileContext, ReconcileResult } from './queue.js';
 import type { TokenBucket } from './rate-limiter.js';
+import type { NotifyChange, RolloutAlert, WorkloadRef } from './alerts.js';
 
 /** Reads and writes of workloads (a fake stands in for unit tests and benchmarks). */
 export interface WorkloadApi {
@@ -57,6 +59,14 @@ export interface ReconcileDeps {
   readonly clock: Clock;
   /** Only the leader writes; checked before every write. */
   readonly isLeader: () => boolean;
+  /** Notify mode (--webhook-url): changes are delivered here instead of rolled; throws to retry. */
+  readonly notifier?: Notifier | undefined;
+  /** Rollout alerts (ALERT_WEBHOOK_URL): queued, never awaited. */
+  readonly alerts?: ((alert: RolloutAlert) => void) | undefined;
+}
+
+export interface Notifier {
+  deliver(workload: WorkloadRef, changes: readonly NotifyChange[]): Promise<void>;
 }
 
 /** The reason label of a rollout: what happened to the sources that changed. */
@@ -94,7 +104,7 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
   const ns = cached.namespace;
   const base = {
     kind: cached.kind, namespace: ns, namespaceView: deps.cache.namespaceView(ns), catalog: deps.cache.catalog(ns),
-    policy: deps.policy, rollOnDelete: deps.rollOnDelete, digests: deps.digests,
+    policy: deps.policy, rollOnDelete: deps.rollOnDelete, notify: deps.notifier !== undefined, digests: deps.digests,
   };
   const planned = await evaluateWorkload({ ...base, object: cached.object, versions: (kind, n, name) => deps.cache.source(kind, n, name)?.resourceVersion });
   if (planned.decision.action === 'none' || !deps.isLeader()) return;
@@ -105,7 +115,8 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
   // never rolls a workload to old data and back. An adoption restarts nothing: it records the
   // digests as planned, and its patch carries the cached resourceVersion, so a workload changed
   // since is refused (409) and reconciled again rather than overwritten.
-  if (decision.action === 'rollout') {
+  const rolls = decision.action === 'rollout' || (decision.action === 'notify' && decision.changes.length > 0);
+  if (rolls) {
     const object = await deps.api.get(cached);
     if (object === null) return;
     entry = { ...cached, object };
@@ -115,7 +126,7 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
       return;
     }
   }
-  if (decision.action === 'rollout') {
+  if (decision.action === 'rollout' || (decision.action === 'notify' && decision.changes.length > 0)) {
     const verdict = deps.guard.check(cached.key);
     if (!verdict.allowed) {
       deps.metrics.heldBack.inc({ kind: cached.kind.kind, namespace: ns });
@@ -129,8 +140,20 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
   }
   await deps.limiter.take();
   if (!deps.isLeader()) return;
+  const workload = { kind: cached.kind.kind, namespace: ns, name: cached.name };
+  if (decision.action === 'notify' && decision.changes.length > 0) {
+    // Delivered before it is recorded: a failed delivery is retried, never recorded as sent.
+    const sentAt = deps.clock.now();
+    await deps.notifier!.deliver(workload, decision.changes.map((c) => ({ kind: c.kind, name: c.name, digest: c.to })));
+    countReload(deps.metrics.reloader, cached.kind.kind, ns, true, (deps.clock.now() - sentAt) / 1000);
+  }
   const sent = deps.clock.now();
-  await deps.api.patch(entry, decision.patch);
+  try {
+    await deps.api.patch(entry, decision.patch);
+  } catch (err) {
+    if (decision.action === 'rollout') countReload(deps.metrics.reloader, cached.kind.kind, ns, false, (deps.clock.now() - sent) / 1000);
+    throw err;
+  }
   // How long the API server took to answer: the log line's time less this is when the patch went
   // out, the moment the rate limit governs.
   const patchMs = deps.clock.now() - sent;
@@ -140,11 +163,24 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
     log.info({ sources: decision.unrecorded.map((e) => `${e.kind}/${e.name}`), patchMs }, 'adopted: recorded current digests on the workload (no rollout)');
     return;
   }
+  const changed = describeChanges(decision.changes);
+  if (decision.action === 'notify') {
+    if (decision.changes.length === 0) {
+      log.debug({ patchMs }, 'notify mode: the notified stamp now lists only sources still drifted');
+      return;
+    }
+    deps.guard.record(cached.key);
+    deps.metrics.notifications.inc({ kind: cached.kind.kind, namespace: ns });
+    log.info({ changed, patchMs }, 'notified (--webhook-url): changes posted, nothing rolled');
+    await deps.events.post(entry, 'Normal', EventReasons.notified, `configstamp notified --webhook-url instead of rolling ${cached.kind.kind} ${cached.name}: ${changed}`);
+    return;
+  }
   deps.guard.record(cached.key);
   const reason = rolloutReason(decision.changes);
-  const changed = describeChanges(decision.changes);
   deps.metrics.rollouts.inc({ kind: cached.kind.kind, namespace: ns, reason });
   deps.metrics.changeToPatch.observe(Math.max(0, deps.clock.now() - context.since) / 1000);
+  countReload(deps.metrics.reloader, cached.kind.kind, ns, true, patchMs / 1000);
   log.info({ reason, changed, patchMs }, 'rollout: stamp patched');
+  deps.alerts?.({ workload, sources: decision.changes.map((c) => ({ kind: c.kind, name: c.name })), at: new Date(deps.clock.now()) });
   await deps.events.post(entry, 'Normal', EventReasons.rollout, `configstamp rolled ${cached.kind.kind} ${cached.name}: ${changed}`);
 }

@@ -3,10 +3,11 @@
  * reported at once) and frozen. The policy flags are the watcher's own (shared/config/common.ts),
  * so both processes agree on what is tracked.
  */
-import { CONNECTION_FLAGS, POLICY_FLAGS, policyFromFlags } from '../shared/config/common.js';
+import { CONNECTION_FLAGS, POLICY_FLAGS, logFormatOf, namespacesFromFlags, policyFromFlags, scopeWarnings } from '../shared/config/common.js';
 import { formatHelp, parseFlags } from '../shared/config/flags.js';
 import type { FlagSpec } from '../shared/config/flags.js';
 import type { PolicyOptions } from '../shared/core/policy.js';
+import type { LogFormat } from '../shared/log.js';
 
 /** controller-runtime's cap: an object (up to 1.5 MiB in etcd) twice, plus the envelope. */
 export const DEFAULT_MAX_REQUEST_BYTES = 7 * 1024 * 1024;
@@ -33,6 +34,11 @@ export interface WebhookConfig {
   readonly namespace: string;
   readonly hashKeySecret: string;
   readonly logLevel: string;
+  readonly logFormat: LogFormat;
+  /** Namespaces in scope; empty means all. Admissions elsewhere are allowed unchanged. */
+  readonly namespaces: readonly string[];
+  /** One line each, logged at startup: Reloader settings honoured differently. */
+  readonly warnings: readonly string[];
   readonly host: string;
   readonly port: number;
   readonly metricsHost: string;
@@ -59,11 +65,15 @@ export function parseWebhookConfig(argv: readonly string[], env: Readonly<Record
   const parsed = parseFlags(WEBHOOK_FLAGS, argv, env);
   if (parsed.help) return null;
   const v = parsed.values;
+  const namespaces = namespacesFromFlags(v);
   return Object.freeze({
     kubeconfig: v.kubeconfig as string,
     namespace: v.namespace as string,
     hashKeySecret: v['hash-key-secret'] as string,
     logLevel: v['log-level'] as string,
+    logFormat: logFormatOf(v['log-format']!),
+    namespaces,
+    warnings: Object.freeze([...parsed.warnings, ...scopeWarnings(v, namespaces)]),
     host: v.host as string,
     port: v.port as number,
     metricsHost: v['metrics-host'] as string,

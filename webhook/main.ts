@@ -17,7 +17,7 @@ import { parseWebhookConfig, webhookHelp } from './config.js';
 import { HashKeyLoader } from './hashkey.js';
 import { buildApp } from './http.js';
 import { createWebhookMetrics } from './metrics.js';
-import { NamespaceCache } from './namespaces.js';
+import { NamespaceCache, unlabelledNamespaces } from './namespaces.js';
 import { kubeSourceReader } from './reads.js';
 import { createAdmissionHandler } from './webhook.js';
 
@@ -27,7 +27,8 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     console.log(webhookHelp());
     return 0;
   }
-  const log = createLogger(config.logLevel, 'webhook');
+  const log = createLogger(config.logLevel, 'webhook', undefined, config.logFormat);
+  for (const warning of config.warnings) log.warn({ setting: warning.slice(0, warning.indexOf(':')) }, warning);
   const lifecycle = installSignalHandlers(log);
   const metrics = createWebhookMetrics();
   collectDefaultMetrics({ register: metrics.registry, prefix: 'configstamp_webhook_' });
@@ -35,8 +36,9 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
 
   const hashKey = HashKeyLoader.forSecret(client, { namespace: config.namespace, name: config.hashKeySecret }, config.hashKeyRetryMs, log.child({ part: 'hash-key' }), metrics);
   void hashKey.start();
-  const namespaces = new NamespaceCache(client, log.child({ part: 'namespaces' }), config.fetchDeadlineMs);
-  namespaces.start();
+  // A scoped install (--namespaces) may not read Namespace objects: their labels read as none.
+  const namespaces = config.namespaces.length === 0 ? new NamespaceCache(client, log.child({ part: 'namespaces' }), config.fetchDeadlineMs) : unlabelledNamespaces;
+  if (namespaces instanceof NamespaceCache) namespaces.start();
   const fetchOptions = { concurrency: config.fetchConcurrency, deadlineMs: config.fetchDeadlineMs };
   const readSources = kubeSourceReader(client, config.policy, fetchOptions, (s) => metrics.sourceReadSeconds.observe(s));
   const handler = createAdmissionHandler({ policy: config.policy, namespaces, hashKey: () => hashKey.current, readSources }, log.child({ part: 'admission' }), metrics);
@@ -66,7 +68,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   listening = false;
   certs.stop();
   hashKey.stop();
-  namespaces.stop();
+  if (namespaces instanceof NamespaceCache) namespaces.stop();
   let timer: NodeJS.Timeout | undefined;
   const drained = await Promise.race([
     app.close().then(() => true),

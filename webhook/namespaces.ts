@@ -18,6 +18,9 @@ export interface NamespaceLookup {
   get(name: string): Promise<NamespaceView>;
 }
 
+/** Every namespace without labels: a scoped install's lookup, which reads no Namespace object. */
+export const unlabelledNamespaces: NamespaceLookup = { get: (name) => Promise.resolve({ name, labels: {} }) };
+
 function viewOf(object: unknown): NamespaceView | undefined {
   const metadata = asRecord(asRecord(object)?.metadata);
   const name = asString(metadata?.name);

@@ -1,36 +1,118 @@
 /**
  * Flags every process shares: how to reach the cluster, where configstamp's own objects live,
- * logging, and the tracking policy. Flag names follow Reloader's where a Reloader user would
- * look for them (aliases keep its spellings working).
+ * logging, the namespaces in scope, and the tracking policy. Flag names follow Reloader's where a
+ * Reloader user would look for them: its flags are accepted as they are, under their own names and
+ * environment variables (Reloader v2 reads every flag from its upper-cased name), and either work
+ * with the same meaning or give one startup warning that says what configstamp does instead
+ * (docs/migrating-from-reloader.md has the whole table).
  */
-import { DEFAULT_POLICY } from '../core/policy.js';
+import { Reloader } from '../core/annotations.js';
+import type { ReloaderKeys } from '../core/annotations.js';
+import { DEFAULT_POLICY, reloaderKeyTable } from '../core/policy.js';
 import type { PolicyOptions } from '../core/policy.js';
 import type { SourceKind } from '../core/kinds.js';
 import { WORKLOAD_KINDS } from '../core/kinds.js';
+import { isLabelKey } from '../core/selector.js';
 import type { LabelSelector } from '../core/selector.js';
+import { LOG_LEVELS } from '../log.js';
+import type { LogFormat } from '../log.js';
 import { ConfigstampError, ErrorCodes } from '../errors.js';
+import { parseBool } from './flags.js';
 import type { FlagSpec, FlagValue } from './flags.js';
+
+/** Reloader v2's environment variable for a flag: its name upper-cased, dashes as underscores. */
+export function reloaderEnv(flag: string): string {
+  return flag.toUpperCase().replace(/-/g, '_');
+}
 
 export const CONNECTION_FLAGS: readonly FlagSpec[] = [
   { name: 'kubeconfig', type: 'string', default: '', env: 'KUBECONFIG', help: 'Path to a kubeconfig; empty uses the in-cluster ServiceAccount.' },
-  { name: 'namespace', type: 'string', required: true, default: 'configstamp', help: "configstamp's own namespace (hash key, leases, certificates)." },
+  { name: 'namespace', type: 'string', required: true, default: 'configstamp', envAliases: ['POD_NAMESPACE', 'RELOADER_NAMESPACE'], help: "configstamp's own namespace (hash key, leases, certificates)." },
   { name: 'hash-key-secret', type: 'string', required: true, default: 'configstamp-hash-key', help: 'Secret in --namespace holding the per-cluster HMAC key.' },
-  { name: 'log-level', type: 'enum', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], help: 'Log level (logs are JSON lines).' },
-  { name: 'log-format', type: 'enum', default: 'json', choices: ['json'], help: 'Log format; JSON lines, as Reloader\'s --log-format=json.' },
+  { name: 'log-level', type: 'enum', default: 'info', choices: LOG_LEVELS, envAliases: ['LOG_LEVEL'], help: "Log level; Reloader's (logrus) names work too: warning is warn, panic is fatal." },
+  { name: 'log-format', type: 'enum', default: 'json', choices: ['json', 'text', ''], envAliases: ['LOG_FORMAT'], help: 'json (JSON lines), or text: logfmt lines, as Reloader writes with --log-format="" (empty means text here too).' },
 ];
+
+/** The log format a --log-format value asks for (Reloader's empty value is its text format). */
+export function logFormatOf(value: FlagValue): LogFormat {
+  return value === 'json' ? 'json' : 'text';
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** One of Reloader's renamable annotation keys: which of our ReloaderKeys it sets. */
+interface KeyFlag {
+  readonly flag: string;
+  readonly key: keyof ReloaderKeys;
+}
+
+const KEY_FLAGS: readonly KeyFlag[] = [
+  { flag: 'auto-annotation', key: 'auto' },
+  { flag: 'configmap-auto-annotation', key: 'configMapAuto' },
+  { flag: 'secret-auto-annotation', key: 'secretAuto' },
+  { flag: 'configmap-annotation', key: 'configMapReload' },
+  { flag: 'secret-annotation', key: 'secretReload' },
+  { flag: 'configmap-exclude-annotation', key: 'excludeConfigMaps' },
+  { flag: 'secret-exclude-annotation', key: 'excludeSecrets' },
+  { flag: 'auto-search-annotation', key: 'search' },
+  { flag: 'search-match-annotation', key: 'match' },
+  { flag: 'ignore-annotation', key: 'ignore' },
+];
+
+const CSI_NOTICE = 'Secrets Store CSI (SecretProviderClass) sources are not tracked yet; workloads that only consume them never roll';
+
+/** Reloader's annotation keys configstamp does not read (yet), with their defaults. */
+const UNREAD_KEY_FLAGS: readonly { flag: string; default: string; notice: string }[] = [
+  { flag: 'pause-deployment-annotation', default: 'deployment.reloader.stakater.com/pause-period', notice: 'Deployments are not paused after a rollout; the churn guard (--min-rollout-interval) limits how often one rolls instead' },
+  { flag: 'pause-deployment-time-annotation', default: 'deployment.reloader.stakater.com/paused-at', notice: 'Deployments are not paused after a rollout, so no paused-at time is written' },
+  { flag: 'secretproviderclass-annotation', default: 'secretproviderclass.reloader.stakater.com/reload', notice: CSI_NOTICE },
+  { flag: 'secretproviderclass-auto-annotation', default: 'secretproviderclass.reloader.stakater.com/auto', notice: CSI_NOTICE },
+  { flag: 'secretproviderclass-exclude-annotation', default: 'secretproviderclasses.exclude.reloader.stakater.com/reload', notice: CSI_NOTICE },
+];
+
+export function compatFlag(spec: Omit<FlagSpec, 'compat' | 'envAliases'> & { envAliases?: readonly string[] }): FlagSpec {
+  return { ...spec, compat: true, envAliases: spec.envAliases ?? [reloaderEnv(spec.name)] };
+}
 
 export const POLICY_FLAGS: readonly FlagSpec[] = [
-  { name: 'track-all', aliases: ['auto-reload-all'], type: 'bool', default: false, help: 'Track every workload unless it opts out.' },
+  { name: 'track-all', aliases: ['auto-reload-all'], type: 'bool', default: false, envAliases: ['AUTO_RELOAD_ALL'], help: 'Track every workload unless it opts out.' },
   { name: 'reloader-compat', type: 'bool', default: true, help: "Honour Stakater Reloader's annotations." },
   { name: 'wave-compat', type: 'bool', default: true, help: "Honour Wave's annotations (wave.pusher.com/update-on-config-change, extra-configmaps, extra-secrets)." },
-  { name: 'namespaces-to-ignore', type: 'list', default: [], help: 'Comma list of namespaces never tracked.' },
-  { name: 'namespace-selector', type: 'selector', default: null, help: 'Only namespaces whose labels match this selector are tracked.' },
-  { name: 'resource-label-selector', type: 'selector', default: null, help: 'Only ConfigMaps/Secrets whose labels match this selector are tracked.' },
-  { name: 'resources-to-ignore', type: 'list', default: [], help: 'configMaps and/or secrets: source kinds never tracked.' },
-  { name: 'ignored-workload-types', type: 'list', default: [], help: 'Workload kinds never tracked: deployments, statefulsets, daemonsets, cronjobs, rollouts.' },
+  {
+    name: 'namespaces', type: 'list', default: [], envAliases: ['NAMESPACES', 'KUBERNETES_NAMESPACE'],
+    help: "Watch and stamp only these namespaces (a scoped install: Roles, no ClusterRole); empty means all. Reloader's KUBERNETES_NAMESPACE (one namespace) works too.",
+  },
+  { name: 'namespaces-to-ignore', type: 'list', default: [], envAliases: ['NAMESPACES_TO_IGNORE'], help: 'Comma list of namespaces never tracked.' },
+  { name: 'namespace-selector', type: 'selector', default: null, envAliases: ['NAMESPACE_SELECTOR'], help: "Only namespaces whose labels match this selector are tracked (Reloader's key:value and key=* forms work; repeated flags must all match)." },
+  { name: 'resource-label-selector', type: 'selector', default: null, envAliases: ['RESOURCE_LABEL_SELECTOR'], help: 'Only ConfigMaps/Secrets whose labels match this selector are tracked.' },
+  { name: 'resources-to-ignore', type: 'list', default: [], envAliases: ['RESOURCES_TO_IGNORE'], help: 'configMaps and/or secrets: source kinds never tracked.' },
+  { name: 'ignored-workload-types', type: 'list', default: [], envAliases: ['IGNORED_WORKLOAD_TYPES'], help: 'Workload kinds never tracked: deployments, statefulsets, daemonsets, cronjobs, rollouts (jobs and deploymentconfigs are accepted; configstamp does not roll those kinds anyway).' },
+  compatFlag({ name: 'is-Argo-Rollouts', type: 'bool', default: true, help: 'false: Argo Rollouts are never tracked. true, or unset: they are, when the Rollout CRD is served.' }),
+  compatFlag({
+    name: 'is-openshift', type: 'string', default: '', help: 'Reloader v2: reload OpenShift DeploymentConfigs.',
+    notice: (v) => (v === '' || /^(true|auto)$/i.test(String(v).trim()) ? 'OpenShift DeploymentConfigs are not tracked yet (only Deployments, StatefulSets, DaemonSets, CronJobs and Argo Rollouts)' : undefined),
+  }),
+  compatFlag({ name: 'enable-csi-integration', type: 'bool', default: false, help: 'Reloader: watch Secrets Store CSI SecretProviderClassPodStatuses.', notice: (v) => (v === true ? CSI_NOTICE : undefined) }),
+  ...KEY_FLAGS.map(({ flag, key }) => compatFlag({ name: flag, type: 'string', required: true, default: Reloader[key], help: `Reloader's annotation key ${Reloader[key]}, renamed; read by the webhook and the watcher alike.` })),
+  ...UNREAD_KEY_FLAGS.map((k) => compatFlag({ name: k.flag, type: 'string', required: true, default: k.default, help: `Reloader's annotation key ${k.default}, renamed (not read by configstamp).`, notice: () => k.notice })),
 ];
 
-const SOURCE_KIND_NAMES: Readonly<Record<string, SourceKind>> = { configmaps: 'ConfigMap', secrets: 'Secret' };
+const SOURCE_KIND_NAMES: Readonly<Record<string, SourceKind>> = { configmaps: 'ConfigMap', configmap: 'ConfigMap', secrets: 'Secret', secret: 'Secret' };
+
+/** Kinds Reloader reloads that configstamp does not roll: ignoring them changes nothing. */
+const UNROLLED_KINDS: Readonly<Record<string, string>> = { jobs: 'Job', job: 'Job', deploymentconfigs: 'DeploymentConfig', deploymentconfig: 'DeploymentConfig' };
+
+function configError(problems: readonly string[]): ConfigstampError {
+  return new ConfigstampError(ErrorCodes.CONFIG, `invalid configuration:\n  - ${problems.join('\n  - ')}`);
+}
+
+/** The namespaces in scope: empty means every namespace. Throws CS_ERR_CONFIG on a bad name. */
+export function namespacesFromFlags(values: Readonly<Record<string, FlagValue>>): readonly string[] {
+  const names = [...new Set(values.namespaces as readonly string[])].sort();
+  const bad = names.filter((n) => !DNS_LABEL.test(n) || n.length > 63);
+  if (bad.length > 0) throw configError(bad.map((n) => `--namespaces: "${n}" is not a namespace name`));
+  return Object.freeze(names);
+}
 
 /** Turns the policy flags into PolicyOptions; throws CS_ERR_CONFIG naming every bad entry. */
 export function policyFromFlags(values: Readonly<Record<string, FlagValue>>): PolicyOptions {
@@ -43,20 +125,47 @@ export function policyFromFlags(values: Readonly<Record<string, FlagValue>>): Po
   }
   const ignoredWorkloadKinds = new Set<string>();
   for (const entry of values['ignored-workload-types'] as readonly string[]) {
-    const kind = WORKLOAD_KINDS.find((k) => k.plural === entry.toLowerCase() || k.kind.toLowerCase() === entry.toLowerCase());
-    if (kind === undefined) problems.push(`--ignored-workload-types: "${entry}" is not one of ${WORKLOAD_KINDS.map((k) => k.plural).join(', ')}`);
-    else ignoredWorkloadKinds.add(kind.kind);
+    const name = entry.toLowerCase();
+    const kind = WORKLOAD_KINDS.find((k) => k.plural === name || k.kind.toLowerCase() === name)?.kind ?? UNROLLED_KINDS[name];
+    if (kind === undefined) problems.push(`--ignored-workload-types: "${entry}" is not one of ${[...WORKLOAD_KINDS.map((k) => k.plural), 'jobs', 'deploymentconfigs'].join(', ')}`);
+    else ignoredWorkloadKinds.add(kind);
   }
-  if (problems.length > 0) throw new ConfigstampError(ErrorCodes.CONFIG, `invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  if (values['is-Argo-Rollouts'] === false) ignoredWorkloadKinds.add('Rollout');
+  const overrides: Partial<Record<keyof ReloaderKeys, string>> = {};
+  for (const { flag, key } of KEY_FLAGS) {
+    const value = (values[flag] as string).trim();
+    if (!isLabelKey(value)) problems.push(`--${flag}: "${value}" is not an annotation key (prefix/name)`);
+    else overrides[key] = value;
+  }
+  const scope = namespacesFromFlags(values);
+  if (problems.length > 0) throw configError(problems);
   return Object.freeze({
     ...DEFAULT_POLICY,
+    namespaceScope: scope.length === 0 ? null : new Set(scope),
+    // A scoped install cannot read Namespace labels (scopeWarnings says so at startup).
+    namespaceSelector: scope.length === 0 ? values['namespace-selector'] as LabelSelector | null : null,
     trackAll: values['track-all'] as boolean,
     reloaderCompat: values['reloader-compat'] as boolean,
     waveCompat: values['wave-compat'] as boolean,
     namespacesToIgnore: new Set(values['namespaces-to-ignore'] as readonly string[]),
-    namespaceSelector: values['namespace-selector'] as LabelSelector | null,
     sourceSelector: values['resource-label-selector'] as LabelSelector | null,
     ignoredSourceKinds,
     ignoredWorkloadKinds,
+    reloaderKeys: reloaderKeyTable(overrides),
   });
+}
+
+/**
+ * The warnings a scope brings: with namespaces listed, namespace labels cannot be read (a scoped
+ * install has no access to Namespace objects), so the namespace selector and the namespace label
+ * are not applied, as Reloader drops its selector in scoped mode.
+ */
+export function scopeWarnings(values: Readonly<Record<string, FlagValue>>, namespaces: readonly string[]): string[] {
+  if (namespaces.length === 0 || values['namespace-selector'] === null) return [];
+  return ['--namespace-selector: not applied with --namespaces (a scoped install cannot read Namespace labels); every listed namespace is in scope'];
+}
+
+/** A Reloader string flag read as a boolean (its pseudo-booleans: "true", "1", "yes"...). */
+export function reloaderBool(value: FlagValue): boolean | undefined {
+  return typeof value === 'boolean' ? value : parseBool(String(value));
 }

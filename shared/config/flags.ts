@@ -5,7 +5,7 @@
  * else in configstamp reads process.env.
  */
 import { ConfigstampError, ErrorCodes } from '../errors.js';
-import { parseLabelSelector } from '../core/selector.js';
+import { normaliseSelector, parseLabelSelector } from '../core/selector.js';
 import type { LabelSelector } from '../core/selector.js';
 
 export type FlagType = 'string' | 'int' | 'port' | 'bool' | 'duration' | 'list' | 'selector' | 'enum';
@@ -23,6 +23,15 @@ export interface FlagSpec {
   readonly required?: boolean;
   /** Environment variable; defaults to CONFIGSTAMP_<NAME>. */
   readonly env?: string;
+  /** Other environment variables read when the main one is unset (Reloader's), first found wins. */
+  readonly envAliases?: readonly string[];
+  /**
+   * Another product's flag (Reloader's), accepted so its settings carry over as they are. Listed
+   * apart in --help. When given, `notice` may return one startup warning that says what
+   * configstamp does instead; undefined means it works with the same meaning.
+   */
+  readonly compat?: boolean;
+  readonly notice?: (value: FlagValue) => string | undefined;
 }
 
 export type FlagValue = string | number | boolean | readonly string[] | LabelSelector | null;
@@ -43,6 +52,39 @@ export function parseDuration(text: string): number {
   return Math.round(Number(m[1]) * UNIT_MS[m[2]!]!);
 }
 
+/**
+ * A boolean as Go's strconv.ParseBool reads it (Reloader's flags: 1, t, T, TRUE, true, True, and
+ * their false forms), any case, plus yes/no. Undefined for anything else.
+ */
+export function parseBool(raw: string): boolean | undefined {
+  const v = raw.trim().toLowerCase();
+  if (v === 'true' || v === 't' || v === '1' || v === 'yes') return true;
+  if (v === 'false' || v === 'f' || v === '0' || v === 'no') return false;
+  return undefined;
+}
+
+/**
+ * A comma list as pflag's string slices read it (one CSV record): a field in double quotes may
+ * hold commas, and the quotes go. Reloader's chart quotes --namespace-selector values so.
+ */
+export function csvFields(raw: string): string[] {
+  const fields: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (const ch of raw) {
+    if (ch === '"') quoted = !quoted;
+    else if (ch === ',' && !quoted) {
+      fields.push(current);
+      current = '';
+    } else current += ch;
+  }
+  fields.push(current);
+  return fields;
+}
+
+/** Kinds whose repeated flags add up, as pflag's string slices do; others: the last one wins. */
+const REPEATABLE: ReadonlySet<FlagType> = new Set(['list', 'selector']);
+
 function convert(spec: FlagSpec, raw: string): FlagValue {
   switch (spec.type) {
     case 'string':
@@ -60,10 +102,9 @@ function convert(spec: FlagSpec, raw: string): FlagValue {
       return n;
     }
     case 'bool': {
-      const v = raw.trim().toLowerCase();
-      if (['true', '1', 'yes'].includes(v)) return true;
-      if (['false', '0', 'no'].includes(v)) return false;
-      throw new Error(`"${raw}" is not true or false`);
+      const v = parseBool(raw);
+      if (v === undefined) throw new Error(`"${raw}" is not true or false`);
+      return v;
     }
     case 'duration': {
       const ms = parseDuration(raw);
@@ -71,18 +112,27 @@ function convert(spec: FlagSpec, raw: string): FlagValue {
       return ms;
     }
     case 'list':
-      return Object.freeze(raw.split(',').map((s) => s.trim()).filter((s) => s !== ''));
-    case 'selector':
-      return raw.trim() === '' ? null : parseLabelSelector(raw);
-    case 'enum':
-      if (!spec.choices?.includes(raw)) throw new Error(`"${raw}" is not one of ${spec.choices?.join(', ')}`);
-      return raw;
+      return Object.freeze(csvFields(raw).map((s) => s.trim()).filter((s) => s !== ''));
+    case 'selector': {
+      const text = csvFields(raw).join(',');
+      return text.trim() === '' ? null : parseLabelSelector(normaliseSelector(text));
+    }
+    case 'enum': {
+      // Case does not matter (Reloader's logrus levels are read that way); the choice is returned as listed.
+      const choice = spec.choices?.find((c) => c.toLowerCase() === raw.trim().toLowerCase());
+      if (choice === undefined) throw new Error(`"${raw}" is not one of ${spec.choices?.map((c) => (c === '' ? '""' : c)).join(', ')}`);
+      return choice;
+    }
   }
 }
 
 export interface ParsedFlags {
   readonly values: Readonly<Record<string, FlagValue>>;
   readonly help: boolean;
+  /** One startup warning per given compatibility flag that configstamp honours differently. */
+  readonly warnings: readonly string[];
+  /** The flags given (by their main name), from the command line or the environment. */
+  readonly given: ReadonlySet<string>;
 }
 
 /** Parses argv (without the subcommand) and env against the specs; throws CS_ERR_CONFIG listing every problem. */
@@ -92,8 +142,8 @@ export function parseFlags(specs: readonly FlagSpec[], argv: readonly string[], 
   const problems: string[] = [];
   const raw = new Map<string, { text: string; from: string }>();
   for (const spec of specs) {
-    const value = env[envName(spec)];
-    if (value !== undefined) raw.set(spec.name, { text: value, from: `$${envName(spec)}` });
+    const name = [envName(spec), ...(spec.envAliases ?? [])].find((n) => env[n] !== undefined);
+    if (name !== undefined) raw.set(spec.name, { text: env[name]!, from: `$${name}` });
   }
   let help = false;
   for (let i = 0; i < argv.length; i++) {
@@ -111,18 +161,26 @@ export function parseFlags(specs: readonly FlagSpec[], argv: readonly string[], 
     }
     if (spec === undefined) { problems.push(`unknown flag --${name}`); continue; }
     if (text === undefined) {
-      if (spec.type === 'bool') text = 'true';
+      // A bare boolean is true; `--flag false` as two words also works (configstamp takes no
+      // positional arguments, and Reloader's string-typed booleans are written so).
+      if (spec.type === 'bool') text = i + 1 < argv.length && parseBool(argv[i + 1]!) !== undefined ? argv[++i]! : 'true';
       else if (i + 1 < argv.length) text = argv[++i]!;
       else { problems.push(`--${name} needs a value`); continue; }
     }
+    const prev = raw.get(spec.name);
+    // A repeated list or selector flag adds to what the command line gave before (not to the env).
+    if (prev !== undefined && prev.from.startsWith('--') && REPEATABLE.has(spec.type)) text = `${prev.text},${text}`;
     raw.set(spec.name, { text, from: `--${name}` });
   }
   const values: Record<string, FlagValue> = {};
+  const warnings: string[] = [];
   for (const spec of specs) {
     const given = raw.get(spec.name);
     if (given === undefined) { values[spec.name] = spec.default as FlagValue; continue; }
     try {
       values[spec.name] = convert(spec, given.text);
+      const notice = spec.notice?.(values[spec.name]!);
+      if (notice !== undefined) warnings.push(`${given.from}: ${notice}`);
     } catch (err) {
       problems.push(`${given.from}: ${(err as Error).message}`);
     }
@@ -130,16 +188,23 @@ export function parseFlags(specs: readonly FlagSpec[], argv: readonly string[], 
   if (problems.length > 0) {
     throw new ConfigstampError(ErrorCodes.CONFIG, `invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
-  return Object.freeze({ values: Object.freeze(values), help });
+  return Object.freeze({ values: Object.freeze(values), help, warnings: Object.freeze(warnings), given: new Set(raw.keys()) });
 }
 
 /** Help text: one line per flag with its env var and default. */
 export function formatHelp(command: string, summary: string, specs: readonly FlagSpec[]): string {
   const lines = [`Usage: configstamp ${command} [flags]`, '', summary, '', 'Flags (each also read from its environment variable):'];
-  for (const s of specs) {
+  const describe = (s: FlagSpec): void => {
     const def = s.default === null || s.default === '' ? '' : ` (default ${Array.isArray(s.default) ? s.default.join(',') || '""' : formatDefault(s)})`;
     const alias = s.aliases?.length ? `, --${s.aliases.join(', --')}` : '';
-    lines.push(`  --${s.name}${alias}  [$${envName(s)}]`, `      ${s.help}${def}`);
+    const envs = [envName(s), ...(s.envAliases ?? [])].map((e) => `$${e}`).join(', ');
+    lines.push(`  --${s.name}${alias}  [${envs}]`, `      ${s.help}${def}`);
+  };
+  specs.filter((s) => !s.compat).forEach(describe);
+  const compat = specs.filter((s) => s.compat);
+  if (compat.length > 0) {
+    lines.push('', "Stakater Reloader's flags, accepted as they are (docs/migrating-from-reloader.md):");
+    compat.forEach(describe);
   }
   return lines.join('\n');
 }

@@ -25,9 +25,14 @@ export const Ours = {
   stamp: `${OURS}/stamp`,
   /** Workload metadata: the stamp recorded when a running workload was adopted (no rollout). */
   adoptedStamp: `${OURS}/adopted-stamp`,
+  /** Workload metadata, notify mode: the digests last notified (--webhook-url), so none is sent twice. */
+  notifiedStamp: `${OURS}/notified-stamp`,
 } as const;
 
-/** Stakater Reloader's keys, honoured as Reloader reads them. */
+/**
+ * Stakater Reloader's keys, honoured as Reloader reads them. These are its defaults: Reloader's
+ * `--*-annotation` flags rename them, and so do ours (PolicyOptions.reloaderKeys).
+ */
 export const Reloader = {
   auto: 'reloader.stakater.com/auto',
   configMapAuto: 'configmap.reloader.stakater.com/auto',
@@ -41,6 +46,9 @@ export const Reloader = {
   excludeSecrets: 'secrets.exclude.reloader.stakater.com/reload',
 } as const;
 
+/** Reloader's annotation keys as one install names them (its `--*-annotation` flags). */
+export type ReloaderKeys = { readonly [K in keyof typeof Reloader]: string };
+
 /**
  * Wave's keys (wave-k8s/wave), honoured so a Wave user can switch too. Wave reads them from the
  * workload's own metadata only, and so do we.
@@ -53,15 +61,19 @@ export const Wave = {
   extraSecrets: 'wave.pusher.com/extra-secrets',
 } as const;
 
+/** Our keys among the selecting keys (below). */
+export const OUR_SELECTING_KEYS: readonly string[] = [Ours.track, Ours.configMaps, Ours.secrets];
+
 /**
  * The workload keys whose presence makes Reloader read the workload's own metadata; when none is
  * there it falls back to the pod template's annotations. We apply the same rule to ours.
  */
-export const SELECTING_KEYS: readonly string[] = [
-  Ours.track, Ours.configMaps, Ours.secrets,
-  Reloader.auto, Reloader.configMapAuto, Reloader.secretAuto,
-  Reloader.configMapReload, Reloader.secretReload, Reloader.search,
-];
+export function selectingKeys(reloader: ReloaderKeys): readonly string[] {
+  return [...OUR_SELECTING_KEYS, reloader.auto, reloader.configMapAuto, reloader.secretAuto, reloader.configMapReload, reloader.secretReload, reloader.search];
+}
+
+/** The selecting keys under Reloader's default names. */
+export const SELECTING_KEYS: readonly string[] = selectingKeys(Reloader);
 
 /** Reads "true"/"false" the way Kubernetes users write them (case-insensitive); else undefined. */
 export function readBool(value: string | undefined): boolean | undefined {

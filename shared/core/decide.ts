@@ -21,6 +21,8 @@ export interface RecordedStamps {
   readonly template: Stamp | null;
   /** On the workload's metadata: what was current when configstamp adopted it. */
   readonly adopted: Stamp | null;
+  /** On the workload's metadata, notify mode: the digests last notified. */
+  readonly notified: Stamp | null;
 }
 
 export function templateAnnotations(kind: WorkloadKind, object: unknown): Readonly<Record<string, string>> {
@@ -31,6 +33,7 @@ export function readRecorded(kind: WorkloadKind, object: unknown): RecordedStamp
   return {
     template: parseStamp(getPath(object, [...kind.templatePath, 'metadata', 'annotations', Ours.stamp])),
     adopted: parseStamp(getPath(object, ['metadata', 'annotations', Ours.adoptedStamp])),
+    notified: parseStamp(getPath(object, ['metadata', 'annotations', Ours.notifiedStamp])),
   };
 }
 
@@ -52,6 +55,11 @@ export interface SourceChange {
 export interface DriftOptions {
   /** Roll consumers when a source they recorded is deleted (off by default: pods could not start). */
   readonly rollOnDelete: boolean;
+  /**
+   * Notify mode (--webhook-url): a drift is notified instead of rolled, once: a change whose
+   * current digest the notified stamp already holds is not notified again.
+   */
+  readonly notify?: boolean | undefined;
 }
 
 export interface Drift {
@@ -86,7 +94,8 @@ export function computeDrift(recorded: RecordedStamps, current: Stamp, options: 
 export type ReconcileDecision =
   | { readonly action: 'none' }
   | { readonly action: 'adopt'; readonly adopted: Stamp; readonly patch: JsonRecord; readonly unrecorded: readonly StampEntry[] }
-  | { readonly action: 'rollout'; readonly stamp: Stamp; readonly patch: JsonRecord; readonly changes: readonly SourceChange[] };
+  | { readonly action: 'rollout'; readonly stamp: Stamp; readonly patch: JsonRecord; readonly changes: readonly SourceChange[] }
+  | { readonly action: 'notify'; readonly stamp: Stamp; readonly patch: JsonRecord; readonly changes: readonly SourceChange[] };
 
 /**
  * What the watcher should do for one workload given the tracked sources' current digests.
@@ -96,10 +105,14 @@ export function decideReconcile(kind: WorkloadKind, object: unknown, current: St
   const recorded = readRecorded(kind, object);
   const drift = computeDrift(recorded, current, options);
   const resourceVersion = asString(getPath(object, ['metadata', 'resourceVersion']));
-  if (drift.changes.length > 0) {
+  if (options.notify === true) {
+    const notify = decideNotify(recorded, drift, resourceVersion, kind);
+    if (notify !== undefined) return notify;
+  } else if (drift.changes.length > 0) {
     const patch = buildStampMergePatch(kind, {
       templateStamp: formatStamp(current),
       adoptedStamp: recorded.adopted === null ? undefined : null,
+      notifiedStamp: recorded.notified === null ? undefined : null,
       resourceVersion,
     });
     return { action: 'rollout', stamp: current, patch, changes: drift.changes };
@@ -110,6 +123,24 @@ export function decideReconcile(kind: WorkloadKind, object: unknown, current: St
     return { action: 'adopt', adopted, patch, unrecorded: drift.unrecorded };
   }
   return { action: 'none' };
+}
+
+/**
+ * Notify mode never touches the template. The notified stamp on the metadata holds, for each
+ * source that drifted from what the pods were rolled with, the digest last notified: a change is
+ * notified when its digest is not there yet. It is rewritten to exactly the drifted sources' digests,
+ * so a source changed back (no drift) and then changed again is notified again.
+ */
+function decideNotify(recorded: RecordedStamps, drift: Drift, resourceVersion: string | undefined, kind: WorkloadKind): ReconcileDecision | undefined {
+  const notified = new SourceTable<string>();
+  for (const e of recorded.notified ?? []) notified.set(e.kind, e.name, e.digest);
+  const changes = drift.changes.filter((c) => notified.get(c.kind, c.name) !== c.to);
+  const desired = makeStamp(drift.changes.map((c) => ({ kind: c.kind, name: c.name, digest: c.to })));
+  const text = desired.length === 0 ? null : formatStamp(desired);
+  const before = recorded.notified === null || recorded.notified.length === 0 ? null : formatStamp(recorded.notified);
+  if (changes.length === 0 && text === before) return undefined;
+  const patch = buildStampMergePatch(kind, { notifiedStamp: text, resourceVersion });
+  return { action: 'notify', stamp: desired, patch, changes };
 }
 
 /**

@@ -51,6 +51,8 @@ export interface MergePatchInput {
   readonly templateStamp?: string | undefined;
   /** New adopted stamp on the workload's metadata; null removes it; undefined leaves it. */
   readonly adoptedStamp?: string | null | undefined;
+  /** New notified stamp on the workload's metadata (notify mode); null removes it; undefined leaves it. */
+  readonly notifiedStamp?: string | null | undefined;
   /** Guards the write: the API answers 409 if the workload changed since it was read. */
   readonly resourceVersion?: string | undefined;
 }
@@ -58,7 +60,10 @@ export interface MergePatchInput {
 /** A minimal JSON merge patch (RFC 7386) touching only configstamp's annotations. */
 export function buildStampMergePatch(kind: WorkloadKind, input: MergePatchInput): JsonRecord {
   const metadata: JsonRecord = {};
-  if (input.adoptedStamp !== undefined) metadata.annotations = { [Ours.adoptedStamp]: input.adoptedStamp };
+  const annotations: JsonRecord = {};
+  if (input.adoptedStamp !== undefined) annotations[Ours.adoptedStamp] = input.adoptedStamp;
+  if (input.notifiedStamp !== undefined) annotations[Ours.notifiedStamp] = input.notifiedStamp;
+  if (Object.keys(annotations).length > 0) metadata.annotations = annotations;
   if (input.resourceVersion !== undefined) metadata.resourceVersion = input.resourceVersion;
   const patch: JsonRecord = Object.keys(metadata).length > 0 ? { metadata } : {};
   if (input.templateStamp !== undefined) {

@@ -5,7 +5,8 @@
  * applies what only the sources themselves can say (ignore, match, labels) once the caller has
  * fetched their metadata. Reloader's keys are read as Reloader reads them (docs/annotations.md).
  */
-import { Ours, Reloader, SELECTING_KEYS, Wave, readBool, readList } from './annotations.js';
+import { OUR_SELECTING_KEYS, Ours, Reloader, Wave, readBool, readList, selectingKeys } from './annotations.js';
+import type { ReloaderKeys } from './annotations.js';
 import { asStringMap, getPath } from './json.js';
 import { SOURCE_KINDS } from './kinds.js';
 import type { SourceKind, WorkloadKind } from './kinds.js';
@@ -25,8 +26,34 @@ export interface PolicyOptions {
   readonly ignoredWorkloadKinds: ReadonlySet<string>;
   readonly ignoredSourceKinds: ReadonlySet<SourceKind>;
   readonly namespacesToIgnore: ReadonlySet<string>;
+  /** A scoped install (--namespaces): only these namespaces are tracked; null means all. */
+  readonly namespaceScope: ReadonlySet<string> | null;
   readonly namespaceSelector: LabelSelector | null;
   readonly sourceSelector: LabelSelector | null;
+  /** Reloader's annotation keys as this install names them; build with `reloaderKeyTable`. */
+  readonly reloaderKeys: ReloaderKeyTable;
+}
+
+/**
+ * Reloader's keys resolved once per configuration (planTracking runs per decision): the keys, the
+ * selecting keys among them, and each source kind's.
+ */
+export interface ReloaderKeyTable {
+  readonly keys: ReloaderKeys;
+  readonly selecting: readonly string[];
+  readonly kind: Readonly<Record<SourceKind, { readonly reload: string; readonly auto: string; readonly exclude: string }>>;
+}
+
+export function reloaderKeyTable(overrides: Partial<ReloaderKeys> = {}): ReloaderKeyTable {
+  const keys = Object.freeze({ ...Reloader, ...overrides });
+  return Object.freeze({
+    keys,
+    selecting: Object.freeze(selectingKeys(keys)),
+    kind: Object.freeze({
+      ConfigMap: Object.freeze({ reload: keys.configMapReload, auto: keys.configMapAuto, exclude: keys.excludeConfigMaps }),
+      Secret: Object.freeze({ reload: keys.secretReload, auto: keys.secretAuto, exclude: keys.excludeSecrets }),
+    }),
+  });
 }
 
 export const DEFAULT_POLICY: PolicyOptions = Object.freeze({
@@ -36,8 +63,10 @@ export const DEFAULT_POLICY: PolicyOptions = Object.freeze({
   ignoredWorkloadKinds: new Set<string>(),
   ignoredSourceKinds: new Set<SourceKind>(),
   namespacesToIgnore: new Set<string>(),
+  namespaceScope: null,
   namespaceSelector: null,
   sourceSelector: null,
+  reloaderKeys: reloaderKeyTable(),
 });
 
 export interface WorkloadView {
@@ -77,19 +106,18 @@ export type TrackingPlan =
       readonly excluded: ReadonlySet<string>;
     };
 
+/** Our and Wave's per-kind keys (Reloader's come from the options: they can be renamed). */
 const KIND_KEYS = {
-  ConfigMap: { ours: Ours.configMaps, reloader: Reloader.configMapReload, auto: Reloader.configMapAuto, excludeOurs: Ours.excludeConfigMaps, excludeReloader: Reloader.excludeConfigMaps, wave: Wave.extraConfigMaps },
-  Secret: { ours: Ours.secrets, reloader: Reloader.secretReload, auto: Reloader.secretAuto, excludeOurs: Ours.excludeSecrets, excludeReloader: Reloader.excludeSecrets, wave: Wave.extraSecrets },
+  ConfigMap: { ours: Ours.configMaps, excludeOurs: Ours.excludeConfigMaps, wave: Wave.extraConfigMaps },
+  Secret: { ours: Ours.secrets, excludeOurs: Ours.excludeSecrets, wave: Wave.extraSecrets },
 } as const;
-
-const OUR_SELECTING_KEYS = SELECTING_KEYS.filter((key) => (Object.values(Ours) as string[]).includes(key));
 
 /**
  * Annotations of the workload, or of its pod template when the workload has none of the selecting
  * keys (Reloader's only when reloaderCompat is on: otherwise they are not ours to read at all).
  */
-function selectingAnnotations(view: WorkloadView, compat: boolean): { ann: Readonly<Record<string, string>>; own: Readonly<Record<string, string>> } {
-  const keys = compat ? SELECTING_KEYS : OUR_SELECTING_KEYS;
+function selectingAnnotations(view: WorkloadView, options: PolicyOptions): { ann: Readonly<Record<string, string>>; own: Readonly<Record<string, string>> } {
+  const keys = options.reloaderCompat ? options.reloaderKeys.selecting : OUR_SELECTING_KEYS;
   const own = asStringMap(getPath(view.object, ['metadata', 'annotations']));
   if (keys.some((key) => Object.hasOwn(own, key))) return { ann: own, own };
   const template = asStringMap(getPath(view.object, [...view.kind.templatePath, 'metadata', 'annotations']));
@@ -97,6 +125,7 @@ function selectingAnnotations(view: WorkloadView, compat: boolean): { ann: Reado
 }
 
 function namespaceVerdict(ns: NamespaceView, options: PolicyOptions): string | undefined {
+  if (options.namespaceScope !== null && !options.namespaceScope.has(ns.name)) return `namespace ${ns.name} is outside --namespaces`;
   if (options.namespacesToIgnore.has(ns.name)) return `namespace ${ns.name} is ignored`;
   if (options.namespaceSelector && !matchesLabels(options.namespaceSelector, ns.labels)) {
     return `namespace ${ns.name} does not match the namespace selector`;
@@ -113,11 +142,12 @@ function namespaceVerdict(ns: NamespaceView, options: PolicyOptions): string | u
 function autoKinds(ann: Readonly<Record<string, string>>, own: Readonly<Record<string, string>>, ns: NamespaceView, options: PolicyOptions): { kinds: Set<SourceKind>; reason: string } {
   const compat = options.reloaderCompat;
   const ours = readBool(ann[Ours.track]);
-  const reloaderAuto = compat ? readBool(ann[Reloader.auto]) : undefined;
+  const rk = options.reloaderKeys;
+  const reloaderAuto = compat ? readBool(ann[rk.keys.auto]) : undefined;
   // Wave acts only on the exact value "true", read from the workload's own metadata.
   const waveAuto = options.waveCompat && own[Wave.updateOnConfigChange] === 'true' ? true : undefined;
   const flag = ours ?? reloaderAuto ?? waveAuto;
-  const flagKey = ours !== undefined ? Ours.track : reloaderAuto !== undefined ? Reloader.auto : Wave.updateOnConfigChange;
+  const flagKey = ours !== undefined ? Ours.track : reloaderAuto !== undefined ? rk.keys.auto : Wave.updateOnConfigChange;
   if (flag === true) return { kinds: new Set(SOURCE_KINDS), reason: `annotation ${flagKey}=true` };
   const fallback = flag !== undefined ? undefined
     : readBool(ns.labels[Ours.namespaceTrack]) === true ? `namespace label ${Ours.namespaceTrack}=true`
@@ -125,10 +155,10 @@ function autoKinds(ann: Readonly<Record<string, string>>, own: Readonly<Record<s
   const kinds = new Set<SourceKind>();
   const reasons = new Set<string>();
   for (const kind of SOURCE_KINDS) {
-    const typed = compat ? readBool(ann[KIND_KEYS[kind].auto]) : undefined;
+    const typed = compat ? readBool(ann[rk.kind[kind].auto]) : undefined;
     if (typed === true) {
       kinds.add(kind);
-      reasons.add(`annotation ${KIND_KEYS[kind].auto}=true`);
+      reasons.add(`annotation ${rk.kind[kind].auto}=true`);
     } else if (typed === undefined && fallback !== undefined) {
       kinds.add(kind);
       reasons.add(fallback);
@@ -163,30 +193,32 @@ export function planTracking(view: WorkloadView, refs: readonly SourceRef[], ns:
   if (nsVerdict !== undefined) return { tracked: false, reason: nsVerdict };
 
   const compat = options.reloaderCompat;
-  const { ann, own } = selectingAnnotations(view, compat);
+  const rk = options.reloaderKeys;
+  const { ann, own } = selectingAnnotations(view, options);
   const auto = autoKinds(ann, own, ns, options);
-  const searchKinds = new Set(compat && readBool(ann[Reloader.search]) === true ? SOURCE_KINDS.filter((k) => !auto.kinds.has(k)) : []);
+  const searchKinds = new Set(compat && readBool(ann[rk.keys.search]) === true ? SOURCE_KINDS.filter((k) => !auto.kinds.has(k)) : []);
   const search = searchKinds.size > 0;
   const excluded = new Set<string>();
   const wants = new WantSet();
   const patterns: NamePattern[] = [];
   const reasons = auto.reason ? [auto.reason] : [];
-  if (search) reasons.push(`annotation ${Reloader.search}=true`);
+  if (search) reasons.push(`annotation ${rk.keys.search}=true`);
 
   for (const kind of ['ConfigMap', 'Secret'] as const) {
     if (options.ignoredSourceKinds.has(kind)) continue;
     const keys = KIND_KEYS[kind];
+    const reloaderKeys = rk.kind[kind];
     // Exclusions are read from the workload's metadata (where Reloader reads them) and from the
     // annotations that select, when those are the pod template's.
     for (const source of new Set([own, ann])) {
-      for (const name of [...readList(source[keys.excludeOurs]), ...(compat ? readList(source[keys.excludeReloader]) : [])]) {
+      for (const name of [...readList(source[keys.excludeOurs]), ...(compat ? readList(source[reloaderKeys.exclude]) : [])]) {
         excluded.add(sourceId(kind, name));
       }
     }
     for (const name of readList(ann[keys.ours])) {
       if (isSourceName(name)) wants.add({ kind, name, keys: ALL_KEYS, optional: false, named: true });
     }
-    const reloaderNames = compat ? readList(ann[keys.reloader]) : [];
+    const reloaderNames = compat ? readList(ann[reloaderKeys.reload]) : [];
     for (const entry of reloaderNames) {
       // A plain name is matched exactly ("app.config" is not a pattern); anything else is a regex.
       if (isSourceName(entry)) {
@@ -197,7 +229,7 @@ export function planTracking(view: WorkloadView, refs: readonly SourceRef[], ns:
       }
     }
     if (readList(ann[keys.ours]).length > 0) reasons.push(`annotation ${keys.ours}`);
-    if (reloaderNames.length > 0) reasons.push(`annotation ${keys.reloader}`);
+    if (reloaderNames.length > 0) reasons.push(`annotation ${reloaderKeys.reload}`);
     const waveNames = options.waveCompat ? waveExtras(own[keys.wave], ns.name) : [];
     for (const name of waveNames) wants.add({ kind, name, keys: ALL_KEYS, optional: false, named: true });
     if (waveNames.length > 0) reasons.push(`annotation ${keys.wave}`);
@@ -278,7 +310,7 @@ export const HELM_RELEASE_TYPE = 'helm.sh/release.v1';
 export function sourceAllowed(meta: SourceMeta, options: PolicyOptions): boolean {
   if (meta.type === HELM_RELEASE_TYPE) return false;
   if (readBool(meta.annotations[Ours.ignore]) === true) return false;
-  if (options.reloaderCompat && readBool(meta.annotations[Reloader.ignore]) === true) return false;
+  if (options.reloaderCompat && readBool(meta.annotations[options.reloaderKeys.keys.ignore]) === true) return false;
   return options.sourceSelector === null || matchesLabels(options.sourceSelector, meta.labels);
 }
 
@@ -299,7 +331,7 @@ export function selectTrackedSources(plan: TrackingPlan, catalog: SourceCatalog,
       if (needsMatch(plan, want) || options.sourceSelector !== null) continue;
     } else {
       if (!sourceAllowed(meta, options)) continue;
-      if (needsMatch(plan, want) && readBool(meta.annotations[Reloader.match]) !== true) continue;
+      if (needsMatch(plan, want) && readBool(meta.annotations[options.reloaderKeys.keys.match]) !== true) continue;
     }
     chosen.add(want);
   }

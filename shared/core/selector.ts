@@ -35,6 +35,13 @@ function splitTerms(text: string): string[] {
   return terms.map((t) => t.trim());
 }
 
+/** Whether `key` is a label (or annotation) key: an optional DNS prefix and `/`, then a name of up to 63 characters. */
+export function isLabelKey(key: string): boolean {
+  if (!KEY.test(key)) return false;
+  const slash = key.indexOf('/');
+  return slash < 0 ? key.length <= 63 : slash <= 253 && key.length - slash - 1 <= 63;
+}
+
 function checkKey(key: string): string {
   if (!KEY.test(key)) throw new Error(`invalid label key "${key}"`);
   return key;
@@ -55,6 +62,20 @@ function parseTerm(term: string): Requirement {
   if (cmp) return { op: cmp[2] === '!=' ? 'neq' : 'eq', key: checkKey(cmp[1]!), value: checkValue(cmp[3]!) };
   if (term.startsWith('!')) return { op: 'absent', key: checkKey(term.slice(1).trim()) };
   return { op: 'exists', key: checkKey(term) };
+}
+
+/**
+ * Reloader's selector flags also take `key:value` (its legacy form) and `key=*` (any value); both
+ * become the standard syntax here. A term in the standard syntax is left as it is (label keys and
+ * values hold no `:`, so a `:` term cannot be one).
+ */
+export function normaliseSelector(text: string): string {
+  return splitTerms(text).filter((term) => term !== '').map((term) => {
+    const any = /^([^=!:\s(),]+)\s*(?:==?|:)\s*\*$/.exec(term);
+    if (any) return any[1]!;
+    const legacy = /^([^=!:\s(),]+):([^=!:\s(),]*)$/.exec(term);
+    return legacy ? `${legacy[1]}=${legacy[2]}` : term;
+  }).join(',');
 }
 
 /** Parses a selector; an empty string selects everything. Throws Error naming the bad term. */

@@ -72,8 +72,8 @@ t.test('policy flags become PolicyOptions; bad kinds are named', async (t) => {
   t.same([...policy.namespacesToIgnore], ['kube-system']);
   t.equal(policy.reloaderCompat, true);
   t.equal(policy.waveCompat, false);
-  t.throws(() => policyFromFlags(parseFlags(POLICY_FLAGS, ['--resources-to-ignore=pods', '--ignored-workload-types=jobs'], {}).values),
-    /"pods" is not configMaps or secrets[\s\S]*"jobs" is not one of deployments/);
+  t.throws(() => policyFromFlags(parseFlags(POLICY_FLAGS, ['--resources-to-ignore=pods', '--ignored-workload-types=replicasets'], {}).values),
+    /"pods" is not configMaps or secrets[\s\S]*"replicasets" is not one of deployments/);
 });
 
 t.test('help lists each flag with its env var and default', async (t) => {

@@ -272,14 +272,14 @@ t.test('a name that cannot exist never breaks the stamp (no endless re-adoption)
 
 t.test('computeDrift on its own', async (t) => {
   const e = (name: string, digest: string) => ({ kind: 'ConfigMap' as const, name, digest });
-  const recorded = { template: makeStamp([e('a', '1111111111111111'), e('d', '4444444444444444')]), adopted: makeStamp([e('b', '2222222222222222')]) };
+  const recorded = { template: makeStamp([e('a', '1111111111111111'), e('d', '4444444444444444')]), adopted: makeStamp([e('b', '2222222222222222')]), notified: null };
   const now = makeStamp([e('a', '1111111111111111'), e('b', '2020202020202020'), e('c', '3333333333333333'), e('d', ABSENT)]);
   t.strictSame(computeDrift(recorded, now, OFF), {
     changes: [{ kind: 'ConfigMap', name: 'b', from: '2222222222222222', to: '2020202020202020' }],
     unrecorded: [e('c', '3333333333333333')],
   });
   t.strictSame(computeDrift(recorded, now, ON).changes.map((c) => c.name), ['b', 'd']);
-  t.strictSame(computeDrift({ template: null, adopted: null }, now, OFF), { changes: [], unrecorded: now });
+  t.strictSame(computeDrift({ template: null, adopted: null, notified: null }, now, OFF), { changes: [], unrecorded: now });
 });
 
 t.test('currentStamp: digests per tracked source, namespaced, sorted, absent marked', async (t) => {

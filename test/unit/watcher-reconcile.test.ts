@@ -15,7 +15,8 @@ import { SourceDigests } from '../../watcher/digests.js';
 import { createWatcherMetrics } from '../../watcher/metrics.js';
 import { TokenBucket } from '../../watcher/rate-limiter.js';
 import { reconcileWorkload } from '../../watcher/reconcile.js';
-import type { ReconcileDeps } from '../../watcher/reconcile.js';
+import type { Notifier, ReconcileDeps } from '../../watcher/reconcile.js';
+import type { NotifyChange, RolloutAlert, WorkloadRef } from '../../watcher/alerts.js';
 
 const KIND = workloadKindByName('Deployment')!;
 
@@ -26,7 +27,7 @@ function deploymentObject(rv: string, templateAnnotations: Record<string, string
   };
 }
 
-function setup(options: { leader?: boolean; intervalMs?: number; rollOnDelete?: boolean; patchMs?: number; log?: Writable } = {}) {
+function setup(options: { leader?: boolean; intervalMs?: number; rollOnDelete?: boolean; patchMs?: number; log?: Writable; notifier?: Notifier; alerts?: (a: RolloutAlert) => void } = {}) {
   const clock = new ManualClock();
   const cache = new ClusterCache();
   const state = { workload: deploymentObject('1') as unknown, cm: { metadata: { resourceVersion: '10' }, data: { a: '1' } } as unknown, patchError: undefined as unknown };
@@ -43,6 +44,7 @@ function setup(options: { leader?: boolean; intervalMs?: number; rollOnDelete?: 
     cache, digests, policy: DEFAULT_POLICY, rollOnDelete: options.rollOnDelete ?? false,
     guard: new ChurnGuard(options.intervalMs ?? 0, clock), limiter: new TokenBucket(100, 100, clock),
     events: { post: async (_w, type, reason, message) => void events.push({ type, reason, message }) },
+    notifier: options.notifier, alerts: options.alerts,
     metrics: createWatcherMetrics(), log: options.log ? createLogger('info', 'test', options.log) : createLogger('silent', 'test'), clock, isLeader: () => options.leader ?? true,
     api: {
       get: async () => {
@@ -217,4 +219,64 @@ t.test('compactSource keeps what policy reads of a source and never its data or 
   t.same(kept, { metadata: { name: 'db', namespace: 'ns', resourceVersion: '9', labels: { team: 'a' }, annotations: { 'configstamp.io/ignore': 'true' } }, type: 'Opaque' });
   t.notOk(JSON.stringify(kept).includes('hunter2'));
   t.notOk(JSON.stringify(kept).includes('aHVudGVy'));
+});
+
+/** Changes the consumed ConfigMap's data, as a new version of it. */
+function changeSource(s: ReturnType<typeof setup>, rv: string, a: string): void {
+  s.state.cm = { metadata: { resourceVersion: rv }, data: { a } };
+  s.setSourceRv(rv);
+  s.deps.digests.forget('ConfigMap', 'ns', 'cfg');
+}
+
+t.test('notify mode: a change is delivered once and recorded on the metadata; the template never changes', async (t) => {
+  const delivered: { workload: WorkloadRef; changes: readonly NotifyChange[] }[] = [];
+  let fail = false;
+  const s = setup({ notifier: { deliver: async (workload, changes) => {
+    if (fail) throw new Error('receiver answered 500');
+    delivered.push({ workload, changes });
+  } } });
+  await s.run();
+  t.equal(s.patches.length, 1, 'adopted first, as in roll mode');
+  changeSource(s, '11', '2');
+  fail = true;
+  t.same(await s.run(), { retry: true }, 'a failed delivery is retried');
+  t.equal(s.patches.length, 1, 'and not recorded as sent');
+  fail = false;
+  await s.run();
+  t.equal(delivered.length, 1);
+  t.match(delivered[0], { workload: { kind: 'Deployment', namespace: 'ns', name: 'web' }, changes: [{ kind: 'ConfigMap', name: 'cfg', digest: /^[0-9a-f]{16}$/ }] });
+  t.match(s.patches[1], { metadata: { annotations: { 'configstamp.io/notified-stamp': /^v1:configmap\/cfg=[0-9a-f]{16}$/ } } });
+  t.notOk((s.patches[1] as { spec?: unknown }).spec, 'nothing rolls');
+  t.match(s.events.at(-1), { type: 'Normal', reason: 'ConfigstampNotified' });
+  await s.run();
+  t.equal(delivered.length, 1, 'not delivered twice (a restart reads the same record)');
+  changeSource(s, '12', '1');
+  await s.run();
+  t.equal(delivered.length, 1, 'changed back to what the pods run: nothing to notify');
+  t.match(s.patches.at(-1), { metadata: { annotations: { 'configstamp.io/notified-stamp': null } } }, 'the record is tidied');
+  changeSource(s, '13', '2');
+  await s.run();
+  t.equal(delivered.length, 2, 'changed again: notified again');
+  t.match(await s.deps.metrics.registry.getSingleMetricAsString('reloader_reload_executed_total'), /reloader_reload_executed_total\{success="true"\} 2/);
+});
+
+t.test("a rollout is alerted (names only) and counted under Reloader's metric names", async (t) => {
+  const alerts: RolloutAlert[] = [];
+  const s = setup({ alerts: (a) => alerts.push(a) });
+  await s.run();
+  t.equal(alerts.length, 0, 'an adoption is no rollout: no alert');
+  changeSource(s, '11', '2');
+  s.state.patchError = new KubeApiError(500, 'InternalError', 'etcd leader changed');
+  t.same(await s.run(), { retry: true });
+  s.state.patchError = undefined;
+  await s.run();
+  t.match(alerts, [{ workload: { kind: 'Deployment', namespace: 'ns', name: 'web' }, sources: [{ kind: 'ConfigMap', name: 'cfg' }] }]);
+  const text = await s.deps.metrics.registry.metrics();
+  t.match(text, /reloader_reload_executed_total\{success="true"\} 1/);
+  t.match(text, /reloader_reload_executed_total\{success="false"\} 1/);
+  t.match(text, /reloader_action_total\{workload_kind="Deployment",result="success"\} 1/);
+  t.match(text, /reloader_action_total\{workload_kind="Deployment",result="error"\} 1/);
+  t.notMatch(text, /reloader_reload_executed_total_by_namespace/, 'by namespace only when asked for');
+  const byNs = createWatcherMetrics({ countByNamespace: true });
+  t.match(await byNs.registry.metrics(), /# TYPE reloader_reload_executed_total_by_namespace counter/);
 });
