@@ -8,6 +8,9 @@ import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { CERTS_FLAGS } from '../../certs/main.js';
+import { WATCHER_FLAGS } from '../../watcher/config.js';
+import { WEBHOOK_FLAGS } from '../../webhook/config.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ENTRY = path.join(ROOT, 'bin/configstamp.ts');
@@ -16,9 +19,12 @@ process.on('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
+/** The variables configstamp reads besides CONFIGSTAMP_*: KUBECONFIG and Reloader's names. */
+const READ_ENV = new Set(['KUBECONFIG', ...[...WATCHER_FLAGS, ...WEBHOOK_FLAGS, ...CERTS_FLAGS].flatMap((s) => s.envAliases ?? [])]);
+
 /** The test's environment minus configstamp's own settings, so only what a test passes applies. */
 function inheritedEnv(): Record<string, string | undefined> {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONFIGSTAMP_') && k !== 'KUBECONFIG'));
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONFIGSTAMP_') && !READ_ENV.has(k)));
 }
 
 export interface ConfigstampProcess {
