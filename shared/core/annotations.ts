@@ -84,6 +84,17 @@ export function readBool(value: string | undefined): boolean | undefined {
   return undefined;
 }
 
+/**
+ * Reloader's auto keys as Reloader reads them (Go's strconv.ParseBool): also `1`, `t`, `T`, `0`,
+ * `f`, `F`. Its ignore, search and match keys take only "true", as readBool reads them.
+ */
+export function readGoBool(value: string | undefined): boolean | undefined {
+  const b = readBool(value);
+  if (b !== undefined || value === undefined) return b;
+  const v = value.trim();
+  return v === '1' || v === 't' || v === 'T' ? true : v === '0' || v === 'f' || v === 'F' ? false : undefined;
+}
+
 /** Splits a comma list, trimming blanks away. */
 export function readList(value: string | undefined): string[] {
   if (value === undefined) return [];

@@ -5,7 +5,7 @@
  * applies what only the sources themselves can say (ignore, match, labels) once the caller has
  * fetched their metadata. Reloader's keys are read as Reloader reads them (docs/annotations.md).
  */
-import { OUR_SELECTING_KEYS, Ours, Reloader, Wave, readBool, readList, selectingKeys } from './annotations.js';
+import { OUR_SELECTING_KEYS, Ours, Reloader, Wave, readBool, readGoBool, readList, selectingKeys } from './annotations.js';
 import type { ReloaderKeys } from './annotations.js';
 import { asStringMap, getPath } from './json.js';
 import { SOURCE_KINDS } from './kinds.js';
@@ -143,7 +143,7 @@ function autoKinds(ann: Readonly<Record<string, string>>, own: Readonly<Record<s
   const compat = options.reloaderCompat;
   const ours = readBool(ann[Ours.track]);
   const rk = options.reloaderKeys;
-  const reloaderAuto = compat ? readBool(ann[rk.keys.auto]) : undefined;
+  const reloaderAuto = compat ? readGoBool(ann[rk.keys.auto]) : undefined;
   // Wave acts only on the exact value "true", read from the workload's own metadata.
   const waveAuto = options.waveCompat && own[Wave.updateOnConfigChange] === 'true' ? true : undefined;
   const flag = ours ?? reloaderAuto ?? waveAuto;
@@ -155,7 +155,7 @@ function autoKinds(ann: Readonly<Record<string, string>>, own: Readonly<Record<s
   const kinds = new Set<SourceKind>();
   const reasons = new Set<string>();
   for (const kind of SOURCE_KINDS) {
-    const typed = compat ? readBool(ann[rk.kind[kind].auto]) : undefined;
+    const typed = compat ? readGoBool(ann[rk.kind[kind].auto]) : undefined;
     if (typed === true) {
       kinds.add(kind);
       reasons.add(`annotation ${rk.kind[kind].auto}=true`);
