@@ -11,7 +11,7 @@ import type { Logger } from '../shared/log.js';
 import { ClusterCache, metaOf, sourceEntryOf, workloadKey } from './cache.js';
 import type { ChurnGuard } from './churn-guard.js';
 import type { SourceDigests } from './digests.js';
-import { trackingOf } from './evaluate.js';
+import { wantedSources } from '../shared/core/evaluate.js';
 import type { InformerHandlers } from '../shared/kube/informer.js';
 import type { WorkQueue } from './queue.js';
 import { ReverseIndex } from './reverse-index.js';
@@ -76,7 +76,7 @@ export class Controller {
   private reindex(key: string): void {
     const w = this.cache.workload(key);
     if (w === undefined) return void this.index.remove(key);
-    const { plan } = trackingOf(w.kind, w.object, this.cache.namespaceView(w.namespace), this.cache.catalog(w.namespace), this.deps.policy);
+    const plan = wantedSources({ kind: w.kind, object: w.object, namespace: this.cache.namespaceView(w.namespace), policy: this.deps.policy });
     if (!plan.tracked) return void this.index.remove(key);
     this.index.set(key, w.namespace, plan.wants, plan.patterns.map((p) => p.kind));
   }

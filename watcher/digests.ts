@@ -1,16 +1,15 @@
 /**
- * The current stamp of a workload's tracked sources, computed from digests, not data. Digests are
+ * The current digests of a workload's tracked sources, kept per version, not data. Digests are
  * cached per (source, resourceVersion, key selection); a source's data is read (GET) only when a
  * digest is missing or a fresh read is asked for, handed to the core's digest and dropped at once.
  * So memory grows with the number of tracked sources, never with their payload.
  */
 import { ABSENT, stampDigest } from '../shared/core/digest.js';
 import type { SourceKind } from '../shared/core/kinds.js';
-import type { TrackedSource } from '../shared/core/policy.js';
+import type { SourceCatalog, TrackedSource } from '../shared/core/policy.js';
 import type { KeySelection } from '../shared/core/references.js';
 import { sourceId } from '../shared/core/references.js';
-import { makeStamp } from '../shared/core/stamp.js';
-import type { Stamp } from '../shared/core/stamp.js';
+import type { EvaluationPort } from '../shared/core/evaluate.js';
 import type { SourceKey } from '../shared/kube/sources.js';
 import { metaOf } from './cache.js';
 
@@ -60,10 +59,10 @@ export class SourceDigests {
   }
 
   /**
-   * The stamp the tracked sources call for. With `versions`, cached digests of the versions the
-   * cache knows are used and only the rest are read; without, every source is read afresh.
+   * The digest of each tracked source, in order. With `versions`, cached digests of the versions
+   * the cache knows are used and only the rest are read; without, every source is read afresh.
    */
-  async stamp(namespace: string, tracked: readonly TrackedSource[], versions?: VersionLookup): Promise<Stamp> {
+  async digestsOf(namespace: string, tracked: readonly TrackedSource[], versions?: VersionLookup): Promise<string[]> {
     const digests = tracked.map((t) => (versions === undefined ? undefined : this.known(namespace, t, versions)));
     const missing = tracked.filter((_, i) => digests[i] === undefined);
     if (missing.length > 0) {
@@ -78,6 +77,15 @@ export class SourceDigests {
         if (rv !== undefined) this.remember(t.kind, namespace, t.name, rv, selectionId(t.keys), digest);
       });
     }
-    return makeStamp(tracked.map((t, i) => ({ kind: t.kind, name: t.name, digest: digests[i]! })));
+    return digests as string[];
+  }
+
+  /**
+   * The watcher's port into the core's evaluation: the catalog it keeps, and digests from this
+   * cache (by the versions `versions` reports), reading only what is missing; without `versions`,
+   * every tracked source is read afresh (the confirming reads before a rollout).
+   */
+  port(namespace: string, catalog: SourceCatalog, versions?: VersionLookup): EvaluationPort {
+    return { catalog: () => catalog, digests: (tracked) => this.digestsOf(namespace, tracked, versions) };
   }
 }

@@ -16,7 +16,7 @@ import { namespacePath, sourceFieldSelector, sourcePath, workloadPath } from '..
 import { fetchSources } from '../shared/kube/sources.js';
 import { ClusterCache, metaOf, sourceEntryOf } from './cache.js';
 import { SourceDigests } from './digests.js';
-import { evaluateWorkload } from './evaluate.js';
+import { decideWorkload } from '../shared/core/evaluate.js';
 import { describeChanges } from './events.js';
 import { rolloutReason } from './reconcile.js';
 
@@ -88,11 +88,8 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
       for (const object of items) {
         const m = metaOf(object);
         if (!m.name || !m.namespace) continue;
-        const ev = await evaluateWorkload({
-          kind, object, namespace: m.namespace, namespaceView: cache.namespaceView(m.namespace), catalog: cache.catalog(m.namespace),
-          policy, rollOnDelete: values['roll-on-delete'] as boolean, digests,
-          versions: (k, ns, name) => cache.source(k, ns, name)?.resourceVersion,
-        });
+        const port = digests.port(m.namespace, cache.catalog(m.namespace), (k, ns, name) => cache.source(k, ns, name)?.resourceVersion);
+        const ev = await decideWorkload({ kind, object, namespace: cache.namespaceView(m.namespace), policy }, port, { rollOnDelete: values['roll-on-delete'] as boolean });
         if (!ev.plan.tracked) continue;
         const d = ev.decision;
         const sources = ev.tracked.map((t) => `${t.kind}/${t.name}`);

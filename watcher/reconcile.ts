@@ -18,8 +18,8 @@ import type { Logger } from '../shared/log.js';
 import type { ClusterCache, WorkloadEntry } from './cache.js';
 import type { ChurnGuard } from './churn-guard.js';
 import type { Clock } from './clock.js';
-import type { SourceDigests } from './digests.js';
-import { evaluateWorkload } from './evaluate.js';
+import type { SourceDigests, VersionLookup } from './digests.js';
+import { decideWorkload } from '../shared/core/evaluate.js';
 import { EventReasons, describeChanges } from './events.js';
 import type { EventSink } from './events.js';
 import { countReload } from './metrics.js';
@@ -102,11 +102,11 @@ export async function reconcileWorkload(deps: ReconcileDeps, key: string, contex
 
 async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, context: ReconcileContext, log: Logger): Promise<ReconcileResult> {
   const ns = cached.namespace;
-  const base = {
-    kind: cached.kind, namespace: ns, namespaceView: deps.cache.namespaceView(ns), catalog: deps.cache.catalog(ns),
-    policy: deps.policy, rollOnDelete: deps.rollOnDelete, notify: deps.notifier !== undefined, digests: deps.digests,
-  };
-  const planned = await evaluateWorkload({ ...base, object: cached.object, versions: (kind, n, name) => deps.cache.source(kind, n, name)?.resourceVersion });
+  const catalog = deps.cache.catalog(ns);
+  const input = { kind: cached.kind, namespace: deps.cache.namespaceView(ns), policy: deps.policy };
+  const options = { rollOnDelete: deps.rollOnDelete, notify: deps.notifier !== undefined };
+  const versions: VersionLookup = (kind, n, name) => deps.cache.source(kind, n, name)?.resourceVersion;
+  const planned = await decideWorkload({ ...input, object: cached.object }, deps.digests.port(ns, catalog, versions), options);
   if (planned.decision.action === 'none' || !deps.isLeader()) return;
 
   let entry = cached;
@@ -120,7 +120,7 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
     const object = await deps.api.get(cached);
     if (object === null) return;
     entry = { ...cached, object };
-    decision = (await evaluateWorkload({ ...base, object })).decision;
+    decision = (await decideWorkload({ ...input, object }, deps.digests.port(ns, catalog), options)).decision;
     if (decision.action === 'none') {
       log.debug('cached state was stale; fresh reads show nothing to do');
       return;

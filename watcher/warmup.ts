@@ -22,7 +22,7 @@ import { metaOf } from './cache.js';
 import type { ClusterCache } from './cache.js';
 import type { SourceDigests } from './digests.js';
 import { selectionId } from './digests.js';
-import { trackingOf } from './evaluate.js';
+import { trackWorkload } from '../shared/core/evaluate.js';
 
 export interface WarmupOptions {
   /** A namespace's sources of a kind are listed only when at least this many are tracked... */
@@ -51,7 +51,7 @@ export function trackedSourceNeeds(cache: ClusterCache, policy: PolicyOptions): 
   const groups = new Map<string, { namespace: string; kind: SourceKind; needs: Needs }>();
   for (const key of cache.workloadKeys()) {
     const w = cache.workload(key)!;
-    const { plan, tracked } = trackingOf(w.kind, w.object, cache.namespaceView(w.namespace), cache.catalog(w.namespace), policy);
+    const { plan, tracked } = trackWorkload({ kind: w.kind, object: w.object, namespace: cache.namespaceView(w.namespace), policy }, cache.catalog(w.namespace));
     if (!plan.tracked) continue;
     for (const t of tracked) {
       if (cache.source(t.kind, w.namespace, t.name) === undefined) continue;

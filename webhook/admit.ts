@@ -6,17 +6,16 @@
  */
 import { planAdmission } from '../shared/core/admission.js';
 import { Ours } from '../shared/core/annotations.js';
-import { currentStamp, templateAnnotations } from '../shared/core/decide.js';
+import { templateAnnotations } from '../shared/core/decide.js';
+import { evaluateWorkload } from '../shared/core/evaluate.js';
 import { getPath } from '../shared/core/json.js';
 import { workloadKindByResource } from '../shared/core/kinds.js';
 import type { WorkloadKind } from '../shared/core/kinds.js';
 import { buildStampJsonPatch } from '../shared/core/patch.js';
 import type { JsonPatchOp } from '../shared/core/patch.js';
-import { planTracking } from '../shared/core/policy.js';
 import type { PolicyOptions } from '../shared/core/policy.js';
-import { extractReferences, sourceId } from '../shared/core/references.js';
 import { formatStamp } from '../shared/core/stamp.js';
-import { ConfigstampError, ErrorCodes, errorCode, errorMessage } from '../shared/errors.js';
+import { errorCode, errorMessage } from '../shared/errors.js';
 import type { ErrorCode } from '../shared/errors.js';
 import type { AdmissionRequest } from './decode.js';
 import type { NamespaceLookup } from './namespaces.js';
@@ -67,13 +66,8 @@ export async function admit(request: AdmissionRequest, deps: AdmitDeps): Promise
     const namespace = request.namespace || String(getPath(request.object, ['metadata', 'namespace']) ?? '');
     if (namespace === '') return outcome('skipped', 'no namespace', kind);
     const ns = await deps.namespaces.get(namespace);
-    const refs = extractReferences(getPath(request.object, kind.templatePath));
-    const tracking = planTracking({ kind, object: request.object }, refs, ns, deps.policy);
+    const { plan: tracking, stamp } = await evaluateWorkload({ kind, object: request.object, namespace: ns, policy: deps.policy }, deps.readSources(namespace, deps.hashKey));
     if (!tracking.tracked) return outcome('skipped', tracking.reason, kind);
-    const key = deps.hashKey();
-    if (key === undefined) throw new ConfigstampError(ErrorCodes.HASH_KEY, 'the per-cluster hash key is not loaded yet');
-    const read = await deps.readSources(namespace, tracking);
-    const stamp = currentStamp(key, namespace, read.tracked, (k, n) => read.objects.get(sourceId(k, n)) ?? null);
     if (stamp.length === 0 && incoming === undefined) return outcome('unchanged', `${plan.reason}; tracked (${tracking.reason}) but no source is`, kind);
     const value = formatStamp(stamp);
     if (value === incoming) return outcome('unchanged', `${plan.reason}; stamp already current`, kind);

@@ -40,7 +40,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   const namespaces = config.namespaces.length === 0 ? new NamespaceCache(client, log.child({ part: 'namespaces' }), config.fetchDeadlineMs) : unlabelledNamespaces;
   if (namespaces instanceof NamespaceCache) namespaces.start();
   const fetchOptions = { concurrency: config.fetchConcurrency, deadlineMs: config.fetchDeadlineMs };
-  const readSources = kubeSourceReader(client, config.policy, fetchOptions, (s) => metrics.sourceReadSeconds.observe(s));
+  const readSources = kubeSourceReader(client, fetchOptions, (s) => metrics.sourceReadSeconds.observe(s));
   const handler = createAdmissionHandler({ policy: config.policy, namespaces, hashKey: () => hashKey.current, readSources }, log.child({ part: 'admission' }), metrics);
 
   let listening = false;

@@ -11,8 +11,7 @@ import type { WorkloadKind } from './kinds.js';
 import { buildStampMergePatch } from './patch.js';
 import { sourceId } from './references.js';
 import { SourceTable } from './source-table.js';
-import { ABSENT, stampDigests } from './digest.js';
-import type { TrackedSource } from './policy.js';
+import { ABSENT } from './digest.js';
 import { formatStamp, makeStamp, parseStamp } from './stamp.js';
 import type { Stamp, StampEntry } from './stamp.js';
 
@@ -161,22 +160,4 @@ function templateWithoutStamp(kind: WorkloadKind, object: unknown): unknown {
 /** Whether two versions of a workload have the same pod template, ignoring the stamp. */
 export function templatesEqualIgnoringStamp(kind: WorkloadKind, a: unknown, b: unknown): boolean {
   return jsonEqual(templateWithoutStamp(kind, a), templateWithoutStamp(kind, b));
-}
-
-/** Looks up a fetched source: its object, or null when it does not exist. */
-export type SourceObjects = (kind: StampEntry['kind'], name: string) => unknown | null;
-
-/** The stamp the tracked sources call for now. */
-export function currentStamp(
-  hashKey: Uint8Array,
-  namespace: string,
-  tracked: readonly TrackedSource[],
-  objects: SourceObjects,
-): Stamp {
-  const digests = stampDigests(hashKey, tracked.map((t) => ({
-    id: { kind: t.kind, namespace, name: t.name },
-    keys: t.keys,
-    object: objects(t.kind, t.name),
-  })));
-  return makeStamp(tracked.map((t, i) => ({ kind: t.kind, name: t.name, digest: digests[i]! })));
 }

@@ -21,18 +21,15 @@ import { pathToFileURL } from 'node:url';
 import {
   DEFAULT_POLICY,
   Ours,
-  currentStamp,
   decideReconcile,
-  extractReferences,
+  digestsFromData,
   formatStamp,
-  getPath,
-  makeStamp,
-  planTracking,
-  selectTrackedSources,
   stampDigest,
+  stampOf,
+  trackWorkload,
   workloadKindByName,
 } from '../../shared/core/index.js';
-import type { JsonRecord, NamespaceView, ReconcileDecision, SourceCatalog, SourceKind, SourceMeta, SourceObjects, TrackedSource, WorkloadKind } from '../../shared/core/index.js';
+import type { JsonRecord, NamespaceView, ReconcileDecision, SourceCatalog, SourceKind, SourceMeta, SourceObjects, Stamp, TrackedSource, WorkloadKind } from '../../shared/core/index.js';
 import { FakeNamespace, configMap, hashKey, namespace, podSpec, secret, setPath, workload } from '../fixtures/index.js';
 import { reloaderHash } from '../fixtures/reloader-hash.js';
 import { SourceDigests, selectionId } from '../../watcher/digests.js';
@@ -104,16 +101,15 @@ export function cacheOf(sources: FakeNamespace): Cache {
   };
 }
 
-/** The sources a workload tracks, from its template and the cache. */
+/** The sources a workload tracks, from its template and the cache (the core's trackWorkload). */
 function trackedOf(kind: WorkloadKind, deployment: JsonRecord, cache: Cache): readonly TrackedSource[] {
-  const refs = extractReferences(getPath(deployment, kind.templatePath));
-  const plan = planTracking({ kind, object: deployment }, refs, cache.namespace, DEFAULT_POLICY);
-  return selectTrackedSources(plan, cache.catalog, DEFAULT_POLICY);
+  return trackWorkload({ kind, object: deployment, namespace: cache.namespace, policy: DEFAULT_POLICY }, cache.catalog).tracked;
 }
 
-/** One decision with all 5 digests computed from the sources' data. */
-function decideFromData(kind: WorkloadKind, deployment: JsonRecord, cache: Cache): { decision: ReconcileDecision; stamp: ReturnType<typeof currentStamp> } {
-  const stamp = currentStamp(KEY, NS, trackedOf(kind, deployment, cache), cache.lookup);
+/** One decision with all 5 digests computed from the sources' data (the webhook's port). */
+function decideFromData(kind: WorkloadKind, deployment: JsonRecord, cache: Cache): { decision: ReconcileDecision; stamp: Stamp } {
+  const tracked = trackedOf(kind, deployment, cache);
+  const stamp = stampOf(tracked, digestsFromData(KEY, NS, tracked, cache.lookup));
   return { decision: decideReconcile(kind, deployment, stamp, { rollOnDelete: false }), stamp };
 }
 
@@ -132,14 +128,18 @@ export function knownDigests(kind: WorkloadKind, deployment: JsonRecord, cache: 
   return digests;
 }
 
-/** One decision as the watcher makes it: the digests of the sources' current versions are known. */
+/**
+ * One decision as the watcher makes it (shared/core/evaluate.ts decideWorkload, its steps run
+ * synchronously here): the digests of the sources' current versions are known.
+ */
 function decide(kind: WorkloadKind, deployment: JsonRecord, cache: Cache, digests: SourceDigests): ReconcileDecision {
-  const stamp = makeStamp(trackedOf(kind, deployment, cache).map((t) => {
+  const tracked = trackedOf(kind, deployment, cache);
+  const known = tracked.map((t) => {
     const digest = digests.known(NS, t, cache.versions);
     if (digest === undefined) throw new Error(`no digest known for ${t.kind}/${t.name}`);
-    return { kind: t.kind, name: t.name, digest };
-  }));
-  return decideReconcile(kind, deployment, stamp, { rollOnDelete: false });
+    return digest;
+  });
+  return decideReconcile(kind, deployment, stampOf(tracked, known), { rollOnDelete: false });
 }
 
 /** One op's rate: per second of wall-clock time, and per second of this process's CPU time. */

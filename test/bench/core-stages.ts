@@ -19,7 +19,11 @@ type Stages = Record<string, () => unknown>;
 async function stagesOf(root: string): Promise<Stages> {
   const load = <T>(path: string): Promise<T> => import(pathToFileURL(`${root}/${path}`).href) as Promise<T>;
   const core = await load<typeof Core>('shared/core/index.js');
-  const { hashKey } = await load<typeof Fixtures>('test/fixtures/index.js');
+  const fixtures = await load<typeof Fixtures>('test/fixtures/index.js');
+  const { hashKey } = fixtures;
+  // The stamp from data: the core's own currentStamp in checkouts before the one evaluation
+  // pipeline (shared/core/evaluate.ts), the same composition from the fixtures after it.
+  const stampFromData = (core as { currentStamp?: typeof fixtures.currentStamp }).currentStamp ?? fixtures.currentStamp;
   const { buildScene } = await load<typeof Bench>('test/bench/core-decision.js');
   const { kind, deployment, sources } = buildScene();
   const cache = cacheOf(sources);
@@ -28,12 +32,12 @@ async function stagesOf(root: string): Promise<Stages> {
   const refs = core.extractReferences(template);
   const plan = core.planTracking({ kind, object: deployment }, refs, cache.namespace, core.DEFAULT_POLICY);
   const tracked = core.selectTrackedSources(plan, cache.catalog, core.DEFAULT_POLICY);
-  const stamp = core.currentStamp(key, cache.namespace.name, tracked, cache.lookup);
+  const stamp = stampFromData(key, cache.namespace.name, tracked, cache.lookup);
   return {
     extractReferences: () => core.extractReferences(template),
     planTracking: () => core.planTracking({ kind, object: deployment }, refs, cache.namespace, core.DEFAULT_POLICY),
     selectTrackedSources: () => core.selectTrackedSources(plan, cache.catalog, core.DEFAULT_POLICY),
-    currentStamp: () => core.currentStamp(key, cache.namespace.name, tracked, cache.lookup),
+    currentStamp: () => stampFromData(key, cache.namespace.name, tracked, cache.lookup),
     decideReconcile: () => core.decideReconcile(kind, deployment, stamp, { rollOnDelete: false }),
   };
 }

@@ -111,7 +111,7 @@ export async function run(options: { count?: number; concurrency?: number } = {}
     const metrics = createWebhookMetrics();
     const namespaces = new NamespaceCache(client, silent, 2000);
     namespaces.start();
-    const readSources = kubeSourceReader(client, DEFAULT_POLICY, { concurrency: 8, deadlineMs: 2000 }, (s) => metrics.sourceReadSeconds.observe(s));
+    const readSources = kubeSourceReader(client, { concurrency: 8, deadlineMs: 2000 }, (s) => metrics.sourceReadSeconds.observe(s));
     const handler = createAdmissionHandler({ policy: DEFAULT_POLICY, namespaces, hashKey: () => key, readSources }, silent, metrics);
     const app = buildApp({ handler, log: silent, metrics, maxRequestBytes: 7 << 20, isReady: () => true, https: { cert: serving.certPem, key: serving.keyPem } });
     await app.listen({ host: '127.0.0.1', port: 0 });

@@ -5,7 +5,7 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { Ours } from '../../shared/core/annotations.js';
-import { currentStamp } from '../../shared/core/decide.js';
+import { currentStamp } from '../fixtures/index.js';
 import { extractReferences, sourceId } from '../../shared/core/references.js';
 import { formatStamp, parseStamp } from '../../shared/core/stamp.js';
 import { KubeClient } from '../../shared/kube/client.js';

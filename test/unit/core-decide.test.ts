@@ -10,7 +10,6 @@ import {
   Ours,
   WORKLOAD_KINDS,
   computeDrift,
-  currentStamp,
   decideReconcile,
   effectiveDigests,
   extractReferences,
@@ -24,7 +23,7 @@ import {
   templatesEqualIgnoringStamp,
 } from '../../shared/core/index.js';
 import type { DriftOptions, JsonRecord, PolicyOptions, ReconcileDecision, Stamp, TrackedSource } from '../../shared/core/index.js';
-import { FakeNamespace, configMap, hashKey, kindRow, namespace, podSpec, secret, setPath, workload } from '../fixtures/index.js';
+import { FakeNamespace, configMap, hashKey, kindRow, namespace, podSpec, secret, currentStamp, setPath, workload } from '../fixtures/index.js';
 import { applyMergePatch } from '../fixtures/json-patch.js';
 
 const KEY = hashKey(7);

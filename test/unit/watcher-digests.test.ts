@@ -4,9 +4,15 @@
  */
 import t from 'tap';
 import { ABSENT, ALL_KEYS, stampDigest } from '../../shared/core/index.js';
-import type { TrackedSource } from '../../shared/core/index.js';
+import type { Stamp, TrackedSource } from '../../shared/core/index.js';
+import { stampOf } from '../../shared/core/evaluate.js';
 import { SourceDigests, selectionId } from '../../watcher/digests.js';
 import type { VersionLookup } from '../../watcher/digests.js';
+
+/** The stamp the core composes from these digests (shared/core/evaluate.ts stampOf). */
+async function stampVia(d: SourceDigests, ns: string, tracked: readonly TrackedSource[], versions?: VersionLookup): Promise<Stamp> {
+  return stampOf(tracked, await d.digestsOf(ns, tracked, versions));
+}
 
 const KEY = new Uint8Array(32).fill(3);
 const cfg: TrackedSource = { kind: 'ConfigMap', name: 'cfg', keys: ALL_KEYS, optional: false };
@@ -36,26 +42,26 @@ t.test('known(): absent, never digested, digested for another selection or versi
   t.equal(digests.known('ns', cfg, versions), undefined, 'a newer version');
 });
 
-t.test('stamp(): reads only what is not known, remembers it, and agrees with digests from data', async (t) => {
+t.test('digestsOf(): reads only what is not known, remembers it, and agrees with digests from data', async (t) => {
   const objects = {
     'ConfigMap/cfg': { metadata: { resourceVersion: '5' }, data: { a: '1', b: '2' } },
     'Secret/db': { metadata: { resourceVersion: '9' }, data: { p: Buffer.from('pw').toString('base64') } },
   };
   const { digests, reads, versions } = setup(objects);
   const expected = (s: TrackedSource): string => stampDigest(KEY, { kind: s.kind, namespace: 'ns', name: s.name }, s.keys, objects[`${s.kind}/${s.name}` as keyof typeof objects]);
-  const first = await digests.stamp('ns', [cfgKeyA, db], versions);
+  const first = await stampVia(digests, 'ns', [cfgKeyA, db], versions);
   t.same(reads, [['ConfigMap/cfg', 'Secret/db']]);
   t.same(first, [{ kind: 'ConfigMap', name: 'cfg', digest: expected(cfgKeyA) }, { kind: 'Secret', name: 'db', digest: expected(db) }]);
-  t.same(await digests.stamp('ns', [cfgKeyA, db], versions), first, 'the same stamp again');
+  t.same(await stampVia(digests, 'ns', [cfgKeyA, db], versions), first, 'the same stamp again');
   t.equal(reads.length, 1, 'with no read');
   objects['Secret/db'].metadata.resourceVersion = '10';
   objects['Secret/db'].data.p = Buffer.from('new').toString('base64');
-  const second = await digests.stamp('ns', [cfgKeyA, db], versions);
+  const second = await stampVia(digests, 'ns', [cfgKeyA, db], versions);
   t.same(reads[1], ['Secret/db'], 'only the source whose version moved is read');
   t.equal(second[0]!.digest, first[0]!.digest);
   t.equal(second[1]!.digest, expected(db));
   t.not(second[1]!.digest, first[1]!.digest);
-  await digests.stamp('ns', [cfgKeyA], undefined);
+  await stampVia(digests, 'ns', [cfgKeyA], undefined);
   t.same(reads[2], ['ConfigMap/cfg'], 'without versions every source is read afresh');
   t.equal(digests.reads, 4);
 });

@@ -13,8 +13,17 @@ import { KubeApiError } from '../../shared/kube/client.js';
 import { createLogger } from '../../shared/log.js';
 import { ClusterCache, workloadKey } from '../../watcher/cache.js';
 import { SourceDigests } from '../../watcher/digests.js';
+import type { VersionLookup } from '../../watcher/digests.js';
+import { stampOf } from '../../shared/core/evaluate.js';
+import type { TrackedSource } from '../../shared/core/policy.js';
+import type { Stamp } from '../../shared/core/stamp.js';
 import { warmDigests } from '../../watcher/warmup.js';
 import type { WarmupOptions } from '../../watcher/warmup.js';
+
+/** The stamp the core composes from these digests (shared/core/evaluate.ts stampOf). */
+async function stampVia(d: SourceDigests, ns: string, tracked: readonly TrackedSource[], versions?: VersionLookup): Promise<Stamp> {
+  return stampOf(tracked, await d.digestsOf(ns, tracked, versions));
+}
 
 const KIND = workloadKindByName('Deployment')!;
 const KEY = new Uint8Array(32).fill(3);
@@ -73,7 +82,7 @@ t.test('lists the namespaces where tracked sources are many, and digests them as
   t.same(calls.map((c) => c.query.continue), [undefined, '2', '4'], 'follows continue tokens');
   t.equal(digests.size, 5);
 
-  const stamp = await digests.stamp('big', [{ kind: 'ConfigMap', name: 'cm-3', keys: { all: false, keys: new Set(['a']) }, optional: false }],
+  const stamp = await stampVia(digests, 'big', [{ kind: 'ConfigMap', name: 'cm-3', keys: { all: false, keys: new Set(['a']) }, optional: false }],
     (_kind, _ns, name) => `rv-${name}`);
   const expected = stampDigest(KEY, { kind: 'ConfigMap', namespace: 'big', name: 'cm-3' }, { all: false, keys: new Set(['a']) }, configMap('big', 'cm-3'));
   t.same(stamp, [{ kind: 'ConfigMap', name: 'cm-3', digest: expected }], 'the cached digest is the one a fresh read gives');

@@ -3,7 +3,7 @@
 // and that one failure is one log line, one metric and one warning, none carrying a Secret value.
 import t from 'tap';
 import { Writable } from 'node:stream';
-import { DEFAULT_POLICY, currentStamp, extractReferences, formatStamp, sourceId } from '../../shared/core/index.js';
+import { DEFAULT_POLICY, extractReferences, formatStamp, sourceId } from '../../shared/core/index.js';
 import type { PolicyOptions } from '../../shared/core/index.js';
 import type { KubeClient } from '../../shared/kube/client.js';
 import { createLogger } from '../../shared/log.js';
@@ -13,7 +13,7 @@ import type { AdmissionRequest } from '../../webhook/decode.js';
 import { createWebhookMetrics } from '../../webhook/metrics.js';
 import { kubeSourceReader } from '../../webhook/reads.js';
 import { createAdmissionHandler } from '../../webhook/webhook.js';
-import { configMap, podSpec, secret, templateOf, workload } from '../fixtures/index.js';
+import { configMap, currentStamp, podSpec, secret, templateOf, workload } from '../fixtures/index.js';
 
 const KEY = Buffer.alloc(32, 7);
 const CANARY = 'canary-s3cr3t-value';
@@ -55,7 +55,7 @@ function deps(api: FakeApi, options: { key?: Uint8Array | undefined; policy?: Po
     policy,
     namespaces: { get: async (name) => ({ name, labels: options.nsLabels ?? {} }) },
     hashKey: () => key,
-    readSources: kubeSourceReader(api.client, policy, { concurrency: 4, deadlineMs: options.deadlineMs ?? 1000 }),
+    readSources: kubeSourceReader(api.client, { concurrency: 4, deadlineMs: options.deadlineMs ?? 1000 }),
   };
 }
 

@@ -24,7 +24,7 @@ function makeApp(options: { handler?: AdmissionHandler; ready?: () => boolean; m
     policy: DEFAULT_POLICY,
     namespaces: { get: async (name) => ({ name, labels: {} }) },
     hashKey: () => Buffer.alloc(32, 1),
-    readSources: kubeSourceReader(absentEverywhere, DEFAULT_POLICY, { concurrency: 4, deadlineMs: 500 }),
+    readSources: kubeSourceReader(absentEverywhere, { concurrency: 4, deadlineMs: 500 }),
   }, silent, metrics);
   return buildApp({ handler, log: silent, metrics, maxRequestBytes: options.maxRequestBytes ?? 64 * 1024, isReady: options.ready ?? (() => true) });
 }
