@@ -7,6 +7,8 @@
 import type { SourceKind, WorkloadKind } from '../shared/core/kinds.js';
 import type { NamespaceView, SourceCatalog, SourceMeta } from '../shared/core/policy.js';
 import { LAST_APPLIED, pruneWorkload } from '../shared/core/prune.js';
+import { readObjectMeta, readSourceMeta } from '../shared/core/meta.js';
+import { kindInNamespaceKey, splitKindInNamespaceKey } from './keys.js';
 
 export interface SourceEntry extends SourceMeta {
   readonly resourceVersion: string;
@@ -20,23 +22,10 @@ export interface WorkloadEntry {
   readonly object: unknown;
 }
 
-export function workloadKey(kind: WorkloadKind, namespace: string, name: string): string {
-  return `${kind.kind}/${namespace}/${name}`;
-}
+export { workloadKey } from './keys.js';
 
-interface ObjectMeta {
-  name?: string;
-  namespace?: string;
-  resourceVersion?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  managedFields?: unknown;
-}
-
-export function metaOf(object: unknown): ObjectMeta {
-  const m = (object as { metadata?: ObjectMeta } | null)?.metadata;
-  return m ?? {};
-}
+/** An object's metadata, read defensively (shared/core/meta.ts): the watcher's one reader. */
+export const metaOf = readObjectMeta;
 
 /**
  * A listed or watched source cut to what the watcher keeps: name, namespace, resourceVersion,
@@ -44,23 +33,22 @@ export function metaOf(object: unknown): ObjectMeta {
  * The informers apply it as each page arrives, so managedFields and data are never held.
  */
 export function compactSource(object: unknown): unknown {
-  const m = metaOf(object);
-  const annotations = m.annotations === undefined ? undefined : { ...m.annotations };
-  if (annotations !== undefined) delete annotations[LAST_APPLIED];
-  const type = (object as { type?: unknown } | null)?.type;
+  const m = readObjectMeta(object);
+  const annotations: Record<string, string> = { ...m.annotations };
+  delete annotations[LAST_APPLIED];
+  const type = readSourceMeta(object).type;
   return {
     metadata: { name: m.name, namespace: m.namespace, resourceVersion: m.resourceVersion, labels: m.labels, annotations },
-    ...(typeof type === 'string' ? { type } : {}),
+    ...(type !== undefined ? { type } : {}),
   };
 }
 
 /** A source's metadata as kept: data and managedFields are never stored. */
 export function sourceEntryOf(object: unknown): SourceEntry & { name: string; namespace: string } {
-  const m = metaOf(object);
+  const m = readObjectMeta(object);
   return {
     name: m.name ?? '', namespace: m.namespace ?? '', resourceVersion: m.resourceVersion ?? '',
-    labels: m.labels ?? {}, annotations: m.annotations ?? {},
-    type: typeof (object as { type?: unknown }).type === 'string' ? (object as { type: string }).type : undefined,
+    labels: m.labels, annotations: m.annotations, type: readSourceMeta(object).type,
   };
 }
 
@@ -84,7 +72,7 @@ export class ClusterCache {
   }
 
   private bucket(namespace: string, kind: SourceKind): Map<string, SourceEntry> {
-    const key = `${namespace}/${kind}`;
+    const key = kindInNamespaceKey(namespace, kind);
     let b = this.sources.get(key);
     if (b === undefined) this.sources.set(key, (b = new Map()));
     return b;
@@ -103,20 +91,20 @@ export class ClusterCache {
     return prev;
   }
   source(kind: SourceKind, namespace: string, name: string): SourceEntry | undefined {
-    return this.sources.get(`${namespace}/${kind}`)?.get(name);
+    return this.sources.get(kindInNamespaceKey(namespace, kind))?.get(name);
   }
   /** Every source of a kind, as [namespace, name, entry]. */
   *allSources(kind: SourceKind): Iterable<[string, string, SourceEntry]> {
     for (const [key, b] of this.sources) {
-      const slash = key.lastIndexOf('/');
-      if (key.slice(slash + 1) !== kind) continue;
-      for (const [name, entry] of b) yield [key.slice(0, slash), name, entry];
+      const parts = splitKindInNamespaceKey(key);
+      if (parts.kind !== kind) continue;
+      for (const [name, entry] of b) yield [parts.namespace, name, entry];
     }
   }
   catalog(namespace: string): SourceCatalog {
     return {
       get: (kind, name) => this.source(kind, namespace, name),
-      names: (kind) => this.sources.get(`${namespace}/${kind}`)?.keys() ?? [],
+      names: (kind) => this.sources.get(kindInNamespaceKey(namespace, kind))?.keys() ?? [],
     };
   }
 

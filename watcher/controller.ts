@@ -5,10 +5,12 @@
  * the leader enqueues (standbys keep cache and index warm and write nothing). Becoming leader, and
  * every relist, enqueue every workload: restart sync is how the watcher always starts.
  */
+import { SOURCE_KIND_TABLE } from '../shared/core/kinds.js';
 import type { SourceKind, WorkloadKind } from '../shared/core/kinds.js';
 import type { PolicyOptions } from '../shared/core/policy.js';
 import type { Logger } from '../shared/log.js';
 import { ClusterCache, metaOf, sourceEntryOf, workloadKey } from './cache.js';
+import { namespacedName } from './keys.js';
 import type { ChurnGuard } from './churn-guard.js';
 import type { SourceDigests } from './digests.js';
 import { wantedSources } from '../shared/core/evaluate.js';
@@ -129,18 +131,18 @@ export class Controller {
     return {
       replace: (items, initial) => {
         const listed = [...this.cache.allSources(kind)].filter(([ns]) => namespace === undefined || ns === namespace);
-        const stale = new Map(listed.map(([ns, name, e]) => [`${ns}/${name}`, { ns, name, rv: e.resourceVersion }]));
+        const stale = new Map(listed.map(([ns, name, e]) => [namespacedName(ns, name), { ns, name, rv: e.resourceVersion }]));
         for (const item of items) {
           const e = sourceEntryOf(item);
           const prev = this.cache.setSource(kind, e.namespace, e.name, e);
-          stale.delete(`${e.namespace}/${e.name}`);
+          stale.delete(namespacedName(e.namespace, e.name));
           if (!initial && prev?.resourceVersion !== e.resourceVersion) this.deps.digests.forget(kind, e.namespace, e.name);
         }
         for (const { ns, name } of stale.values()) {
           this.cache.deleteSource(kind, ns, name);
           this.deps.digests.forget(kind, ns, name);
         }
-        this.relisted(kind === 'Secret' ? 'secrets' : 'configmaps', initial);
+        this.relisted(SOURCE_KIND_TABLE[kind].plural, initial);
       },
       event: (type, object) => {
         const e = sourceEntryOf(object);
@@ -149,7 +151,7 @@ export class Controller {
         else this.cache.setSource(kind, e.namespace, e.name, e);
         this.sourceChanged(kind, e.namespace, e.name);
       },
-      restarted: this.restartHandler(kind === 'Secret' ? 'secrets' : 'configmaps'),
+      restarted: this.restartHandler(SOURCE_KIND_TABLE[kind].plural),
     };
   }
 

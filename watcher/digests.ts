@@ -12,6 +12,7 @@ import { sourceId } from '../shared/core/references.js';
 import type { EvaluationPort } from '../shared/core/evaluate.js';
 import type { SourceKey } from '../shared/kube/sources.js';
 import { metaOf } from './cache.js';
+import { namespacedSourceKey } from './keys.js';
 
 /** Reads sources: sourceId → object, or null when absent. */
 export type SourceFetcher = (namespace: string, keys: readonly SourceKey[]) => Promise<Map<string, unknown | null>>;
@@ -32,7 +33,7 @@ export class SourceDigests {
 
   /** Drops what is known of a source (its version changed or it is gone). */
   forget(kind: SourceKind, namespace: string, name: string): void {
-    this.cache.delete(`${namespace}/${kind}/${name}`);
+    this.cache.delete(namespacedSourceKey(namespace, kind, name));
   }
 
   get size(): number {
@@ -41,7 +42,7 @@ export class SourceDigests {
 
   /** Records the digest of one version of a source for one key selection (`selectionId`). */
   remember(kind: SourceKind, namespace: string, name: string, rv: string, sel: string, digest: string): void {
-    const key = `${namespace}/${kind}/${name}`;
+    const key = namespacedSourceKey(namespace, kind, name);
     let entry = this.cache.get(key);
     if (entry === undefined || entry.rv !== rv) this.cache.set(key, (entry = { rv, digests: new Map() }));
     entry.digests.set(sel, digest);
@@ -54,7 +55,7 @@ export class SourceDigests {
   known(namespace: string, source: TrackedSource, versions: VersionLookup): string | undefined {
     const rv = versions(source.kind, namespace, source.name);
     if (rv === undefined) return ABSENT;
-    const hit = this.cache.get(`${namespace}/${source.kind}/${source.name}`);
+    const hit = this.cache.get(namespacedSourceKey(namespace, source.kind, source.name));
     return hit?.rv === rv ? hit.digests.get(selectionId(source.keys)) : undefined;
   }
 

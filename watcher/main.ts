@@ -3,7 +3,7 @@
  * sources (metadata only) and workloads, elect a leader, and reconcile. First signal: stop taking
  * work, let in-flight reconciles finish, hand the lease back; second signal: exit at once.
  */
-import { SOURCE_KINDS, WORKLOAD_KINDS } from '../shared/core/kinds.js';
+import { SOURCE_KINDS, SOURCE_KIND_TABLE, WORKLOAD_KINDS } from '../shared/core/kinds.js';
 import { METADATA_ACCEPT, METADATA_LIST_ACCEPT } from '../shared/kube/client.js';
 import { connect } from '../shared/kube/connect.js';
 import { ensureHashKey } from '../shared/kube/hashkey.js';
@@ -101,11 +101,11 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
       ? [new Informer(client, { resource: 'namespaces', path: namespacePath(), listAccept: METADATA_LIST_ACCEPT, watchAccept: METADATA_ACCEPT }, controller.namespaceHandlers(), log, informerOptions)]
       : []),
     ...scopes.flatMap((ns) => SOURCE_KINDS.map((kind) => new Informer(client, {
-      resource: kind === 'Secret' ? 'secrets' : 'configmaps', path: sourcePath(kind, ns), listAccept: METADATA_LIST_ACCEPT, watchAccept: METADATA_ACCEPT,
+      resource: SOURCE_KIND_TABLE[kind].plural, path: sourcePath(kind, ns), listAccept: METADATA_LIST_ACCEPT, watchAccept: METADATA_ACCEPT,
       fieldSelector: sourceFieldSelector(kind), transform: compactSource,
     }, controller.sourceHandlers(kind, ns), log, informerOptions))),
     ...scopes.flatMap((ns) => WORKLOAD_KINDS.filter((k) => !config.policy.ignoredWorkloadKinds.has(k.kind)).map((kind) => new Informer(client, {
-      resource: kind.plural, path: workloadPath(kind, ns), optional: kind.group === 'argoproj.io', transform: (o) => pruneWorkload(kind, o),
+      resource: kind.plural, path: workloadPath(kind, ns), optional: kind.crd, transform: (o) => pruneWorkload(kind, o),
     }, controller.workloadHandlers(kind, ns), log, informerOptions))),
   ];
   if (config.namespaces.length > 0) log.info({ namespaces: config.namespaces }, 'scoped install: watching only these namespaces');

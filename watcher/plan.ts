@@ -84,7 +84,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     const digests = new SourceDigests(key, (namespace, keys) => fetchSources(client, namespace, keys, { concurrency: 16, deadlineMs: 30_000 }));
     const rows: PlanRow[] = [];
     for (const kind of WORKLOAD_KINDS.filter((k) => !policy.ignoredWorkloadKinds.has(k.kind))) {
-      const items = await listAll(client, only ? workloadPath(kind, only) : workloadPath(kind), { optional: kind.group === 'argoproj.io' });
+      const items = await listAll(client, only ? workloadPath(kind, only) : workloadPath(kind), { optional: kind.crd });
       for (const object of items) {
         const m = metaOf(object);
         if (!m.name || !m.namespace) continue;

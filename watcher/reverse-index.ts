@@ -4,19 +4,15 @@
  * source event then costs O(workloads affected), never a list.
  */
 import type { SourceKind } from '../shared/core/kinds.js';
+import { kindInNamespaceKey, namespacedSourceKey } from './keys.js';
 
 export interface WantedSource {
   readonly kind: SourceKind;
   readonly name: string;
 }
 
-function sourceKey(namespace: string, kind: SourceKind, name: string): string {
-  return `${namespace}/${kind}/${name}`;
-}
-
-function patternKey(namespace: string, kind: SourceKind): string {
-  return `${namespace}/${kind}`;
-}
+const sourceKey = namespacedSourceKey;
+const patternKey = kindInNamespaceKey;
 
 export class ReverseIndex {
   private readonly bySource = new Map<string, Set<string>>();

@@ -6,7 +6,7 @@
  */
 import { planAdmission } from '../shared/core/admission.js';
 import { Ours } from '../shared/core/annotations.js';
-import { templateAnnotations } from '../shared/core/decide.js';
+import { templateAnnotations } from '../shared/core/workload.js';
 import { evaluateWorkload } from '../shared/core/evaluate.js';
 import { getPath } from '../shared/core/json.js';
 import { workloadKindByResource } from '../shared/core/kinds.js';

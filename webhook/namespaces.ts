@@ -5,7 +5,7 @@
  * with one GET; a failed watch relists after a backoff.
  */
 import type { NamespaceView } from '../shared/core/policy.js';
-import { asRecord, asString, asStringMap } from '../shared/core/json.js';
+import { readObjectMeta } from '../shared/core/meta.js';
 import { ConfigstampError, ErrorCodes, errorMessage } from '../shared/errors.js';
 import type { KubeClient } from '../shared/kube/client.js';
 import { METADATA_LIST_ACCEPT } from '../shared/kube/client.js';
@@ -22,9 +22,8 @@ export interface NamespaceLookup {
 export const unlabelledNamespaces: NamespaceLookup = { get: (name) => Promise.resolve({ name, labels: {} }) };
 
 function viewOf(object: unknown): NamespaceView | undefined {
-  const metadata = asRecord(asRecord(object)?.metadata);
-  const name = asString(metadata?.name);
-  return name === undefined ? undefined : { name, labels: asStringMap(metadata?.labels) };
+  const m = readObjectMeta(object);
+  return m.name === undefined ? undefined : { name: m.name, labels: m.labels };
 }
 
 export class NamespaceCache implements NamespaceLookup {

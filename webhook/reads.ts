@@ -5,16 +5,16 @@
  * kind in the namespace; then the sources those patterns matched, and their digests. All of it
  * under one deadline. Secret objects live only until their digests are taken.
  */
-import { asRecord, asString, asStringMap } from '../shared/core/json.js';
+import { readSourceMeta } from '../shared/core/meta.js';
 import type { SourceKind } from '../shared/core/kinds.js';
 import { digestsFromData } from '../shared/core/evaluate.js';
 import type { EvaluationPort, WantedPlan } from '../shared/core/evaluate.js';
-import type { SourceCatalog, SourceMeta } from '../shared/core/policy.js';
+import type { SourceCatalog } from '../shared/core/policy.js';
 import { sourceId } from '../shared/core/references.js';
 import { ConfigstampError, ErrorCodes, errorMessage } from '../shared/errors.js';
 import type { KubeClient } from '../shared/kube/client.js';
 import { fetchSources, listSourceMetadata } from '../shared/kube/sources.js';
-import type { FetchOptions, SourceMetadata } from '../shared/kube/sources.js';
+import type { FetchOptions, NamedSourceMeta } from '../shared/kube/sources.js';
 
 /**
  * The webhook's port into the core's evaluation for one admission in `namespace`: everything is
@@ -23,12 +23,7 @@ import type { FetchOptions, SourceMetadata } from '../shared/kube/sources.js';
  */
 export type SourceReader = (namespace: string, hashKey: () => Uint8Array | undefined) => EvaluationPort;
 
-function metaOf(object: unknown): SourceMeta {
-  const metadata = asRecord(asRecord(object)?.metadata);
-  return { annotations: asStringMap(metadata?.annotations), labels: asStringMap(metadata?.labels), type: asString(asRecord(object)?.type) };
-}
-
-async function listPatternKinds(client: KubeClient, namespace: string, plan: WantedPlan, deadlineMs: number): Promise<Map<SourceKind, SourceMetadata[]>> {
+async function listPatternKinds(client: KubeClient, namespace: string, plan: WantedPlan, deadlineMs: number): Promise<Map<SourceKind, NamedSourceMeta[]>> {
   const kinds = [...new Set(plan.patterns.map((p) => p.kind))];
   const signal = AbortSignal.timeout(deadlineMs);
   const lists = await Promise.all(kinds.map(async (kind) => {
@@ -69,7 +64,7 @@ export function kubeSourceReader(client: KubeClient, options: FetchOptions, obse
             const id = sourceId(kind, name);
             if (objects.has(id)) {
               const object = objects.get(id);
-              return object === null ? undefined : metaOf(object);
+              return object === null ? undefined : readSourceMeta(object);
             }
             return listed.get(kind)?.find((m) => m.name === name);
           },

@@ -11,7 +11,7 @@ import type { ReloaderKeys } from '../core/annotations.js';
 import { DEFAULT_POLICY, reloaderKeyTable } from '../core/policy.js';
 import type { PolicyOptions } from '../core/policy.js';
 import type { SourceKind } from '../core/kinds.js';
-import { WORKLOAD_KINDS } from '../core/kinds.js';
+import { WORKLOAD_KINDS, sourceKindByName } from '../core/kinds.js';
 import { isLabelKey } from '../core/selector.js';
 import type { LabelSelector } from '../core/selector.js';
 import { LOG_LEVELS } from '../log.js';
@@ -97,7 +97,6 @@ export const POLICY_FLAGS: readonly FlagSpec[] = [
   ...UNREAD_KEY_FLAGS.map((k) => compatFlag({ name: k.flag, type: 'string', required: true, default: k.default, help: `Reloader's annotation key ${k.default}, renamed (not read by configstamp).`, notice: () => k.notice })),
 ];
 
-const SOURCE_KIND_NAMES: Readonly<Record<string, SourceKind>> = { configmaps: 'ConfigMap', configmap: 'ConfigMap', secrets: 'Secret', secret: 'Secret' };
 
 /** Kinds Reloader reloads that configstamp does not roll: ignoring them changes nothing. */
 const UNROLLED_KINDS: Readonly<Record<string, string>> = { jobs: 'Job', job: 'Job', deploymentconfigs: 'DeploymentConfig', deploymentconfig: 'DeploymentConfig' };
@@ -119,7 +118,7 @@ export function policyFromFlags(values: Readonly<Record<string, FlagValue>>): Po
   const problems: string[] = [];
   const ignoredSourceKinds = new Set<SourceKind>();
   for (const entry of values['resources-to-ignore'] as readonly string[]) {
-    const kind = SOURCE_KIND_NAMES[entry.toLowerCase()];
+    const kind = sourceKindByName(entry);
     if (kind === undefined) problems.push(`--resources-to-ignore: "${entry}" is not configMaps or secrets`);
     else ignoredSourceKinds.add(kind);
   }

@@ -6,7 +6,7 @@
  * byte-identical and nothing rolls.
  */
 import { Ours } from './annotations.js';
-import { templateAnnotations, templatesEqualIgnoringStamp } from './decide.js';
+import { templateAnnotations, templatesEqualIgnoringStamp } from './workload.js';
 import type { WorkloadKind } from './kinds.js';
 
 export type AdmissionPlan =

@@ -5,7 +5,7 @@
  * workload's own metadata, which restarts nothing).
  */
 import { Ours } from './annotations.js';
-import { asString, asStringMap, getPath, jsonEqual } from './json.js';
+import { asString, getPath } from './json.js';
 import type { JsonRecord } from './json.js';
 import type { WorkloadKind } from './kinds.js';
 import { buildStampMergePatch } from './patch.js';
@@ -22,10 +22,6 @@ export interface RecordedStamps {
   readonly adopted: Stamp | null;
   /** On the workload's metadata, notify mode: the digests last notified. */
   readonly notified: Stamp | null;
-}
-
-export function templateAnnotations(kind: WorkloadKind, object: unknown): Readonly<Record<string, string>> {
-  return asStringMap(getPath(object, [...kind.templatePath, 'metadata', 'annotations']));
 }
 
 export function readRecorded(kind: WorkloadKind, object: unknown): RecordedStamps {
@@ -140,24 +136,4 @@ function decideNotify(recorded: RecordedStamps, drift: Drift, resourceVersion: s
   if (changes.length === 0 && text === before) return undefined;
   const patch = buildStampMergePatch(kind, { notifiedStamp: text, resourceVersion });
   return { action: 'notify', stamp: desired, patch, changes };
-}
-
-/**
- * A pod template with configstamp's stamp taken out, for comparing what the user changed. Only
- * the objects on the way to the stamp are copied (shallowly); the rest is shared with the input,
- * which is only read.
- */
-function templateWithoutStamp(kind: WorkloadKind, object: unknown): unknown {
-  const template = getPath(object, kind.templatePath);
-  if (!Object.hasOwn(templateAnnotations(kind, object), Ours.stamp)) return template;
-  // The stamp was found there, so the template, its metadata and annotations are records.
-  const { metadata, ...rest } = template as { metadata: { annotations: JsonRecord } };
-  const { annotations, ...otherMetadata } = metadata;
-  const { [Ours.stamp]: _stamp, ...otherAnnotations } = annotations;
-  return { ...rest, metadata: Object.keys(otherAnnotations).length === 0 ? otherMetadata : { ...otherMetadata, annotations: otherAnnotations } };
-}
-
-/** Whether two versions of a workload have the same pod template, ignoring the stamp. */
-export function templatesEqualIgnoringStamp(kind: WorkloadKind, a: unknown, b: unknown): boolean {
-  return jsonEqual(templateWithoutStamp(kind, a), templateWithoutStamp(kind, b));
 }

@@ -8,6 +8,7 @@
  */
 import { asRecord, getPath } from './json.js';
 import type { JsonRecord } from './json.js';
+import { SOURCE_KIND_TABLE } from './kinds.js';
 import type { SourceKind } from './kinds.js';
 import { Encoder } from './encoder.js';
 import { HmacSha256 } from './hmac.js';
@@ -39,11 +40,10 @@ function section(object: unknown, field: string, wire: WireEncoding): Section {
   return { values: asRecord(getPath(object, [field])) ?? NO_VALUES, wire };
 }
 
-/** A Secret's `data` is base64 and it has no `binaryData`; a ConfigMap's `data` is text. */
+/** The kind's `data` as its table row says it is written, and its `binaryData` (none for a Secret). */
 function readSections(kind: SourceKind, object: unknown): readonly [data: Section, binaryData: Section] {
-  return kind === 'Secret'
-    ? [section(object, 'data', 'base64'), { values: NO_VALUES, wire: 'base64' }]
-    : [section(object, 'data', 'utf8'), section(object, 'binaryData', 'base64')];
+  const row = SOURCE_KIND_TABLE[kind];
+  return [section(object, 'data', row.dataEncoding), row.hasBinaryData ? section(object, 'binaryData', 'base64') : { values: NO_VALUES, wire: 'base64' }];
 }
 
 /** A key's value; a non-string value is malformed and reads as absent. */

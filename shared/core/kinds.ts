@@ -1,12 +1,47 @@
 /**
- * The workload kinds configstamp stamps, one row each: where the kind lives in the API and where
- * its pod template sits. Nothing else in the code switches on kind.
+ * The two kind tables, one row each: the source kinds configstamp digests (how the API names them,
+ * how a stamp writes them, how their data is encoded, what never counts) and the workload kinds it
+ * stamps (where the kind lives in the API and where its pod template sits). Nothing else in the
+ * code switches on kind: adding one is adding a row (docs/design.md, "Adding a kind").
  */
 
 export type SourceKind = 'ConfigMap' | 'Secret';
 
 /** In source-id order (source-table.ts lists by kind in this order). */
 export const SOURCE_KINDS: readonly SourceKind[] = ['ConfigMap', 'Secret'];
+
+/** Helm keeps release history in Secrets of this type; they never drive a rollout. */
+export const HELM_RELEASE_TYPE = 'helm.sh/release.v1';
+
+export interface SourceKindRow {
+  readonly kind: SourceKind;
+  /** The API resource (core group, v1), also its spelling in --resources-to-ignore. */
+  readonly plural: string;
+  /** How a stamp names the kind: `configmap/app-config=…`. */
+  readonly token: string;
+  /** How `data` values are written on the wire: text (ConfigMap) or base64 bytes (Secret). */
+  readonly dataEncoding: 'utf8' | 'base64';
+  /** Whether the kind has a `binaryData` section (base64). */
+  readonly hasBinaryData: boolean;
+  /** The field selector for lists and watches: objects of the kind that never drive a rollout. */
+  readonly listFieldSelector: string | undefined;
+}
+
+export const SOURCE_KIND_TABLE: Readonly<Record<SourceKind, SourceKindRow>> = Object.freeze({
+  ConfigMap: { kind: 'ConfigMap', plural: 'configmaps', token: 'configmap', dataEncoding: 'utf8', hasBinaryData: true, listFieldSelector: undefined },
+  Secret: { kind: 'Secret', plural: 'secrets', token: 'secret', dataEncoding: 'base64', hasBinaryData: false, listFieldSelector: `type!=${HELM_RELEASE_TYPE}` },
+});
+
+/** A source kind by its stamp token; undefined for anything else (own properties only). */
+export function sourceKindByToken(token: string): SourceKind | undefined {
+  return SOURCE_KINDS.find((k) => SOURCE_KIND_TABLE[k].token === token);
+}
+
+/** A source kind by the names users write in flags: `configMaps`, `secret`… (any case, singular or plural). */
+export function sourceKindByName(name: string): SourceKind | undefined {
+  const n = name.toLowerCase();
+  return SOURCE_KINDS.find((k) => SOURCE_KIND_TABLE[k].plural === n || k.toLowerCase() === n);
+}
 
 export interface WorkloadKind {
   readonly kind: string;
@@ -15,16 +50,16 @@ export interface WorkloadKind {
   readonly plural: string;
   /** Path from the object's root to its PodTemplateSpec. */
   readonly templatePath: readonly string[];
-  /** Whether a change of the template restarts running pods (a CronJob's only shapes new Jobs). */
-  readonly rollsPods: boolean;
+  /** Served only when a CRD is installed: a 404 on list means "not here", not an error. */
+  readonly crd: boolean;
 }
 
 export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
-  { kind: 'Deployment', group: 'apps', version: 'v1', plural: 'deployments', templatePath: ['spec', 'template'], rollsPods: true },
-  { kind: 'StatefulSet', group: 'apps', version: 'v1', plural: 'statefulsets', templatePath: ['spec', 'template'], rollsPods: true },
-  { kind: 'DaemonSet', group: 'apps', version: 'v1', plural: 'daemonsets', templatePath: ['spec', 'template'], rollsPods: true },
-  { kind: 'CronJob', group: 'batch', version: 'v1', plural: 'cronjobs', templatePath: ['spec', 'jobTemplate', 'spec', 'template'], rollsPods: false },
-  { kind: 'Rollout', group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts', templatePath: ['spec', 'template'], rollsPods: true },
+  { kind: 'Deployment', group: 'apps', version: 'v1', plural: 'deployments', templatePath: ['spec', 'template'], crd: false },
+  { kind: 'StatefulSet', group: 'apps', version: 'v1', plural: 'statefulsets', templatePath: ['spec', 'template'], crd: false },
+  { kind: 'DaemonSet', group: 'apps', version: 'v1', plural: 'daemonsets', templatePath: ['spec', 'template'], crd: false },
+  { kind: 'CronJob', group: 'batch', version: 'v1', plural: 'cronjobs', templatePath: ['spec', 'jobTemplate', 'spec', 'template'], crd: false },
+  { kind: 'Rollout', group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts', templatePath: ['spec', 'template'], crd: true },
 ];
 
 /** Finds a kind by its admission GroupVersionResource (or group + kind); undefined when not ours. */

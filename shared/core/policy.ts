@@ -8,7 +8,7 @@
 import { OUR_SELECTING_KEYS, Ours, Reloader, Wave, readBool, readGoBool, readList, selectingKeys } from './annotations.js';
 import type { ReloaderKeys } from './annotations.js';
 import { asStringMap, getPath } from './json.js';
-import { SOURCE_KINDS } from './kinds.js';
+import { HELM_RELEASE_TYPE, SOURCE_KINDS } from './kinds.js';
 import type { SourceKind, WorkloadKind } from './kinds.js';
 import { ALL_KEYS, isSourceName, mergeSelections, sourceId } from './references.js';
 import type { KeySelection, SourceRef } from './references.js';
@@ -204,7 +204,7 @@ export function planTracking(view: WorkloadView, refs: readonly SourceRef[], ns:
   const reasons = auto.reason ? [auto.reason] : [];
   if (search) reasons.push(`annotation ${rk.keys.search}=true`);
 
-  for (const kind of ['ConfigMap', 'Secret'] as const) {
+  for (const kind of SOURCE_KINDS) {
     if (options.ignoredSourceKinds.has(kind)) continue;
     const keys = KIND_KEYS[kind];
     const reloaderKeys = rk.kind[kind];
@@ -303,8 +303,6 @@ export interface TrackedSource {
   readonly optional: boolean;
 }
 
-/** Helm keeps release history in Secrets of this type; they never drive a rollout. */
-export const HELM_RELEASE_TYPE = 'helm.sh/release.v1';
 
 /** Whether the source itself allows being tracked (ignore, selector, Helm release data). */
 export function sourceAllowed(meta: SourceMeta, options: PolicyOptions): boolean {

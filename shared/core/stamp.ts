@@ -5,6 +5,7 @@
  * restarts nothing. Anything that does not parse (hand-edited, truncated) reads as no stamp.
  */
 import { ABSENT, SHORT_DIGEST_LENGTH } from './digest.js';
+import { SOURCE_KIND_TABLE, sourceKindByToken } from './kinds.js';
 import type { SourceKind } from './kinds.js';
 import { compareCodeUnits } from './order.js';
 import { isSourceName, sourceId } from './references.js';
@@ -22,8 +23,6 @@ export type Stamp = readonly StampEntry[];
 export const STAMP_VERSION = 'v1';
 const PREFIX = `${STAMP_VERSION}:`;
 
-const KIND_TOKENS: Readonly<Record<SourceKind, string>> = { ConfigMap: 'configmap', Secret: 'secret' };
-const TOKEN_KINDS: Readonly<Record<string, SourceKind>> = { configmap: 'ConfigMap', secret: 'Secret' };
 const DIGEST = new RegExp(`^([0-9a-f]{${SHORT_DIGEST_LENGTH}}|${ABSENT})$`);
 /** Annotation values are capped by the API server at 256 KiB in total; refuse anything absurd. */
 const MAX_STAMP_LENGTH = 128 * 1024;
@@ -57,7 +56,7 @@ export function makeStamp(entries: Iterable<StampEntry>): Stamp {
 }
 
 export function formatStamp(stamp: Stamp): string {
-  const body = sortEntries([...stamp]).map((e) => `${KIND_TOKENS[e.kind]}/${e.name}=${e.digest}`).join(',');
+  const body = sortEntries([...stamp]).map((e) => `${SOURCE_KIND_TABLE[e.kind].token}/${e.name}=${e.digest}`).join(',');
   return `${PREFIX}${body}`;
 }
 
@@ -73,7 +72,7 @@ export function parseStamp(value: unknown): Stamp | null {
     const eq = item.lastIndexOf('=');
     if (slash < 0 || eq < slash) return null;
     const token = item.slice(0, slash);
-    const kind = Object.hasOwn(TOKEN_KINDS, token) ? TOKEN_KINDS[token] : undefined;
+    const kind = sourceKindByToken(token);
     const name = item.slice(slash + 1, eq);
     const digest = item.slice(eq + 1);
     if (kind === undefined || !isSourceName(name) || !DIGEST.test(digest)) return null;

@@ -1,8 +1,6 @@
 /** API paths for the objects configstamp reads and writes, from the one kind table. */
 import type { SourceKind, WorkloadKind } from '../core/kinds.js';
-import { HELM_RELEASE_TYPE } from '../core/policy.js';
-
-const SOURCE_PLURALS: Readonly<Record<SourceKind, string>> = { ConfigMap: 'configmaps', Secret: 'secrets' };
+import { SOURCE_KIND_TABLE } from '../core/kinds.js';
 
 function seg(value: string): string {
   return encodeURIComponent(value);
@@ -12,7 +10,7 @@ function seg(value: string): string {
 export function sourcePath(kind: SourceKind, namespace?: string, name?: string): string {
   let path = '/api/v1';
   if (namespace !== undefined) path += `/namespaces/${seg(namespace)}`;
-  path += `/${SOURCE_PLURALS[kind]}`;
+  path += `/${SOURCE_KIND_TABLE[kind].plural}`;
   return name === undefined ? path : `${path}/${seg(name)}`;
 }
 
@@ -29,9 +27,9 @@ export function namespacePath(name?: string): string {
 }
 
 /**
- * The field selector for listing and watching sources of a kind: Helm's release Secrets (one per
- * revision, often large, never consumed by a pod) are left out.
+ * The field selector for listing and watching sources of a kind (its table row): Helm's release
+ * Secrets (one per revision, often large, never consumed by a pod) are left out.
  */
 export function sourceFieldSelector(kind: SourceKind): string | undefined {
-  return kind === 'Secret' ? `type!=${HELM_RELEASE_TYPE}` : undefined;
+  return SOURCE_KIND_TABLE[kind].listFieldSelector;
 }

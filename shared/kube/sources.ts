@@ -5,6 +5,8 @@
  */
 import { ConfigstampError, ErrorCodes, errorMessage } from '../errors.js';
 import type { SourceKind } from '../core/kinds.js';
+import { readSourceMeta } from '../core/meta.js';
+import type { SourceMeta } from '../core/policy.js';
 import { sourceId } from '../core/references.js';
 import type { KubeClient, ListPage } from './client.js';
 import { METADATA_LIST_ACCEPT, listPages } from './client.js';
@@ -60,21 +62,16 @@ export async function fetchSources(client: KubeClient, namespace: string, keys: 
   }
 }
 
-export interface SourceMetadata {
-  readonly name: string;
-  readonly annotations: Readonly<Record<string, string>>;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly type?: string | undefined;
-}
+/** A listed source's metadata (the core's SourceMeta) and its name. */
+export type NamedSourceMeta = SourceMeta & { readonly name: string };
 
 /** Names and metadata of every source of a kind in a namespace, without their data. */
-export async function listSourceMetadata(client: KubeClient, kind: SourceKind, namespace: string, signal?: AbortSignal): Promise<SourceMetadata[]> {
-  const out: SourceMetadata[] = [];
-  type Page = ListPage & { items?: { metadata?: { name?: string; annotations?: Record<string, string>; labels?: Record<string, string> }; type?: string }[] };
-  for await (const page of listPages<Page>(client, sourcePath(kind, namespace), { accept: METADATA_LIST_ACCEPT, query: { limit: 500 }, signal })) {
+export async function listSourceMetadata(client: KubeClient, kind: SourceKind, namespace: string, signal?: AbortSignal): Promise<NamedSourceMeta[]> {
+  const out: NamedSourceMeta[] = [];
+  for await (const page of listPages<ListPage & { items?: unknown[] }>(client, sourcePath(kind, namespace), { accept: METADATA_LIST_ACCEPT, query: { limit: 500 }, signal })) {
     for (const item of page.items ?? []) {
-      if (typeof item.metadata?.name !== 'string') continue;
-      out.push({ name: item.metadata.name, annotations: item.metadata.annotations ?? {}, labels: item.metadata.labels ?? {}, type: item.type });
+      const meta = readSourceMeta(item);
+      if (meta.name !== undefined) out.push({ ...meta, name: meta.name });
     }
   }
   return out;

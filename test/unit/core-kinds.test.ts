@@ -1,30 +1,40 @@
 // The one table of workload kinds: where each lives in the API and where its pod template sits,
 // checked against a real-shaped object of each kind (fixtures).
 import t from 'tap';
-import { WORKLOAD_KINDS, apiVersionOf, extractReferences, getPath, workloadKindByName, workloadKindByResource } from '../../shared/core/index.js';
+import { SOURCE_KINDS, SOURCE_KIND_TABLE, WORKLOAD_KINDS, apiVersionOf, extractReferences, getPath, sourceKindByName, sourceKindByToken, workloadKindByName, workloadKindByResource } from '../../shared/core/index.js';
 import type { WorkloadKind } from '../../shared/core/index.js';
 import { podSpec, workload } from '../fixtures/index.js';
 
-const rows: readonly [kind: string, apiVersion: string, plural: string, templatePath: string, rollsPods: boolean][] = [
-  ['Deployment', 'apps/v1', 'deployments', 'spec.template', true],
-  ['StatefulSet', 'apps/v1', 'statefulsets', 'spec.template', true],
-  ['DaemonSet', 'apps/v1', 'daemonsets', 'spec.template', true],
+const rows: readonly [kind: string, apiVersion: string, plural: string, templatePath: string, crd: boolean][] = [
+  ['Deployment', 'apps/v1', 'deployments', 'spec.template', false],
+  ['StatefulSet', 'apps/v1', 'statefulsets', 'spec.template', false],
+  ['DaemonSet', 'apps/v1', 'daemonsets', 'spec.template', false],
   ['CronJob', 'batch/v1', 'cronjobs', 'spec.jobTemplate.spec.template', false],
   ['Rollout', 'argoproj.io/v1alpha1', 'rollouts', 'spec.template', true],
 ];
 
 t.test('the kinds table', async (t) => {
   t.equal(WORKLOAD_KINDS.length, rows.length, 'no kind more, no kind less');
-  for (const [kind, apiVersion, plural, templatePath, rollsPods] of rows) {
+  for (const [kind, apiVersion, plural, templatePath, crd] of rows) {
     const row = workloadKindByName(kind);
     t.ok(row, kind);
     if (row === undefined) continue;
     t.equal(apiVersionOf(row), apiVersion, `${kind}: apiVersion`);
     t.equal(row.plural, plural, `${kind}: plural`);
     t.equal(row.templatePath.join('.'), templatePath, `${kind}: template path`);
-    t.equal(row.rollsPods, rollsPods, `${kind}: rolls pods`);
+    t.equal(row.crd, crd, `${kind}: served by a CRD`);
     t.equal(workloadKindByResource(row.group, row.version, plural), row, `${kind}: found by resource`);
   }
+});
+
+t.test('the source kinds table: API plural, stamp token, data encoding, what never counts', async (t) => {
+  t.same(SOURCE_KINDS.map((k) => SOURCE_KIND_TABLE[k]), [
+    { kind: 'ConfigMap', plural: 'configmaps', token: 'configmap', dataEncoding: 'utf8', hasBinaryData: true, listFieldSelector: undefined },
+    { kind: 'Secret', plural: 'secrets', token: 'secret', dataEncoding: 'base64', hasBinaryData: false, listFieldSelector: 'type!=helm.sh/release.v1' },
+  ]);
+  t.equal(sourceKindByToken('configmap'), 'ConfigMap');
+  t.equal(sourceKindByToken('constructor'), undefined, 'only the table\'s tokens');
+  for (const [name, kind] of [['configMaps', 'ConfigMap'], ['secret', 'Secret'], ['SECRETS', 'Secret'], ['pods', undefined]] as const) t.equal(sourceKindByName(name), kind, name);
 });
 
 t.test('each fixture has its pod template at the kind\'s path, and its references are found there', async (t) => {
@@ -48,6 +58,6 @@ t.test('unknown resources and names are not ours', async (t) => {
 });
 
 t.test('a core-group kind would have a bare apiVersion', async (t) => {
-  const core: WorkloadKind = { kind: 'ReplicationController', group: '', version: 'v1', plural: 'replicationcontrollers', templatePath: ['spec', 'template'], rollsPods: true };
+  const core: WorkloadKind = { kind: 'ReplicationController', group: '', version: 'v1', plural: 'replicationcontrollers', templatePath: ['spec', 'template'], crd: false };
   t.equal(apiVersionOf(core), 'v1');
 });
