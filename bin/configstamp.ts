@@ -3,7 +3,7 @@
  * The one configstamp command. Each subcommand's module exports
  * `main(argv, env): Promise<number>` and owns its flags; this file only dispatches.
  */
-import { ConfigstampError } from '../shared/errors.js';
+import { ConfigstampError, ErrorCodes } from '../shared/errors.js';
 
 type Main = (argv: readonly string[], env: Readonly<Record<string, string | undefined>>) => Promise<number>;
 
@@ -36,7 +36,7 @@ async function run(argv: readonly string[]): Promise<number> {
   } catch (err) {
     if (err instanceof ConfigstampError) {
       console.error(`configstamp ${name}: ${err.code}: ${err.message}`);
-      return err.code === 'CS_ERR_CONFIG' ? 2 : 1;
+      return err.code === ErrorCodes.CONFIG ? 2 : 1;
     }
     console.error(`configstamp ${name}: unexpected error:`, err);
     return 1;

@@ -11,6 +11,7 @@
  */
 import forge from 'node-forge';
 import { isIP } from 'node:net';
+import { ConfigstampError, ErrorCodes } from '../shared/errors.js';
 
 /** A certificate and the private key it certifies, both PEM. */
 export interface CertifiedKey {
@@ -45,10 +46,12 @@ export interface ClientCertOptions extends CommonOptions {
   readonly organizations?: readonly string[];
 }
 
-/** Thrown on invalid input; `code` is stable so callers can match on it. */
-export class PkiError extends Error {
-  readonly code = 'CONFIGSTAMP_ERR_PKI_INVALID';
-  override readonly name = 'PkiError';
+/** Thrown on invalid input (CS_ERR_PKI), so `configstamp certs` prints one line, not a stack. */
+export class PkiError extends ConfigstampError {
+  constructor(message: string) {
+    super(ErrorCodes.PKI, message);
+    this.name = 'PkiError';
+  }
 }
 
 const SKEW_MS = 5 * 60 * 1000;

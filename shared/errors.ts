@@ -1,6 +1,7 @@
 /**
  * configstamp's error catalogue: every error a user may see has a stable code, so logs, metrics
- * and docs can name it. Catch at the boundary, log once, never log and rethrow.
+ * and docs can name it; docs/errors.md lists each (a unit test keeps the two in step). Catch at
+ * the boundary, log once, never log and rethrow.
  */
 
 export const ErrorCodes = {
@@ -12,6 +13,8 @@ export const ErrorCodes = {
   API: 'CS_ERR_API',
   TLS: 'CS_ERR_TLS',
   ADMISSION_INPUT: 'CS_ERR_ADMISSION_INPUT',
+  NOT_FOUND: 'CS_ERR_NOT_FOUND',
+  PKI: 'CS_ERR_PKI',
   INTERNAL: 'CS_ERR_INTERNAL',
 } as const;
 

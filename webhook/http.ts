@@ -62,7 +62,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     log.debug({ status, code: err.code, err: err.message }, 'bad request');
     return sendError(reply, status, err.code ?? ErrorCodes.ADMISSION_INPUT, err.message);
   });
-  app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'CS_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
+  app.setNotFoundHandler((request, reply) => sendError(reply, 404, ErrorCodes.NOT_FOUND, `no route ${request.method} ${request.url.split('?')[0]}`));
 
   app.post('/mutate', async (request, reply) => {
     const decoded = decodeReviewText(typeof request.body === 'string' ? request.body : '');

@@ -88,7 +88,7 @@ const invalid: Array<[string, () => unknown, RegExp]> = [
 
 for (const [name, call, message] of invalid) {
   t.test(`rejects ${name} with a PkiError`, async (t) => {
-    t.throws(call, { name: 'PkiError', code: 'CONFIGSTAMP_ERR_PKI_INVALID', message });
+    t.throws(call, { name: 'PkiError', code: 'CS_ERR_PKI', message });
     t.throws(call, PkiError);
   });
 }
