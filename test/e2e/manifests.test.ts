@@ -1,11 +1,12 @@
 // The install manifests (deploy/): the kustomize base and the Helm chart render with the real
-// kubectl and helm built from source, install the same objects configured the same way, hold
-// every pod to the restricted security profile, give each ServiceAccount only what its process
-// needs, pass flags the processes accept, and apply to a real API server whose RBAC then
+// kubectl and helm built from source, install the same objects configured the same way (also as
+// a scoped install, deploy/overlays/namespaced), hold every pod to the restricted security
+// profile, give each ServiceAccount only what its process needs, pass flags the processes accept
+// (also from a Stakater Reloader values file), and apply to a real API server whose RBAC then
 // answers for each ServiceAccount as docs/install.md says.
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +22,7 @@ import { CERTS_FLAGS } from '../../certs/main.js';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const BASE = join(ROOT, 'deploy/base');
 const CERT_MANAGER_OVERLAY = join(ROOT, 'deploy/overlays/cert-manager');
+const NAMESPACED_OVERLAY = join(ROOT, 'deploy/overlays/namespaced');
 const CHART = join(ROOT, 'deploy/helm/configstamp');
 const NAMESPACE = 'configstamp';
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -154,8 +156,8 @@ async function kustomize(dir: string): Promise<K8sObject[]> {
   return parseObjects(r.stdout);
 }
 
-async function helmTemplate(args: readonly string[] = []): Promise<K8sObject[]> {
-  const r = await run(helm, ['template', 'configstamp', CHART, '--namespace', NAMESPACE, ...args]);
+async function helmTemplate(args: readonly string[] = [], namespace = NAMESPACE): Promise<K8sObject[]> {
+  const r = await run(helm, ['template', 'configstamp', CHART, '--namespace', namespace, ...args]);
   if (r.code !== 0) throw new Error(`helm template ${args.join(' ')} failed: ${r.stderr}`);
   return parseObjects(r.stdout);
 }
@@ -168,6 +170,19 @@ const rendered = {
 };
 const renders = Object.entries(rendered);
 
+/** Scoped installs, apart from `renders`: their RBAC is namespaced on purpose. */
+const scoped = {
+  kustomize: await kustomize(NAMESPACED_OVERLAY),
+  helm: await helmTemplate(['--set', 'namespaces={team-a}']),
+};
+
+/** Writes a values file into the tools' private home and returns its path. */
+function valuesFile(name: string, text: string): string {
+  const file = join(toolHome, name);
+  writeFileSync(file, text);
+  return file;
+}
+
 /** Helm names the certs Job per release revision (its pod template is immutable); the rest match. */
 function comparableIds(objects: readonly K8sObject[]): string[] {
   return objects.map((o) => (o.kind === 'Job' ? idOf(o).replace(/-\d+$/, '') : idOf(o))).sort();
@@ -175,10 +190,20 @@ function comparableIds(objects: readonly K8sObject[]): string[] {
 
 // ---- helpers that read the manifests as the processes would -----------------------------------
 
-/** The environment a container gets: literal values, and downward-API ones set as the kubelet would. */
-function envOf(c: Container): Record<string, string> {
+/**
+ * The environment a container gets: literal values, downward-API ones set as the kubelet would,
+ * and keys of the Secrets among `objects` (a secretKeyRef to anything else reads as '').
+ */
+function envOf(c: Container, objects: readonly K8sObject[] = []): Record<string, string> {
   const downward: Record<string, string> = { 'metadata.namespace': NAMESPACE, 'metadata.name': 'POD_NAME' };
-  return Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? downward[at<string>(e.valueFrom, 'fieldRef', 'fieldPath')] ?? '']));
+  const secretKey = (ref: { name: string; key: string } | undefined): string => {
+    const secret = ref === undefined ? undefined : objects.find((o) => o.kind === 'Secret' && o.metadata.name === ref.name);
+    const data = at<string | undefined>(secret, 'data', ref?.key ?? '');
+    return data === undefined ? at<string | undefined>(secret, 'stringData', ref?.key ?? '') ?? '' : Buffer.from(data, 'base64').toString('utf8');
+  };
+  return Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value
+    ?? downward[at<string>(e.valueFrom, 'fieldRef', 'fieldPath')]
+    ?? secretKey(at<{ name: string; key: string } | undefined>(e.valueFrom, 'secretKeyRef'))]));
 }
 
 const FLAGS: Readonly<Record<string, readonly FlagSpec[]>> = { webhook: WEBHOOK_FLAGS, watcher: WATCHER_FLAGS, certs: CERTS_FLAGS };
@@ -187,12 +212,12 @@ const FLAGS: Readonly<Record<string, readonly FlagSpec[]>> = { webhook: WEBHOOK_
  * Each container's flags parsed by the subcommand's own parser (which throws on an unknown flag
  * or a bad value), and every CONFIGSTAMP_* variable checked against the same flag specs.
  */
-function configsOf(pod: PodSpec): unknown[] {
+function configsOf(pod: PodSpec, objects: readonly K8sObject[] = []): unknown[] {
   return pod.containers.map((c) => {
     const [command, ...argv] = c.args ?? [];
     const specs = FLAGS[command ?? ''];
     if (specs === undefined) throw new Error(`container ${c.name}: unknown subcommand ${String(command)}`);
-    const env = envOf(c);
+    const env = envOf(c, objects);
     const known = new Set(specs.map(envName));
     for (const name of Object.keys(env)) {
       if (name.startsWith('CONFIGSTAMP_') && !known.has(name)) throw new Error(`container ${c.name}: ${name} is no flag of configstamp ${command}`);
@@ -253,11 +278,20 @@ t.test('the chart and the kustomize base install the same objects', async (t) =>
 /** The assertions sameConfiguration() makes, from whichever test calls it. */
 type Asserts = Pick<typeof t, 'same' | 'fail'>;
 
-/** Beyond names: the same rules, policies, Service, PDB, certificates, pod specs and parsed flags. */
+/** What sameConfiguration() compares of each kind, beyond its name. */
+const COMPARED: Readonly<Record<string, readonly string[]>> = {
+  ClusterRole: ['rules'], Role: ['rules'], ClusterRoleBinding: ['roleRef', 'subjects'], RoleBinding: ['roleRef', 'subjects'],
+  NetworkPolicy: ['spec'], Service: ['spec'], PodDisruptionBudget: ['spec'], Certificate: ['spec'], Issuer: ['spec'], MutatingWebhookConfiguration: ['webhooks'],
+};
+
+/** Beyond names: the same rules, bindings, policies, Service, PDB, certificates, webhooks, pod specs and parsed flags. */
 function sameConfiguration(t: Asserts, label: string, kustomized: readonly K8sObject[], charted: readonly K8sObject[]): void {
   for (const o of kustomized) {
-    const key = { ClusterRole: 'rules', Role: 'rules', NetworkPolicy: 'spec', Service: 'spec', PodDisruptionBudget: 'spec', Certificate: 'spec', Issuer: 'spec' }[o.kind];
-    if (key !== undefined) t.same(at(find(charted, o.kind, o.metadata.name), key), at(o, key), `${label}: ${o.kind} ${o.metadata.name}: same ${key}`);
+    const other = charted.find((c) => idOf(c) === idOf(o));
+    for (const key of COMPARED[o.kind] ?? []) {
+      if (other === undefined) t.fail(`${label}: helm has no ${idOf(o)}`);
+      else t.same(at(other, key), at(o, key), `${label}: ${idOf(o)}: same ${key}`);
+    }
   }
   for (const { owner, template } of podTemplates(kustomized)) {
     const [kind, , name] = owner.split('/') as [string, string, string];
@@ -477,6 +511,498 @@ t.test('a fully configured chart passes only flags the processes accept', async 
   t.match(configs[`Job/${NAMESPACE}/configstamp-certs-1`], { 'extra-dns-names': ['webhook.example.com'], 'extra-ip-addresses': ['10.0.0.1'], 'cert-validity': 90 * 24 * 3_600_000 });
 });
 
+// ---- scoped installs ------------------------------------------------------------------------
+
+type WebhookCfg = NonNullable<ReturnType<typeof parseWebhookConfig>>;
+type WatcherCfg = NonNullable<ReturnType<typeof parseWatcherConfig>>;
+
+/** The parsed configuration of each pod template, by owner (`Deployment/configstamp/configstamp-watcher`...). */
+function configsByOwner(objects: readonly K8sObject[]): Record<string, unknown> {
+  return Object.fromEntries(podTemplates(objects).map(({ owner, template }) => [owner.replace(/-\d+$/, ''), configsOf(template.spec, objects)[0]]));
+}
+const webhookOf = (objects: readonly K8sObject[]) => configsByOwner(objects)[`Deployment/${NAMESPACE}/configstamp-webhook`] as WebhookCfg;
+const watcherOf = (objects: readonly K8sObject[]) => configsByOwner(objects)[`Deployment/${NAMESPACE}/configstamp-watcher`] as WatcherCfg;
+const podOf = (objects: readonly K8sObject[], name: string) => at<PodTemplate>(find(objects, 'Deployment', name), 'spec', 'template');
+const clusterWide = (objects: readonly K8sObject[]) => objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding').map(idOf).sort();
+const NAME_KEY = 'kubernetes.io/metadata.name';
+
+t.test('a scoped install: the chart with namespaces={team-a} and deploy/overlays/namespaced install the same objects', async (t) => {
+  const withoutNamespace = comparableIds(scoped.kustomize).filter((id) => id !== `Namespace//${NAMESPACE}`);
+  t.same(comparableIds(scoped.helm), withoutNamespace, 'same kinds, namespaces and names');
+  sameConfiguration(t, 'scoped', scoped.kustomize, scoped.helm);
+  for (const [render, objects] of Object.entries(scoped)) {
+    t.same(clusterWide(objects), ['ClusterRole//configstamp-certs', 'ClusterRoleBinding//configstamp-certs'],
+      `${render}: no ClusterRole or ClusterRoleBinding for the watcher or the webhook (the certs Job keeps its own)`);
+    for (const id of ['Role/team-a/configstamp-watcher-scoped', 'RoleBinding/team-a/configstamp-watcher-scoped', 'Role/team-a/configstamp-webhook-scoped',
+      'RoleBinding/team-a/configstamp-webhook-scoped', `Role/${NAMESPACE}/configstamp-watcher`, `Role/${NAMESPACE}/configstamp-webhook`]) {
+      t.ok(objects.some((o) => idOf(o) === id), `${render}: ${id}`);
+    }
+    t.same(at(find(objects, 'MutatingWebhookConfiguration', 'configstamp'), 'webhooks', 0, 'namespaceSelector', 'matchExpressions'), [
+      { key: NAME_KEY, operator: 'NotIn', values: ['kube-system', NAMESPACE] },
+      { key: NAME_KEY, operator: 'In', values: ['team-a'] },
+    ], `${render}: the API server sends admissions only from team-a, and still none from kube-system or configstamp`);
+    const webhook = webhookOf(objects);
+    const watcher = watcherOf(objects);
+    for (const [name, config] of [['webhook', webhook], ['watcher', watcher]] as const) {
+      t.same(config.namespaces, ['team-a'], `${render}: the ${name} runs with --namespaces=team-a`);
+      t.same([...(config.policy.namespaceScope ?? [])], ['team-a'], `${render}: the ${name}'s policy tracks team-a only`);
+    }
+    t.same(watcher.policy, webhook.policy, `${render}: both processes track the same things`);
+  }
+});
+
+t.test('scoped RBAC: the rules of the ClusterRoles in each namespace in scope, nothing cluster-wide, no Namespace reads', async (t) => {
+  const two = await helmTemplate(['--set', 'namespaces={team-b,team-a,team-a}']);
+  const cases: [string, readonly K8sObject[], string[]][] = [['kustomize', scoped.kustomize, ['team-a']], ['helm', scoped.helm, ['team-a']], ['helm, two namespaces', two, ['team-a', 'team-b']]];
+  for (const [render, objects, inScope] of cases) {
+    t.same(watcherOf(objects).namespaces, inScope, `${render}: --namespaces is sorted and deduplicated`);
+    const watcher = grantsOf(objects, 'configstamp-watcher');
+    const webhook = grantsOf(objects, 'configstamp-webhook');
+    for (const ns of inScope) {
+      for (const [group, resource] of [['', 'configmaps'], ['', 'secrets'], ...WORKLOADS] as const) {
+        for (const verb of ['get', 'list', 'watch']) t.ok(can(watcher, verb, group, resource, { namespace: ns }), `${render} watcher: ${verb} ${resource} in ${ns}`);
+      }
+      for (const [group, resource] of WORKLOADS) t.ok(can(watcher, 'patch', group, resource, { namespace: ns }), `${render} watcher: patch ${resource} in ${ns}`);
+      for (const group of ['', 'events.k8s.io']) t.ok(can(watcher, 'create', group, 'events', { namespace: ns }), `${render} watcher: create events in ${ns}`);
+      for (const kind of ['configmaps', 'secrets']) {
+        for (const verb of ['get', 'list']) t.ok(can(webhook, verb, '', kind, { namespace: ns }), `${render} webhook: ${verb} ${kind} in ${ns}`);
+      }
+    }
+    for (const where of [{ namespace: 'team-c' }, {}] as const) {
+      const label = where.namespace ?? 'cluster-wide';
+      t.notOk(can(watcher, 'list', '', 'configmaps', where), `${render} watcher: lists no ConfigMaps ${label}`);
+      t.notOk(can(watcher, 'patch', 'apps', 'deployments', where), `${render} watcher: patches no Deployment ${label}`);
+      t.notOk(can(webhook, 'get', '', 'secrets', where), `${render} webhook: reads no Secret ${label}`);
+    }
+    for (const verb of ['get', 'list', 'watch']) {
+      t.notOk(can(watcher, verb, '', 'namespaces') || inScope.some((ns) => can(watcher, verb, '', 'namespaces', { namespace: ns })), `${render} watcher: no ${verb} on namespaces`);
+      t.notOk(can(webhook, verb, '', 'namespaces') || inScope.some((ns) => can(webhook, verb, '', 'namespaces', { namespace: ns })), `${render} webhook: no ${verb} on namespaces`);
+    }
+    t.ok(can(webhook, 'get', '', 'secrets', { namespace: NAMESPACE, name: 'configstamp-hash-key' }), `${render} webhook: still reads its hash key`);
+    t.notOk(can(webhook, 'get', '', 'secrets', { namespace: NAMESPACE, name: 'configstamp-webhook-tls' }), `${render} webhook: and no other Secret of configstamp's`);
+    t.ok(can(watcher, 'update', 'coordination.k8s.io', 'leases', { namespace: NAMESPACE }), `${render} watcher: keeps its Lease`);
+    t.ok(can(watcher, 'create', '', 'secrets', { namespace: NAMESPACE }), `${render} watcher: may still create the hash key`);
+    t.same(at(find(objects, 'MutatingWebhookConfiguration', 'configstamp'), 'webhooks', 0, 'namespaceSelector', 'matchExpressions', 1),
+      { key: NAME_KEY, operator: 'In', values: inScope }, `${render}: the webhook configuration selects ${inScope.join(', ')}`);
+  }
+});
+
+t.test("Reloader's scope values: watchGlobally false is the release namespace; namespaces a list or a comma string; ours win", async (t) => {
+  const single = await helmTemplate(['--set', 'reloader.watchGlobally=false']);
+  t.same(watcherOf(single).namespaces, [NAMESPACE], 'watchGlobally: false watches the release namespace (Reloader sets KUBERNETES_NAMESPACE to its own)');
+  t.same(webhookOf(single).namespaces, [NAMESPACE], 'and so does the webhook');
+  t.same(clusterWide(single), ['ClusterRole//configstamp-certs', 'ClusterRoleBinding//configstamp-certs'], 'with Roles only');
+  t.ok(can(grantsOf(single, 'configstamp-watcher'), 'patch', 'apps', 'deployments', { namespace: NAMESPACE }), 'the watcher patches workloads in the release namespace');
+  t.notOk(can(grantsOf(single, 'configstamp-watcher'), 'patch', 'apps', 'deployments', { namespace: 'team-a' }), 'and nowhere else');
+  const global = await helmTemplate(['--set', 'reloader.watchGlobally=true']);
+  t.same(watcherOf(global).namespaces, [], 'watchGlobally: true is a cluster-wide install');
+  const csv = await helmTemplate(['-f', valuesFile('csv.yaml', 'reloader:\n  watchGlobally: false\n  namespaces: "team-b, team-a,,team-b"\n')]);
+  t.same(watcherOf(csv).namespaces, ['team-a', 'team-b'], 'a comma string is split, trimmed, deduplicated and sorted');
+  t.ok(csv.some((o) => idOf(o) === 'Role/team-b/configstamp-watcher-scoped'), 'with a Role in each');
+  t.notOk(csv.some((o) => o.metadata.namespace === NAMESPACE && o.kind === 'Role' && o.metadata.name === 'configstamp-watcher-scoped'),
+    "the release namespace is not added (Reloader v1's chart adds it, v2's does not)");
+  const list = await helmTemplate(['-f', valuesFile('list.yaml', 'namespaces: [team-d]\nreloader:\n  watchGlobally: false\n  namespaces: [team-c]\n')]);
+  t.same(watcherOf(list).namespaces, ['team-d'], 'namespaces wins over reloader.namespaces');
+});
+
+// ---- a Stakater Reloader values file --------------------------------------------------------
+
+/** A Reloader chart values file (chart 2.2.16 keys, and v2's custom_annotations), with its image block and top-level keys. */
+const RELOADER_VALUES = `
+global:
+  imageRegistry: ""
+  imagePullSecrets: [regcred]
+kubernetes:
+  host: https://kubernetes.default
+nameOverride: ""
+fullnameOverride: ""
+image:
+  name: stakater/reloader
+  repository: ghcr.io/stakater/reloader
+  tag: v1.4.21
+  pullPolicy: IfNotPresent
+reloader:
+  autoReloadAll: true
+  isArgoRollouts: true
+  isOpenshift: false
+  ignoreSecrets: true
+  ignoreConfigMaps: true
+  ignoreJobs: true
+  ignoreCronJobs: true
+  reloadOnCreate: true
+  reloadOnDelete: true
+  syncAfterRestart: true
+  reloadStrategy: annotations
+  ignoreNamespaces: "kube-public, legacy"
+  namespaceSelector: "team:platform"
+  resourceLabelSelector: "reload=true"
+  logFormat: json
+  logLevel: debug
+  watchGlobally: false
+  namespaces: []
+  enableHA: true
+  enablePProf: true
+  pprofAddr: ":6061"
+  enableCSIIntegration: true
+  readOnlyRootFileSystem: true
+  legacy:
+    rbac: true
+  matchLabels: {}
+  enableMetricsByNamespace: true
+  webhookUrl: ""
+  custom_annotations:
+    configmap: my.company.com/configmap
+    secret: my.company.com/secret
+    auto: my.company.com/auto
+    secret_auto: my.company.com/secret-auto
+    configmap_auto: my.company.com/configmap-auto
+    configmap_exclude: my.company.com/configmap-exclude
+    secret_exclude: my.company.com/secret-exclude
+    search: my.company.com/search
+    match: my.company.com/match
+    ignore: my.company.com/ignore
+    pausePeriod: my.company.com/pause-period
+    pauseTime: my.company.com/paused-at
+    secretproviderclass: my.company.com/spc
+    secretproviderclass_auto: my.company.com/spc-auto
+    secretproviderclass_exclude: my.company.com/spc-exclude
+  deployment:
+    dnsConfig: {}
+    replicas: 1
+    revisionHistoryLimit: 5
+    hostUsers: null
+    nodeSelector:
+      kubernetes.io/os: linux
+    affinity:
+      nodeAffinity:
+        requiredDuringSchedulingIgnoredDuringExecution:
+          nodeSelectorTerms:
+            - matchExpressions: [{ key: node-role.kubernetes.io/infra, operator: Exists }]
+    volumeMounts: [{ name: extra, mountPath: /etc/extra, readOnly: true }]
+    volumes: [{ name: extra, configMap: { name: extra } }]
+    securityContext: { runAsNonRoot: true, runAsUser: 65534, seccompProfile: { type: RuntimeDefault } }
+    containerSecurityContext: {}
+    tolerations: [{ key: node-role.kubernetes.io/infra, operator: Exists, effect: NoSchedule }]
+    topologySpreadConstraints: [{ maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: ScheduleAnyway }]
+    annotations: { owner: platform-team }
+    labels: { provider: stakater, group: com.stakater.platform, version: v1.4.21, team: platform }
+    env:
+      open:
+        ALERT_ON_RELOAD: "true"
+        ALERT_SINK: slack
+        UNUSED: ""
+      secret:
+        ALERT_WEBHOOK_URL: https://hooks.slack.com/services/T000/B000/XXXX
+        ALERT_WEBHOOK_PROXY: http://proxy.internal:3128
+        ALERT_ADDITIONAL_INFO: cluster prod-1
+      field:
+        MY_NODE: spec.nodeName
+      existing:
+        alert-extra:
+          ALERT_STRUCTURED: structured
+    livenessProbe: {}
+    readinessProbe: {}
+    resources:
+      requests: { cpu: 10m, memory: 128Mi }
+      limits: { cpu: 200m, memory: 640Mi }
+    pod:
+      annotations: { sidecar.istio.io/inject: "false" }
+    priorityClassName: system-cluster-critical
+    runtimeClassName: ""
+    schedulerName: ""
+    gomaxprocsOverride: ""
+    gomemlimitOverride: ""
+  service:
+    port: 9090
+  rbac:
+    enabled: true
+    labels: {}
+  serviceAccount:
+    create: true
+    labels: { owner: platform }
+    annotations: { eks.amazonaws.com/role-arn: "arn:aws:iam::123456789012:role/reloader" }
+    name: reloader
+  serviceMonitor:
+    enabled: true
+    interval: 30s
+    timeout: 10s
+    labels: { release: prometheus }
+    annotations: {}
+    honorLabels: true
+    metricRelabelings: []
+    relabelings: []
+    targetLabels: []
+  podMonitor:
+    enabled: true
+    interval: 15s
+    labels: { release: prometheus }
+    honorLabels: true
+    podTargetLabels: [team]
+  podDisruptionBudget:
+    enabled: true
+    maxUnavailable: 1
+  netpol:
+    enabled: true
+    from: []
+    to: []
+  verticalPodAutoscaler:
+    enabled: true
+    controlledResources: [memory]
+    maxAllowed: { memory: 1Gi }
+    updatePolicy: { updateMode: Auto }
+`;
+
+/** The existing Secret RELOADER_VALUES's deployment.env.existing names, as the cluster would have it. */
+const ALERT_EXTRA: K8sObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'alert-extra', namespace: NAMESPACE }, data: { structured: Buffer.from('true').toString('base64') } };
+
+t.test('a Reloader values file as is: it renders, and every flag parses to what Reloader meant', async (t) => {
+  const objects = [...await helmTemplate(['-f', valuesFile('reloader.yaml', RELOADER_VALUES)]), ALERT_EXTRA];
+  const webhook = webhookOf(objects);
+  const watcher = watcherOf(objects);
+  const custom = {
+    configMapReload: 'my.company.com/configmap', secretReload: 'my.company.com/secret', auto: 'my.company.com/auto',
+    secretAuto: 'my.company.com/secret-auto', configMapAuto: 'my.company.com/configmap-auto', search: 'my.company.com/search',
+    match: 'my.company.com/match', ignore: 'my.company.com/ignore', excludeConfigMaps: 'my.company.com/configmap-exclude', excludeSecrets: 'my.company.com/secret-exclude',
+  };
+  for (const [name, config] of [['webhook', webhook], ['watcher', watcher]] as const) {
+    t.match(config, { logLevel: 'debug', logFormat: 'json', namespaces: [NAMESPACE] }, `${name}: logLevel, logFormat, and watchGlobally: false as the release namespace`);
+    const p = config.policy;
+    t.equal(p.trackAll, true, `${name}: autoReloadAll is --track-all`);
+    t.same([...p.ignoredSourceKinds].sort(), ['ConfigMap', 'Secret'], `${name}: ignoreConfigMaps and ignoreSecrets together (Reloader v1 would refuse both)`);
+    t.same([...p.ignoredWorkloadKinds].sort(), ['CronJob', 'Job'], `${name}: ignoreJobs and ignoreCronJobs; isArgoRollouts: true keeps Rollouts`);
+    t.same([...p.namespacesToIgnore].sort(), ['kube-public', 'legacy'], `${name}: ignoreNamespaces, a comma string`);
+    t.equal(p.namespaceSelector, null, `${name}: namespaceSelector dropped in a scoped install, as Reloader does`);
+    t.not(p.sourceSelector, null, `${name}: resourceLabelSelector`);
+    t.same(p.reloaderKeys.keys, custom, `${name}: every custom_annotations key renames its annotation`);
+    for (const flag of ['--pause-deployment-annotation', '--pause-deployment-time-annotation', '--secretproviderclass-annotation', '--enable-csi-integration']) {
+      t.ok(config.warnings.some((w) => w.startsWith(`${flag}:`)), `${name}: ${flag}, which configstamp does not act on, says so at startup`);
+    }
+  }
+  t.same(watcher.policy, webhook.policy, 'both processes track the same things');
+  t.match(watcher, { rollOnDelete: true, metricsByNamespace: true, webhookUrl: '', leaderElect: true }, 'reloadOnDelete, enableMetricsByNamespace; the watcher elects a leader whatever enableHA says');
+  t.match(watcher.alerts, {
+    url: 'https://hooks.slack.com/services/T000/B000/XXXX', sink: 'slack', proxy: 'http://proxy.internal:3128', additionalInfo: 'cluster prod-1', structured: true,
+  }, 'deployment.env.open, env.secret and env.existing bring the ALERT_* variables to the watcher');
+  t.ok(watcher.warnings.some((w) => w.startsWith('--enable-pprof:')), 'enablePProf: the watcher says it serves no pprof endpoint');
+  t.notOk(watcher.warnings.some((w) => /reload-strategy|sync-after-restart|reload-on-create/.test(w)), 'reloadStrategy annotations, syncAfterRestart and reloadOnCreate: true are what configstamp does anyway');
+
+  const pod = podOf(objects, 'configstamp-watcher');
+  const c = pod.spec.containers[0]!;
+  const spec = pod.spec as PodSpec & Json;
+  t.same(spec.nodeSelector, { 'kubernetes.io/os': 'linux' }, 'deployment.nodeSelector');
+  t.match(spec.tolerations, [{ key: 'node-role.kubernetes.io/infra', effect: 'NoSchedule' }], 'deployment.tolerations');
+  t.ok(at(spec.affinity, 'nodeAffinity', 'requiredDuringSchedulingIgnoredDuringExecution'), 'deployment.affinity (replacing the default anti-affinity)');
+  const spread = at<{ labelSelector: { matchLabels: Record<string, string> } }[]>(spec, 'topologySpreadConstraints');
+  t.ok(selects(spread[0]?.labelSelector.matchLabels, pod), 'deployment.topologySpreadConstraints, given the watcher pods as their labelSelector');
+  t.same(c.resources, { requests: { cpu: '10m', memory: '128Mi' }, limits: { cpu: '200m', memory: '640Mi' } }, 'deployment.resources replaces the chart default');
+  t.equal(spec.priorityClassName, 'system-cluster-critical', 'deployment.priorityClassName');
+  t.equal(at(find(objects, 'Deployment', 'configstamp-watcher'), 'spec', 'revisionHistoryLimit'), 5, 'deployment.revisionHistoryLimit');
+  const labels = pod.metadata?.labels ?? {};
+  t.equal(labels.team, 'platform', 'deployment.labels on the pods');
+  t.notOk('provider' in labels || 'version' in labels || 'group' in labels, "but not Reloader's own chart labels (version: v1.4.21 would be wrong here)");
+  t.equal(find(objects, 'Deployment', 'configstamp-watcher').metadata.annotations?.owner, 'platform-team', 'deployment.annotations');
+  t.equal(at(pod, 'metadata', 'annotations', 'sidecar.istio.io/inject'), 'false', 'deployment.pod.annotations');
+  t.ok(c.volumeMounts?.some((m) => m.name === 'extra' && m.mountPath === '/etc/extra') && spec.volumes?.some((v) => v.name === 'extra'), 'deployment.volumes and volumeMounts');
+  t.equal(envOf(c, objects).MY_NODE, '', 'deployment.env.field as a fieldRef');
+  t.match(c.env?.find((e) => e.name === 'ALERT_STRUCTURED'), { valueFrom: { secretKeyRef: { name: 'alert-extra', key: 'structured' } } }, 'deployment.env.existing');
+  t.notOk(c.env?.some((e) => e.name === 'UNUSED'), 'an empty env.open value is skipped, as Reloader does');
+  t.equal(at(find(objects, 'Secret', 'configstamp-watcher-env'), 'type'), 'Opaque', 'env.secret values live in a Secret of the chart');
+
+  t.equal(spec.serviceAccountName, 'reloader', 'serviceAccount.name names the watcher account');
+  const account = find(objects, 'ServiceAccount', 'reloader');
+  t.equal(account.metadata.annotations?.['eks.amazonaws.com/role-arn'], 'arn:aws:iam::123456789012:role/reloader', 'serviceAccount.annotations');
+  t.equal(account.metadata.labels?.owner, 'platform', 'serviceAccount.labels');
+  const rights = grantsOf(objects, 'reloader');
+  t.ok(can(rights, 'patch', 'apps', 'deployments', { namespace: NAMESPACE }) && can(rights, 'update', 'coordination.k8s.io', 'leases', { namespace: NAMESPACE }),
+    'and its RBAC bindings follow the name');
+  t.same(grantsOf(objects, 'configstamp-watcher'), [], 'no binding names the old account');
+
+  for (const { owner, template } of podTemplates(objects)) {
+    t.ok(template.spec.containers.every((x) => x.image === IMAGE), `${owner}: runs configstamp's image, not Reloader's image block`);
+    t.same(at(template.spec, 'imagePullSecrets'), [{ name: 'regcred' }], `${owner}: global.imagePullSecrets`);
+  }
+  for (const component of ['webhook', 'watcher']) {
+    const svc = find(objects, 'Service', `configstamp-${component}-metrics`);
+    const sm = find(objects, 'ServiceMonitor', `configstamp-${component}`);
+    t.ok(Object.entries(at<Record<string, string>>(sm, 'spec', 'selector', 'matchLabels')).every(([k, v]) => svc.metadata.labels?.[k] === v), `serviceMonitor: ${component}'s selects its metrics Service`);
+    t.match(at(sm, 'spec', 'endpoints', 0), { port: 'metrics', interval: '30s', scrapeTimeout: '10s', honorLabels: true }, 'serviceMonitor: interval, timeout as scrapeTimeout, honorLabels');
+    t.equal(sm.metadata.labels?.release, 'prometheus', 'serviceMonitor.labels');
+    const pm = find(objects, 'PodMonitor', `configstamp-${component}`);
+    t.ok(selects(at(pm, 'spec', 'selector', 'matchLabels'), podOf(objects, `configstamp-${component}`)), `podMonitor: ${component}'s selects its pods`);
+    t.same(at(pm, 'spec', 'podTargetLabels'), ['team'], 'podMonitor.podTargetLabels');
+  }
+  const pdb = find(objects, 'PodDisruptionBudget', 'configstamp-watcher');
+  t.equal(at(pdb, 'spec', 'maxUnavailable'), 1, 'podDisruptionBudget: a watcher PDB, maxUnavailable');
+  t.ok(selects(at(pdb, 'spec', 'selector', 'matchLabels'), pod), 'selecting the watcher pods');
+  const vpa = find(objects, 'VerticalPodAutoscaler', 'configstamp-watcher');
+  t.match(at(vpa, 'spec'), { targetRef: { kind: 'Deployment', name: 'configstamp-watcher' }, updatePolicy: { updateMode: 'Auto' },
+    resourcePolicy: { containerPolicies: [{ containerName: 'watcher', controlledResources: ['memory'], maxAllowed: { memory: '1Gi' } }] } }, 'verticalPodAutoscaler: the watcher');
+  t.notOk(objects.some((o) => o.kind === 'VerticalPodAutoscaler' && o.metadata.name === 'configstamp-webhook'), "Reloader's VPA maps onto the watcher only");
+
+  const strategy = watcherOf(await helmTemplate(['--set', 'reloader.reloadStrategy=env-vars']));
+  t.ok(strategy.warnings.some((w) => w.startsWith('--reload-strategy:') && /stamp annotation/.test(w)), 'reloadStrategy env-vars: accepted, with a warning that configstamp writes an annotation');
+  const openshift = webhookOf(await helmTemplate(['--set', 'reloader.isOpenshift=true']));
+  t.ok(openshift.warnings.some((w) => w.startsWith('--is-openshift:')), 'isOpenshift: accepted, with a warning that DeploymentConfigs are not rolled');
+  const byDefault = await helmTemplate(['--set', 'reloader.reloadStrategy=default', '--set', 'reloader.webhookUrl=https://notify.example.com/hook']);
+  t.notOk(podOf(byDefault, 'configstamp-watcher').spec.containers[0]!.args!.some((a) => a.startsWith('--reload-strategy')), "reloadStrategy 'default' passes no flag");
+  t.equal(watcherOf(byDefault).webhookUrl, 'https://notify.example.com/hook', 'webhookUrl is notify mode, even without custom_annotations (Reloader renders it only with them)');
+});
+
+t.test("Reloader's values only fill what ours leave empty: ours win", async (t) => {
+  const objects = [...await helmTemplate(['-f', valuesFile('reloader-and-ours.yaml', `${RELOADER_VALUES}
+logLevel: warn
+logFormat: text
+namespaces: [team-x]
+policy:
+  resourcesToIgnore: [secrets]
+  ignoredWorkloadTypes: [rollouts]
+  namespacesToIgnore: [sandbox]
+serviceAccount:
+  names: { watcher: mine }
+watcher:
+  nodeSelector: { pool: ops }
+  resources:
+    requests: { cpu: 20m, memory: 64Mi }
+    limits: { cpu: 500m, memory: 768Mi }
+  revisionHistoryLimit: 7
+  podDisruptionBudget: { enabled: true, minAvailable: 2 }
+  extraVolumes: [{ name: mine, emptyDir: {} }]
+  extraVolumeMounts: [{ name: mine, mountPath: /mine }]
+`)]), ALERT_EXTRA];
+  const watcher = watcherOf(objects);
+  t.match(watcher, { logLevel: 'warn', logFormat: 'text', namespaces: ['team-x'] }, 'logLevel, logFormat, namespaces');
+  t.same([...watcher.policy.ignoredSourceKinds], ['Secret'], 'policy.resourcesToIgnore');
+  t.same([...watcher.policy.ignoredWorkloadKinds], ['Rollout'], 'policy.ignoredWorkloadTypes');
+  t.same([...watcher.policy.namespacesToIgnore], ['sandbox'], 'policy.namespacesToIgnore');
+  t.same(watcherOf(objects).policy, webhookOf(objects).policy, 'both processes still agree');
+  const d = find(objects, 'Deployment', 'configstamp-watcher');
+  const pod = at<PodTemplate>(d, 'spec', 'template');
+  t.same(at(pod.spec, 'nodeSelector'), { pool: 'ops' }, 'watcher.nodeSelector');
+  t.same(pod.spec.containers[0]!.resources?.limits, { cpu: '500m', memory: '768Mi' }, 'watcher.resources, changed from the chart default');
+  t.equal(at(d, 'spec', 'revisionHistoryLimit'), 7, 'watcher.revisionHistoryLimit');
+  t.equal(pod.spec.serviceAccountName, 'mine', 'serviceAccount.names.watcher');
+  t.same(at(find(objects, 'PodDisruptionBudget', 'configstamp-watcher'), 'spec', 'minAvailable'), 2, 'watcher.podDisruptionBudget.minAvailable');
+  t.notOk(at(find(objects, 'PodDisruptionBudget', 'configstamp-watcher'), 'spec', 'maxUnavailable'), "and not Reloader's maxUnavailable beside it");
+  t.same(pod.spec.volumes?.map((v) => v.name), ['tmp', 'mine'], 'watcher.extraVolumes');
+  t.notOk(pod.spec.containers[0]!.volumeMounts?.some((m) => m.name === 'extra'), "instead of Reloader's");
+});
+
+// ---- configstamp's own values ---------------------------------------------------------------
+
+t.test("the chart's own values render what they say", async (t) => {
+  const objects = await helmTemplate(['-f', valuesFile('own.yaml', `
+logFormat: text
+commonLabels: { team: platform, app.kubernetes.io/name: not-this }
+serviceAccount:
+  annotations: { iam.gke.io/gcp-service-account: configstamp@example.iam.gserviceaccount.com }
+  names: { webhook: cs-webhook, watcher: cs-watcher, certs: cs-certs }
+metrics:
+  service: { enabled: true, annotations: { a: b } }
+  serviceMonitor: { enabled: true, interval: 30s, labels: { release: prometheus } }
+  podMonitor: { enabled: true, scrapeTimeout: 5s }
+webhook:
+  revisionHistoryLimit: 1
+  extraEnv: [{ name: CONFIGSTAMP_FETCH_DEADLINE, value: 1500ms }]
+  extraVolumes: [{ name: ca, configMap: { name: corporate-ca } }]
+  extraVolumeMounts: [{ name: ca, mountPath: /etc/ssl/corporate, readOnly: true }]
+  topologySpreadConstraints:
+    - { maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: DoNotSchedule }
+  podDisruptionBudget: { enabled: true, maxUnavailable: 1 }
+  verticalPodAutoscaler: { enabled: true, maxAllowed: { memory: 512Mi } }
+watcher:
+  revisionHistoryLimit: 2
+  metricsByNamespace: true
+  extraEnv:
+    - { name: ALERT_WEBHOOK_URL, valueFrom: { secretKeyRef: { name: alerts, key: url } } }
+    - { name: ALERT_SINK, value: teams }
+  topologySpreadConstraints:
+    - { maxSkew: 2, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: ScheduleAnyway, labelSelector: { matchLabels: { tier: ops } } }
+  podDisruptionBudget: { enabled: true }
+  verticalPodAutoscaler: { enabled: true, controlledValues: RequestsAndLimits, updatePolicy: { updateMode: Initial } }
+`)]);
+  const alertsSecret: K8sObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'alerts', namespace: NAMESPACE }, data: { url: Buffer.from('https://example.webhook.office.com/x').toString('base64') } } as K8sObject;
+  for (const o of objects) {
+    t.equal(o.metadata.labels?.team, 'platform', `${idOf(o)}: commonLabels`);
+    t.equal(o.metadata.labels?.['app.kubernetes.io/name'], 'configstamp', `${idOf(o)}: which never replace the chart's own`);
+  }
+  for (const { owner, template } of podTemplates(objects)) {
+    t.equal(template.metadata?.labels?.team, 'platform', `${owner}: commonLabels on the pods`);
+    const component = template.metadata?.labels?.['app.kubernetes.io/component'] ?? '?';
+    t.equal(template.spec.serviceAccountName, `cs-${component}`, `${owner}: runs as serviceAccount.names.${component}`);
+    const config = configsOf(template.spec, [...objects, alertsSecret])[0] as Record<string, unknown>;
+    t.equal(config.logFormat ?? config['log-format'], 'text', `${owner}: logFormat`);
+  }
+  for (const component of ['webhook', 'watcher', 'certs']) {
+    const account = find(objects, 'ServiceAccount', `cs-${component}`);
+    t.equal(account.metadata.annotations?.['iam.gke.io/gcp-service-account'], 'configstamp@example.iam.gserviceaccount.com', `${component}: serviceAccount.annotations`);
+    t.same(grantsOf(objects, `configstamp-${component}`), [], `${component}: no binding names the default account`);
+  }
+  t.ok(can(grantsOf(objects, 'cs-watcher'), 'watch', '', 'secrets'), 'the bindings follow the names: the watcher');
+  t.ok(can(grantsOf(objects, 'cs-webhook'), 'get', '', 'secrets', { namespace: 'team-a' }), 'the webhook');
+  t.ok(can(grantsOf(objects, 'cs-certs'), 'patch', 'admissionregistration.k8s.io', 'mutatingwebhookconfigurations', { name: 'configstamp' }), 'the certs Job');
+
+  const webhook = webhookOf(objects);
+  const watcher = configsByOwner([...objects, alertsSecret])[`Deployment/${NAMESPACE}/configstamp-watcher`] as WatcherCfg;
+  t.equal(webhook.fetchDeadlineMs, 1500, 'webhook.extraEnv reaches the webhook');
+  t.match(watcher.alerts, { url: 'https://example.webhook.office.com/x', sink: 'teams' }, 'watcher.extraEnv reaches the watcher (a secretKeyRef too)');
+  t.equal(watcher.metricsByNamespace, true, 'watcher.metricsByNamespace');
+
+  for (const [component, limit] of [['webhook', 1], ['watcher', 2]] as const) {
+    const d = find(objects, 'Deployment', `configstamp-${component}`);
+    const pod = at<PodTemplate>(d, 'spec', 'template');
+    t.equal(at(d, 'spec', 'revisionHistoryLimit'), limit, `${component}: revisionHistoryLimit`);
+    const svc = find(objects, 'Service', `configstamp-${component}-metrics`);
+    const port = at<{ name: string; port: number; targetPort: string }[]>(svc, 'spec', 'ports')[0]!;
+    t.ok(selects(at(svc, 'spec', 'selector'), pod), `${component}: its metrics Service selects its pods`);
+    t.equal(pod.spec.containers[0]!.ports?.find((p) => p.name === port.targetPort)?.containerPort, 8080, `${component}: to the metrics port`);
+    t.equal(svc.metadata.annotations?.a, 'b', `${component}: metrics.service.annotations`);
+    const sm = find(objects, 'ServiceMonitor', `configstamp-${component}`);
+    const smSelector = at<Record<string, string>>(sm, 'spec', 'selector', 'matchLabels');
+    const services = objects.filter((o) => o.kind === 'Service' && Object.entries(smSelector).every(([k, v]) => o.metadata.labels?.[k] === v));
+    t.same(services.map((o) => o.metadata.name), [`configstamp-${component}-metrics`], `${component}: the ServiceMonitor selects the metrics Service only`);
+    t.match(at(sm, 'spec', 'endpoints', 0), { port: port.name, path: '/metrics', interval: '30s' }, `${component}: on its metrics port`);
+    t.same(at(sm, 'spec', 'namespaceSelector'), { matchNames: [NAMESPACE] }, `${component}: in the release namespace`);
+    const pm = find(objects, 'PodMonitor', `configstamp-${component}`);
+    t.ok(selects(at(pm, 'spec', 'selector', 'matchLabels'), pod), `${component}: the PodMonitor selects its pods`);
+    t.match(at(pm, 'spec', 'podMetricsEndpoints', 0), { port: 'metrics', scrapeTimeout: '5s' }, `${component}: on the container port named metrics`);
+    const pdb = find(objects, 'PodDisruptionBudget', `configstamp-${component}`);
+    t.ok(selects(at(pdb, 'spec', 'selector', 'matchLabels'), pod), `${component}: a PDB selecting its pods`);
+    const vpa = find(objects, 'VerticalPodAutoscaler', `configstamp-${component}`);
+    t.match(at(vpa, 'spec'), { targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: `configstamp-${component}` },
+      resourcePolicy: { containerPolicies: [{ containerName: pod.spec.containers[0]!.name }] } }, `${component}: a VPA for its Deployment and container`);
+    const spread = at<{ labelSelector: { matchLabels: Record<string, string> } }[]>(pod.spec, 'topologySpreadConstraints');
+    t.equal(spread.length, 1, `${component}: topologySpreadConstraints`);
+    if (component === 'webhook') t.ok(selects(spread[0]!.labelSelector.matchLabels, pod), 'webhook: an entry without a labelSelector gets the pod labels');
+    else t.same(spread[0]!.labelSelector, { matchLabels: { tier: 'ops' } }, 'watcher: a labelSelector given is kept');
+  }
+  t.same(at(find(objects, 'PodDisruptionBudget', 'configstamp-webhook'), 'spec', 'maxUnavailable'), 1, 'webhook.podDisruptionBudget.maxUnavailable');
+  t.same(at(find(objects, 'PodDisruptionBudget', 'configstamp-watcher'), 'spec', 'minAvailable'), 1, 'watcher.podDisruptionBudget: minAvailable 1 when neither is set');
+  t.equal(at(find(objects, 'VerticalPodAutoscaler', 'configstamp-webhook'), 'spec', 'resourcePolicy', 'containerPolicies', 0, 'controlledValues'), 'RequestsOnly',
+    'a VPA controls requests only unless told (the memory limit stays above the V8 heap ceiling)');
+  t.match(at(find(objects, 'VerticalPodAutoscaler', 'configstamp-watcher'), 'spec'), { updatePolicy: { updateMode: 'Initial' }, resourcePolicy: { containerPolicies: [{ controlledValues: 'RequestsAndLimits' }] } });
+  const hook = podOf(objects, 'configstamp-webhook');
+  t.ok(hook.spec.containers[0]!.volumeMounts?.some((m) => m.name === 'ca' && m.readOnly === true) && hook.spec.volumes?.some((v) => v.name === 'ca'), 'webhook.extraVolumes and extraVolumeMounts');
+
+  const off = rendered.helm;
+  t.notOk(off.some((o) => ['ServiceMonitor', 'PodMonitor', 'VerticalPodAutoscaler', 'Secret'].includes(o.kind) || o.metadata.name.endsWith('-metrics')
+    || idOf(o) === `PodDisruptionBudget/${NAMESPACE}/configstamp-watcher`), 'all of them off by default');
+});
+
+t.test("the values schema takes Reloader's keys and still refuses a misspelt one of ours", async (t) => {
+  const ok = await run(helm, ['template', CHART, '--set', 'reloader.someFutureKey=1', '--set', 'reloader.deployment.hostUsers=false', '--set', 'global.imageRegistry=r.example.com']);
+  t.equal(ok.code, 0, `unknown keys under reloader: are accepted (a newer Reloader chart's file still installs): ${ok.stderr}`);
+  for (const [args, what] of [
+    [['--set', 'reloader.custom_annotations.configmapp=x'], 'an unknown custom_annotations key (it would rename nothing)'],
+    [['--set', 'reloader.reloadStrategy=rolling'], 'a reloadStrategy Reloader does not have'],
+    [['--set', 'namespaces={Team_A}'], 'a namespace that is not a DNS label'],
+    [['--set', 'metrics.serviceMonitr.enabled=true'], 'a misspelt key of ours'],
+    [['--set', 'watcher.podDisruptionBudget.minAvailable=most'], 'a PDB bound that is neither a number nor a percentage'],
+  ] as const) {
+    const r = await run(helm, ['template', CHART, ...args]);
+    t.not(r.code, 0, `refused: ${what}`);
+  }
+});
+
 t.test('applied to a real API server: accepted, no Pod Security warning, and its RBAC answers as intended', async (t) => {
   const cluster = await withControlPlane(t);
   const ns = await cluster.kubectl(['apply', '--server-side', '-f', join(BASE, 'namespace.yaml')]);
@@ -524,6 +1050,52 @@ spec:
     ['configstamp-certs', 'patch', 'mutatingwebhookconfigurations.admissionregistration.k8s.io/configstamp', undefined, true],
     ['configstamp-certs', 'patch', 'mutatingwebhookconfigurations.admissionregistration.k8s.io/other', undefined, false],
     ['configstamp-certs', 'list', 'deployments.apps', undefined, false],
+  ];
+  const answers = await Promise.all(cases.map(([a, v, r, n]) => ask(a, v, r, n)));
+  cases.forEach(([account, verb, resource, namespace, allowed], i) => {
+    t.equal(answers[i], allowed, `${account} ${allowed ? 'may' : 'may not'} ${verb} ${resource} in ${namespace ?? 'all namespaces'}`);
+  });
+});
+
+t.test('a scoped install applied to a real API server: its accounts may act only in the namespaces in scope', async (t) => {
+  const cluster = await withControlPlane(t);
+  for (const ns of [NAMESPACE, 'team-a', 'team-b']) {
+    const created = await cluster.kubectl(['create', 'namespace', ns]);
+    t.equal(created.code, 0, created.stderr);
+  }
+  const dry = await cluster.kubectl(['apply', '--server-side', '--dry-run=server', '-k', NAMESPACED_OVERLAY]);
+  t.equal(dry.code, 0, `server-side dry run of deploy/overlays/namespaced: ${dry.stderr}`);
+  const applied = await cluster.kubectl(['apply', '--server-side', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: scoped.helm }) });
+  t.equal(applied.code, 0, `helm template --set namespaces={team-a}, applied: ${applied.stderr}`);
+
+  const ask = async (account: string, verb: string, resource: string, namespace?: string): Promise<boolean> => {
+    const r = await cluster.kubectl(['auth', 'can-i', verb, resource, `--as=system:serviceaccount:${NAMESPACE}:${account}`,
+      ...(namespace === undefined ? ['--all-namespaces'] : ['-n', namespace])]);
+    if (r.code !== 0 && r.code !== 1) throw new Error(`kubectl auth can-i: ${r.stderr}`);
+    return r.code === 0;
+  };
+  const cases: [account: string, verb: string, resource: string, namespace: string | undefined, allowed: boolean][] = [
+    ['configstamp-watcher', 'list', 'configmaps', 'team-a', true],
+    ['configstamp-watcher', 'watch', 'secrets', 'team-a', true],
+    ['configstamp-watcher', 'patch', 'deployments.apps', 'team-a', true],
+    ['configstamp-watcher', 'watch', 'cronjobs.batch', 'team-a', true],
+    ['configstamp-watcher', 'create', 'events.events.k8s.io', 'team-a', true],
+    ['configstamp-watcher', 'list', 'configmaps', 'team-b', false],
+    ['configstamp-watcher', 'patch', 'deployments.apps', 'team-b', false],
+    ['configstamp-watcher', 'list', 'configmaps', undefined, false],
+    ['configstamp-watcher', 'watch', 'deployments.apps', undefined, false],
+    ['configstamp-watcher', 'list', 'namespaces', undefined, false],
+    ['configstamp-watcher', 'get', 'namespaces', undefined, false],
+    ['configstamp-watcher', 'update', 'leases.coordination.k8s.io', NAMESPACE, true],
+    ['configstamp-watcher', 'create', 'secrets', NAMESPACE, true],
+    ['configstamp-webhook', 'get', 'secrets', 'team-a', true],
+    ['configstamp-webhook', 'list', 'configmaps', 'team-a', true],
+    ['configstamp-webhook', 'get', 'secrets', 'team-b', false],
+    ['configstamp-webhook', 'list', 'configmaps', undefined, false],
+    ['configstamp-webhook', 'get', 'secrets/configstamp-hash-key', NAMESPACE, true],
+    ['configstamp-webhook', 'get', 'secrets/configstamp-webhook-tls', NAMESPACE, false],
+    ['configstamp-webhook', 'watch', 'namespaces', undefined, false],
+    ['configstamp-certs', 'patch', 'mutatingwebhookconfigurations.admissionregistration.k8s.io/configstamp', undefined, true],
   ];
   const answers = await Promise.all(cases.map(([a, v, r, n]) => ask(a, v, r, n)));
   cases.forEach(([account, verb, resource, namespace, allowed], i) => {
