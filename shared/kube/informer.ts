@@ -45,6 +45,9 @@ export interface InformerOptions {
 
 export class Informer {
   private synced = false;
+  private markListed!: () => void;
+  /** Resolves once the first list has been handed to `replace` (an optional resource's 404 counts). */
+  readonly listed: Promise<void> = new Promise((resolve) => (this.markListed = resolve));
 
   constructor(
     private readonly client: KubeClient,
@@ -103,6 +106,7 @@ export class Informer {
         const { items, resourceVersion } = await this.list(signal);
         this.handlers.replace(items, !this.synced);
         this.synced = true;
+        this.markListed();
         listed = true;
         failures = 0;
         await this.watch(resourceVersion, signal);
@@ -116,6 +120,7 @@ export class Informer {
         if (missing && this.spec.optional && !this.synced) {
           this.handlers.replace([], true);
           this.synced = true;
+          this.markListed();
         }
         if (listed) this.handlers.restarted(gone ? 'gone' : 'error');
         listed = false;

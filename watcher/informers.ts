@@ -1,0 +1,33 @@
+/**
+ * The watcher's informers, built from the kind tables: Namespaces (cluster-wide installs only),
+ * each source kind as metadata (Helm release Secrets left out by the kind's field selector), and
+ * each workload kind not ignored, pruned as each page arrives. A scoped install (--namespaces)
+ * lists and watches each namespace on its own, so it needs Roles only; Namespace objects are
+ * cluster-scoped, so their labels are not read then.
+ */
+import { SOURCE_KINDS, SOURCE_KIND_TABLE, WORKLOAD_KINDS } from '../shared/core/kinds.js';
+import { pruneWorkload } from '../shared/core/prune.js';
+import { METADATA_ACCEPT, METADATA_LIST_ACCEPT } from '../shared/kube/client.js';
+import type { KubeClient } from '../shared/kube/client.js';
+import { Informer } from '../shared/kube/informer.js';
+import { namespacePath, sourceFieldSelector, sourcePath, workloadPath } from '../shared/kube/paths.js';
+import type { Logger } from '../shared/log.js';
+import { compactSource } from './cache.js';
+import type { WatcherConfig } from './config.js';
+import type { Controller } from './controller.js';
+
+export function buildInformers(client: KubeClient, controller: Controller, config: WatcherConfig, log: Logger): Informer[] {
+  const options = { watchTimeoutMs: config.watchTimeoutMs };
+  const scopes: readonly (string | undefined)[] = config.namespaces.length === 0 ? [undefined] : config.namespaces;
+  const namespaces = config.namespaces.length === 0
+    ? [new Informer(client, { resource: 'namespaces', path: namespacePath(), listAccept: METADATA_LIST_ACCEPT, watchAccept: METADATA_ACCEPT }, controller.namespaceHandlers(), log, options)]
+    : [];
+  const sources = scopes.flatMap((ns) => SOURCE_KINDS.map((kind) => new Informer(client, {
+    resource: SOURCE_KIND_TABLE[kind].plural, path: sourcePath(kind, ns), listAccept: METADATA_LIST_ACCEPT, watchAccept: METADATA_ACCEPT,
+    fieldSelector: sourceFieldSelector(kind), transform: compactSource,
+  }, controller.sourceHandlers(kind, ns), log, options)));
+  const workloads = scopes.flatMap((ns) => WORKLOAD_KINDS.filter((k) => !config.policy.ignoredWorkloadKinds.has(k.kind)).map((kind) => new Informer(client, {
+    resource: kind.plural, path: workloadPath(kind, ns), optional: kind.crd, transform: (o) => pruneWorkload(kind, o),
+  }, controller.workloadHandlers(kind, ns), log, options)));
+  return [...namespaces, ...sources, ...workloads];
+}
