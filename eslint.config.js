@@ -27,6 +27,19 @@ export default tseslint.config(
     },
   },
   {
+    // Typed rules (the type checker behind them): a promise is awaited, returned, or marked
+    // `void` on purpose, and never handed to something that expects a plain callback. Test files
+    // are left out: tap's top-level t.test() calls return promises that tap itself awaits.
+    files: ['**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
+      '@typescript-eslint/await-thenable': 'error',
+    },
+  },
+  {
     files: ['bin/**/*.ts', 'shared/**/*.ts', 'webhook/**/*.ts', 'watcher/**/*.ts', 'certs/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { paths: [{ name: '@kubernetes/client-node', message: 'About 70 MB: load it with await import() where a credential plugin needs it.' }] }],
