@@ -6,7 +6,7 @@
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { KubeClient } from '../shared/kube/client.js';
+import type { KubeApi } from '../shared/kube/client.js';
 import { sourcePath } from '../shared/kube/paths.js';
 import { ConfigstampError, ErrorCodes } from '../shared/errors.js';
 import type { TlsMaterial } from './rotation.js';
@@ -23,7 +23,7 @@ const unb64 = (value: unknown): string => (typeof value === 'string' ? Buffer.fr
 
 type SecretBody = { data?: Record<string, string>; metadata?: { resourceVersion?: string } };
 
-export async function readMaterial(client: KubeClient, names: StoreNames): Promise<TlsMaterial | null> {
+export async function readMaterial(client: KubeApi, names: StoreNames): Promise<TlsMaterial | null> {
   const ca = await client.getOrNull<SecretBody>(sourcePath('Secret', names.namespace, names.caSecret));
   const tls = await client.getOrNull<SecretBody>(sourcePath('Secret', names.namespace, names.tlsSecret));
   if (ca === null) return null;
@@ -37,7 +37,7 @@ export async function readMaterial(client: KubeClient, names: StoreNames): Promi
 }
 
 /** Creates or replaces a Secret with exactly this data. */
-async function putSecret(client: KubeClient, namespace: string, name: string, type: string, data: Record<string, string>): Promise<void> {
+async function putSecret(client: KubeApi, namespace: string, name: string, type: string, data: Record<string, string>): Promise<void> {
   const body = {
     apiVersion: 'v1', kind: 'Secret', type,
     metadata: { name, namespace, labels: { 'app.kubernetes.io/part-of': 'configstamp' } },
@@ -52,11 +52,11 @@ async function putSecret(client: KubeClient, namespace: string, name: string, ty
   }
 }
 
-export async function writeCa(client: KubeClient, names: StoreNames, m: TlsMaterial): Promise<void> {
+export async function writeCa(client: KubeApi, names: StoreNames, m: TlsMaterial): Promise<void> {
   await putSecret(client, names.namespace, names.caSecret, 'Opaque', { 'ca.crt': m.caCertPem, 'ca.key': m.caKeyPem });
 }
 
-export async function writeServing(client: KubeClient, names: StoreNames, m: TlsMaterial): Promise<void> {
+export async function writeServing(client: KubeApi, names: StoreNames, m: TlsMaterial): Promise<void> {
   await putSecret(client, names.namespace, names.tlsSecret, 'kubernetes.io/tls', {
     'tls.crt': m.certPem, 'tls.key': m.keyPem, 'ca.crt': m.bundlePem.join('\n'),
   });
@@ -68,7 +68,7 @@ const WEBHOOK_CONFIG_PATH = '/apis/admissionregistration.k8s.io/v1/mutatingwebho
  * Sets the caBundle of every webhook in the configuration; answers whether it wrote. The patch
  * is guarded by resourceVersion, so a concurrent edit fails loudly instead of being lost.
  */
-export async function injectCaBundle(client: KubeClient, configName: string, bundlePem: readonly string[]): Promise<boolean> {
+export async function injectCaBundle(client: KubeApi, configName: string, bundlePem: readonly string[]): Promise<boolean> {
   const config = await client.getOrNull<{ metadata?: { resourceVersion?: string }; webhooks?: { clientConfig?: { caBundle?: string } }[] }>(
     `${WEBHOOK_CONFIG_PATH}/${encodeURIComponent(configName)}`);
   if (config === null) {

@@ -7,7 +7,7 @@
 import { apiVersionOf } from '../shared/core/kinds.js';
 import type { SourceChange } from '../shared/core/decide.js';
 import { errorCode, errorMessage } from '../shared/errors.js';
-import type { KubeClient } from '../shared/kube/client.js';
+import type { KubeApi } from '../shared/kube/client.js';
 import { KubeApiError } from '../shared/kube/client.js';
 import type { Logger } from '../shared/log.js';
 import type { WorkloadEntry } from './cache.js';
@@ -35,7 +35,7 @@ export interface EventSink {
   post(workload: WorkloadEntry, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
 }
 
-export function kubeEventSink(client: KubeClient, log: Logger, reportingInstance: string): EventSink {
+export function kubeEventSink(client: KubeApi, log: Logger, reportingInstance: string): EventSink {
   const seenFailures = new Set<string>();
   return {
     async post(workload, type, reason, message) {

@@ -8,7 +8,7 @@
 import { SOURCE_KINDS, SOURCE_KIND_TABLE, WORKLOAD_KINDS } from '../shared/core/kinds.js';
 import { pruneWorkload } from '../shared/core/prune.js';
 import { METADATA_ACCEPT, METADATA_LIST_ACCEPT } from '../shared/kube/client.js';
-import type { KubeClient } from '../shared/kube/client.js';
+import type { KubeApi } from '../shared/kube/client.js';
 import { Informer } from '../shared/kube/informer.js';
 import { namespacePath, sourceFieldSelector, sourcePath, workloadPath } from '../shared/kube/paths.js';
 import type { Logger } from '../shared/log.js';
@@ -16,7 +16,7 @@ import { compactSource } from './cache.js';
 import type { WatcherConfig } from './config.js';
 import type { Controller } from './controller.js';
 
-export function buildInformers(client: KubeClient, controller: Controller, config: WatcherConfig, log: Logger): Informer[] {
+export function buildInformers(client: KubeApi, controller: Controller, config: WatcherConfig, log: Logger): Informer[] {
   const options = { watchTimeoutMs: config.watchTimeoutMs };
   const scopes: readonly (string | undefined)[] = config.namespaces.length === 0 ? [undefined] : config.namespaces;
   const namespaces = config.namespaces.length === 0

@@ -1,5 +1,5 @@
-/** The LeaseStore of leader.ts on a real coordination.k8s.io/v1 Lease, through the KubeClient. */
-import type { KubeClient } from '../shared/kube/client.js';
+/** The LeaseStore of leader.ts on a real coordination.k8s.io/v1 Lease, through the KubeApi. */
+import type { KubeApi } from '../shared/kube/client.js';
 import type { LeaseRecord, LeaseStore } from './leader.js';
 
 interface LeaseObject {
@@ -13,7 +13,7 @@ function toMicroTime(iso: string): string {
   return m ? `${m[1]}.${(m[2] ?? '').padEnd(6, '0').slice(0, 6)}Z` : iso;
 }
 
-export function kubeLeaseStore(client: KubeClient, namespace: string, name: string): LeaseStore {
+export function kubeLeaseStore(client: KubeApi, namespace: string, name: string): LeaseStore {
   const collection = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
   const path = `${collection}/${encodeURIComponent(name)}`;
   const body = (record: LeaseRecord, resourceVersion?: string) => ({

@@ -9,7 +9,7 @@ import { CONNECTION_FLAGS, POLICY_FLAGS, policyFromFlags } from '../shared/confi
 import { formatHelp, parseFlags } from '../shared/config/flags.js';
 import type { FlagSpec } from '../shared/config/flags.js';
 import { METADATA_LIST_ACCEPT, KubeApiError, listPages } from '../shared/kube/client.js';
-import type { KubeClient, ListPage } from '../shared/kube/client.js';
+import type { KubeApi, ListPage } from '../shared/kube/client.js';
 import { connect } from '../shared/kube/connect.js';
 import { readHashKey } from '../shared/kube/hashkey.js';
 import { namespacePath, sourceFieldSelector, sourcePath, workloadPath } from '../shared/kube/paths.js';
@@ -40,7 +40,7 @@ export interface PlanRow {
   readonly sources: readonly string[];
 }
 
-async function listAll(client: KubeClient, path: string, options: { accept?: string; fieldSelector?: string; optional?: boolean } = {}): Promise<unknown[]> {
+async function listAll(client: KubeApi, path: string, options: { accept?: string; fieldSelector?: string; optional?: boolean } = {}): Promise<unknown[]> {
   const items: unknown[] = [];
   try {
     for await (const page of listPages<ListPage & { items?: unknown[] }>(client, path, { accept: options.accept, query: { limit: 500, fieldSelector: options.fieldSelector } })) {

@@ -12,7 +12,7 @@ import type { ReconcileDecision, SourceChange } from '../shared/core/decide.js';
 import type { PolicyOptions } from '../shared/core/policy.js';
 import { ConfigstampError, ErrorCodes, errorCode, errorMessage } from '../shared/errors.js';
 import { KubeApiError, MERGE_PATCH } from '../shared/kube/client.js';
-import type { KubeClient } from '../shared/kube/client.js';
+import type { KubeApi } from '../shared/kube/client.js';
 import { workloadPath } from '../shared/kube/paths.js';
 import type { Logger } from '../shared/log.js';
 import type { ClusterCache, WorkloadEntry } from './cache.js';
@@ -34,7 +34,7 @@ export interface WorkloadApi {
   patch(workload: WorkloadEntry, body: unknown): Promise<void>;
 }
 
-export function kubeWorkloadApi(client: KubeClient): WorkloadApi {
+export function kubeWorkloadApi(client: KubeApi): WorkloadApi {
   return {
     get: (w) => client.getOrNull(workloadPath(w.kind, w.namespace, w.name), { timeoutMs: 10_000 }),
     async patch(w, body) {

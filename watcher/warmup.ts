@@ -14,7 +14,7 @@ import type { PolicyOptions } from '../shared/core/policy.js';
 import type { KeySelection } from '../shared/core/references.js';
 import { errorMessage } from '../shared/errors.js';
 import { listPages } from '../shared/kube/client.js';
-import type { KubeClient, ListPage } from '../shared/kube/client.js';
+import type { KubeApi, ListPage } from '../shared/kube/client.js';
 import { sourceFieldSelector, sourcePath } from '../shared/kube/paths.js';
 import { mapBounded } from '../shared/kube/sources.js';
 import type { Logger } from '../shared/log.js';
@@ -68,7 +68,7 @@ export function trackedSourceNeeds(cache: ClusterCache, policy: PolicyOptions): 
 
 
 export async function warmDigests(
-  client: KubeClient, cache: ClusterCache, digests: SourceDigests, hashKey: Uint8Array, policy: PolicyOptions, log: Logger,
+  client: KubeApi, cache: ClusterCache, digests: SourceDigests, hashKey: Uint8Array, policy: PolicyOptions, log: Logger,
   options: WarmupOptions = DEFAULT_WARMUP, signal?: AbortSignal,
 ): Promise<WarmupResult> {
   const worth = [...trackedSourceNeeds(cache, policy).values()].filter(({ namespace, kind, needs }) => {

@@ -3,7 +3,7 @@
  * digests fail open (allowed unchanged, with a warning) and the load is retried; the webhook
  * serves regardless, because refusing to serve would only make the API server wait for timeouts.
  */
-import type { KubeClient } from '../shared/kube/client.js';
+import type { KubeApi } from '../shared/kube/client.js';
 import { readHashKey } from '../shared/kube/hashkey.js';
 import type { HashKeyRef } from '../shared/kube/hashkey.js';
 import { errorCode, errorMessage } from '../shared/errors.js';
@@ -25,7 +25,7 @@ export class HashKeyLoader {
     metrics.hashKeyLoaded.set(0);
   }
 
-  static forSecret(client: KubeClient, ref: HashKeyRef, retryMs: number, log: Logger, metrics: WebhookMetrics): HashKeyLoader {
+  static forSecret(client: KubeApi, ref: HashKeyRef, retryMs: number, log: Logger, metrics: WebhookMetrics): HashKeyLoader {
     return new HashKeyLoader(() => readHashKey(client, ref), retryMs, log, metrics);
   }
 

@@ -7,7 +7,7 @@
 import type { NamespaceView } from '../shared/core/policy.js';
 import { readObjectMeta } from '../shared/core/meta.js';
 import { ConfigstampError, ErrorCodes, errorMessage } from '../shared/errors.js';
-import type { KubeClient } from '../shared/kube/client.js';
+import type { KubeApi } from '../shared/kube/client.js';
 import { METADATA_LIST_ACCEPT } from '../shared/kube/client.js';
 import { Informer } from '../shared/kube/informer.js';
 import { namespacePath } from '../shared/kube/paths.js';
@@ -31,7 +31,7 @@ export class NamespaceCache implements NamespaceLookup {
   private readonly controller = new AbortController();
   private readonly informer: Informer;
 
-  constructor(private readonly client: KubeClient, log: Logger, private readonly getTimeoutMs: number) {
+  constructor(private readonly client: KubeApi, log: Logger, private readonly getTimeoutMs: number) {
     this.informer = new Informer(client, { resource: 'namespaces', path: namespacePath(), listAccept: METADATA_LIST_ACCEPT }, {
       replace: (items) => {
         this.views.clear();

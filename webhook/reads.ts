@@ -12,7 +12,7 @@ import type { EvaluationPort, WantedPlan } from '../shared/core/evaluate.js';
 import type { SourceCatalog } from '../shared/core/policy.js';
 import { sourceId } from '../shared/core/references.js';
 import { ConfigstampError, ErrorCodes, errorMessage } from '../shared/errors.js';
-import type { KubeClient } from '../shared/kube/client.js';
+import type { KubeApi } from '../shared/kube/client.js';
 import { fetchSources, listSourceMetadata } from '../shared/kube/sources.js';
 import type { FetchOptions, NamedSourceMeta } from '../shared/kube/sources.js';
 
@@ -23,7 +23,7 @@ import type { FetchOptions, NamedSourceMeta } from '../shared/kube/sources.js';
  */
 export type SourceReader = (namespace: string, hashKey: () => Uint8Array | undefined) => EvaluationPort;
 
-async function listPatternKinds(client: KubeClient, namespace: string, plan: WantedPlan, deadlineMs: number): Promise<Map<SourceKind, NamedSourceMeta[]>> {
+async function listPatternKinds(client: KubeApi, namespace: string, plan: WantedPlan, deadlineMs: number): Promise<Map<SourceKind, NamedSourceMeta[]>> {
   const kinds = [...new Set(plan.patterns.map((p) => p.kind))];
   const signal = AbortSignal.timeout(deadlineMs);
   const lists = await Promise.all(kinds.map(async (kind) => {
@@ -38,7 +38,7 @@ async function listPatternKinds(client: KubeClient, namespace: string, plan: Wan
 }
 
 /** A SourceReader over the real API, timing each admission's reads with `observe` (seconds). */
-export function kubeSourceReader(client: KubeClient, options: FetchOptions, observe: (seconds: number) => void = () => undefined): SourceReader {
+export function kubeSourceReader(client: KubeApi, options: FetchOptions, observe: (seconds: number) => void = () => undefined): SourceReader {
   return (namespace, hashKey) => {
     const started = performance.now();
     const objects = new Map<string, unknown | null>();

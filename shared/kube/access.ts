@@ -7,8 +7,9 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createSecureContext } from 'node:tls';
-import { ConfigstampError, ErrorCodes, errorMessage } from '../errors.js';
-import type { ClusterSettings, Material, UserSettings } from './kubeconfig.js';
+import { errorMessage } from '../errors.js';
+import { kubeconfigError } from './settings.js';
+import type { ClusterSettings, Material, UserSettings } from './settings.js';
 
 export interface ClusterTls {
   readonly ca?: Buffer;
@@ -35,10 +36,7 @@ export interface ClusterAccess {
 /** How old a token read from a file may get before it is read again. */
 export const TOKEN_FILE_MAX_AGE_MS = 60_000;
 
-/** The one form of a loading error: `label` is the kubeconfig's path or "(in-cluster)". */
-export function kubeconfigError(label: string, problem: string, cause?: unknown): ConfigstampError {
-  return new ConfigstampError(ErrorCodes.KUBECONFIG, `loading kubeconfig ${label}: ${problem}`, cause === undefined ? undefined : { cause });
-}
+export { kubeconfigError } from './settings.js';
 
 async function readMaterial(material: Material | undefined, what: string, label: string): Promise<Buffer | undefined> {
   if (material === undefined || 'data' in material) return material?.data;

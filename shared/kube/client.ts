@@ -50,7 +50,7 @@ export interface ListPage {
 }
 
 /** Lists `path` page by page (GET with `limit` in `options.query`), following `continue` to the end. */
-export async function* listPages<T extends ListPage>(client: KubeClient, path: string, options: RequestOptions = {}): AsyncGenerator<T> {
+export async function* listPages<T extends ListPage>(client: KubeApi, path: string, options: RequestOptions = {}): AsyncGenerator<T> {
   let cont: string | undefined;
   do {
     const page = await client.request<T>('GET', path, { ...options, query: { ...options.query, continue: cont } });
@@ -72,7 +72,21 @@ function statusError(status: number, text: string, method: string, path: string)
   return new KubeApiError(status, reason, message);
 }
 
-export class KubeClient {
+/**
+ * What every consumer of the API server needs: KubeClient is the real one, test/support/fake-kube.ts
+ * a typed fake for unit tests. Consumers take this, not the class.
+ */
+export interface KubeApi {
+  /** One request; resolves with the parsed body of a 2xx answer, throws KubeApiError otherwise. */
+  request<T = unknown>(method: string, path: string, options?: RequestOptions): Promise<T>;
+  /** GET that answers null for 404. */
+  getOrNull<T = unknown>(path: string, options?: RequestOptions): Promise<T | null>;
+  /** A watch stream, one call of onEvent per event, until the server ends it or it breaks. */
+  watch(path: string, options: RequestOptions, onEvent: (event: { type: string; object: unknown }) => void): Promise<void>;
+  close(): void;
+}
+
+export class KubeClient implements KubeApi {
   private readonly server: URL;
   private readonly agent: https.Agent;
 

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ConfigstampError, ErrorCodes, errorMessage } from '../errors.js';
-import type { KubeClient } from './client.js';
+import type { KubeApi } from './client.js';
 import { KubeApiError } from './client.js';
 import { sourcePath } from './paths.js';
 
@@ -32,7 +32,7 @@ function decodeKey(secret: unknown, ref: HashKeyRef): Uint8Array {
 }
 
 /** Reads the key; throws HASH_KEY when the Secret or its field is missing. */
-export async function readHashKey(client: KubeClient, ref: HashKeyRef): Promise<Uint8Array> {
+export async function readHashKey(client: KubeApi, ref: HashKeyRef): Promise<Uint8Array> {
   let secret: unknown;
   try {
     secret = await client.getOrNull(sourcePath('Secret', ref.namespace, ref.name));
@@ -49,7 +49,7 @@ export async function readHashKey(client: KubeClient, ref: HashKeyRef): Promise<
  * Reads the key, creating the Secret with a random key when it is missing. Two racing creators
  * agree: the loser's create answers 409 and it reads the winner's key.
  */
-export async function ensureHashKey(client: KubeClient, ref: HashKeyRef): Promise<{ key: Uint8Array; created: boolean }> {
+export async function ensureHashKey(client: KubeApi, ref: HashKeyRef): Promise<{ key: Uint8Array; created: boolean }> {
   const existing = await client.getOrNull(sourcePath('Secret', ref.namespace, ref.name));
   if (existing !== null) return { key: decodeKey(existing, ref), created: false };
   const body = {

@@ -5,8 +5,8 @@
  */
 import { isIPv6 } from 'node:net';
 import { join } from 'node:path';
-import { kubeconfigError } from './access.js';
-import type { Env, KubeconfigSelection } from './kubeconfig.js';
+import { kubeconfigError } from './settings.js';
+import type { Env, KubeconfigSelection } from './settings.js';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 /** Names the in-cluster config in errors, where a kubeconfig's path would be. */

@@ -8,7 +8,7 @@ import { asString, getPath } from '../core/json.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { KubeApiError, listPages } from './client.js';
-import type { KubeClient, ListPage } from './client.js';
+import type { KubeApi, ListPage } from './client.js';
 
 export interface InformerSpec {
   /** For logs and metrics, e.g. "secrets". */
@@ -50,7 +50,7 @@ export class Informer {
   readonly listed: Promise<void> = new Promise((resolve) => (this.markListed = resolve));
 
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: KubeApi,
     private readonly spec: InformerSpec,
     private readonly handlers: InformerHandlers,
     private readonly log: Logger,

@@ -15,40 +15,13 @@ import { asRecord } from '../core/json.js';
 import type { JsonRecord } from '../core/json.js';
 import type { ConfigstampError } from '../errors.js';
 import type { ClusterAccess, Credentials } from './access.js';
-import { clusterAccess, kubeconfigError, userCredentials } from './access.js';
+import { clusterAccess, userCredentials } from './access.js';
+import { kubeconfigError } from './settings.js';
+import type { ClusterSettings, Env, KubeconfigSelection, Material, UserSettings } from './settings.js';
 import { IN_CLUSTER, inClusterSelection } from './in-cluster.js';
 import { pluginCredentials } from './plugin-credentials.js';
 
-/** Bytes given inline (a `*-data` field, already decoded) or a file to read. */
-export type Material = { readonly file: string } | { readonly data: Buffer };
-
-export interface ClusterSettings {
-  /** An https:// URL, possibly with a path prefix. */
-  readonly server: string;
-  readonly ca?: Material;
-  readonly insecureSkipTlsVerify: boolean;
-  readonly tlsServerName?: string;
-}
-
-export interface UserSettings {
-  readonly token?: string;
-  /** Read again whenever its token is over a minute old; wins over `token`, as in client-go. */
-  readonly tokenFile?: string;
-  readonly clientCertificate?: Material;
-  readonly clientKey?: Material;
-  readonly basic?: { readonly username: string; readonly password: string };
-  /** A credential plugin only @kubernetes/client-node can run. */
-  readonly plugin?: 'exec' | 'auth-provider';
-}
-
-/** What the current context selects, file paths made absolute. */
-export interface KubeconfigSelection {
-  readonly context: string;
-  readonly cluster: ClusterSettings;
-  readonly user: UserSettings;
-}
-
-export type Env = Readonly<Record<string, string | undefined>>;
+export type { ClusterSettings, Env, KubeconfigSelection, Material, UserSettings } from './settings.js';
 
 export interface KubeconfigOptions {
   /** For the in-cluster config: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT. */

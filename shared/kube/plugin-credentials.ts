@@ -7,7 +7,7 @@ import type { RequestOptions } from 'node:https';
 import type { ConfigstampError } from '../errors.js';
 import { errorMessage } from '../errors.js';
 import type { Credentials } from './access.js';
-import { kubeconfigError } from './access.js';
+import { kubeconfigError } from './settings.js';
 
 function asBuffer(value: unknown): Buffer | undefined {
   if (Buffer.isBuffer(value)) return value;

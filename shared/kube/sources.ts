@@ -8,7 +8,7 @@ import type { SourceKind } from '../core/kinds.js';
 import { readSourceMeta } from '../core/meta.js';
 import type { SourceMeta } from '../core/policy.js';
 import { sourceId } from '../core/references.js';
-import type { KubeClient, ListPage } from './client.js';
+import type { KubeApi, ListPage } from './client.js';
 import { METADATA_LIST_ACCEPT, listPages } from './client.js';
 import { sourcePath } from './paths.js';
 
@@ -42,7 +42,7 @@ export async function mapBounded<T, R>(items: readonly T[], limit: number, work:
  * GETs each source; the map holds the object, or null when it does not exist. Throws
  * ConfigstampError (SOURCE_READ or DEADLINE) naming the source when any read fails.
  */
-export async function fetchSources(client: KubeClient, namespace: string, keys: readonly SourceKey[], options: FetchOptions): Promise<Map<string, unknown | null>> {
+export async function fetchSources(client: KubeApi, namespace: string, keys: readonly SourceKey[], options: FetchOptions): Promise<Map<string, unknown | null>> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), options.deadlineMs);
   try {
@@ -66,7 +66,7 @@ export async function fetchSources(client: KubeClient, namespace: string, keys: 
 export type NamedSourceMeta = SourceMeta & { readonly name: string };
 
 /** Names and metadata of every source of a kind in a namespace, without their data. */
-export async function listSourceMetadata(client: KubeClient, kind: SourceKind, namespace: string, signal?: AbortSignal): Promise<NamedSourceMeta[]> {
+export async function listSourceMetadata(client: KubeApi, kind: SourceKind, namespace: string, signal?: AbortSignal): Promise<NamedSourceMeta[]> {
   const out: NamedSourceMeta[] = [];
   for await (const page of listPages<ListPage & { items?: unknown[] }>(client, sourcePath(kind, namespace), { accept: METADATA_LIST_ACCEPT, query: { limit: 500 }, signal })) {
     for (const item of page.items ?? []) {

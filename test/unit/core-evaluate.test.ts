@@ -5,11 +5,11 @@
 import t from 'tap';
 import { ABSENT, DEFAULT_POLICY, Reloader, evaluateWorkload, trackWorkload, wantedSources } from '../../shared/core/index.js';
 import type { JsonRecord, PolicyOptions } from '../../shared/core/index.js';
-import type { KubeClient } from '../../shared/kube/client.js';
 import { ClusterCache, sourceEntryOf } from '../../watcher/cache.js';
 import { SourceDigests } from '../../watcher/digests.js';
 import { kubeSourceReader } from '../../webhook/reads.js';
 import { configMap, hashKey, kindRow, namespace, podSpec, policy, secret, workload } from '../fixtures/index.js';
+import { fakeKube } from '../support/fake-kube.js';
 
 const KEY = hashKey(9);
 const NS = 'shop';
@@ -30,8 +30,8 @@ const SOURCES: Record<string, JsonRecord> = {
   'Secret/db': withMeta(secret('db', { password: 'pw', user: 'u' }), '21'),
 };
 
-/** A KubeClient stand-in: GETs and metadata LISTs of SOURCES, in the namespace. */
-const client = {
+/** A KubeApi stand-in: GETs and metadata LISTs of SOURCES, in the namespace. */
+const client = fakeKube({
   getOrNull: async (path: string) => {
     const m = /\/namespaces\/[^/]+\/(configmaps|secrets)\/([^/]+)$/.exec(path);
     return m ? structuredClone(SOURCES[`${m[1] === 'secrets' ? 'Secret' : 'ConfigMap'}/${m[2]}`]) ?? null : null;
@@ -40,7 +40,7 @@ const client = {
     const kind = path.endsWith('/secrets') ? 'Secret' : 'ConfigMap';
     return { metadata: {}, items: Object.entries(SOURCES).filter(([id]) => id.startsWith(`${kind}/`)).map(([, o]) => ({ metadata: o.metadata })) };
   },
-} as unknown as KubeClient;
+});
 
 const consuming = podSpec({
   env: [{ name: 'L', valueFrom: { configMapKeyRef: { name: 'app-config', key: 'level' } } }, { name: 'P', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }],

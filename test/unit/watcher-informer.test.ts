@@ -1,9 +1,10 @@
 /** The informer against a fake API: paginated list, watch from the list's version, relist on 410 and on errors. */
 import t from 'tap';
-import type { KubeClient, RequestOptions } from '../../shared/kube/client.js';
+import type { RequestOptions } from '../../shared/kube/client.js';
 import { KubeApiError } from '../../shared/kube/client.js';
 import { createLogger } from '../../shared/log.js';
 import { Informer } from '../../shared/kube/informer.js';
+import { fakeKube } from '../support/fake-kube.js';
 
 type WatchScript = (onEvent: (e: { type: string; object: unknown }) => void, options: RequestOptions) => Promise<void>;
 
@@ -11,7 +12,7 @@ function fakeClient(lists: (() => { items: unknown[]; metadata: { continue?: str
   const calls: { kind: string; query: Record<string, unknown> }[] = [];
   let list = 0;
   let watch = 0;
-  const client = {
+  const client = fakeKube({
     async request(_method: string, _path: string, options: RequestOptions = {}) {
       calls.push({ kind: 'list', query: { ...options.query } });
       const next = lists[list++];
@@ -23,7 +24,7 @@ function fakeClient(lists: (() => { items: unknown[]; metadata: { continue?: str
       const script = watches[watch++] ?? (async (_on, o) => new Promise<void>((r) => o.signal?.addEventListener('abort', () => r())));
       return script(onEvent, options);
     },
-  } as unknown as KubeClient;
+  });
   return { client, calls };
 }
 
@@ -82,10 +83,10 @@ t.test('a broken stream relists after a backoff; an optional resource that is no
   t.same(replaced, [true, false]);
   t.same(restarts, ['error']);
 
-  const missing = {
+  const missing = fakeKube({
     request: async () => { throw new KubeApiError(404, 'NotFound', 'the server could not find the requested resource'); },
     watch: async () => undefined,
-  } as unknown as KubeClient;
+  });
   const seen: number[] = [];
   const optional = new Informer(missing, { resource: 'rollouts', path: '/apis/argoproj.io/v1alpha1/rollouts', optional: true }, {
     replace: (items) => seen.push(items.length), event: () => undefined, restarted: () => undefined,

@@ -8,7 +8,7 @@ import { DEFAULT_POLICY } from '../../shared/core/policy.js';
 import { workloadKindByName } from '../../shared/core/kinds.js';
 import { ALL_KEYS } from '../../shared/core/references.js';
 import { stampDigest } from '../../shared/core/digest.js';
-import type { KubeClient, RequestOptions } from '../../shared/kube/client.js';
+import type { RequestOptions } from '../../shared/kube/client.js';
 import { KubeApiError } from '../../shared/kube/client.js';
 import { createLogger } from '../../shared/log.js';
 import { ClusterCache, workloadKey } from '../../watcher/cache.js';
@@ -19,6 +19,7 @@ import type { TrackedSource } from '../../shared/core/policy.js';
 import type { Stamp } from '../../shared/core/stamp.js';
 import { warmDigests } from '../../watcher/warmup.js';
 import type { WarmupOptions } from '../../watcher/warmup.js';
+import { fakeKube } from '../support/fake-kube.js';
 
 /** The stamp the core composes from these digests (shared/core/evaluate.ts stampOf). */
 async function stampVia(d: SourceDigests, ns: string, tracked: readonly TrackedSource[], versions?: VersionLookup): Promise<Stamp> {
@@ -50,7 +51,7 @@ function scene(cache: ClusterCache, ns: string, tracked: number, extra = 0) {
 
 function fakeClient(byPath: Map<string, unknown[]>, fail = new Set<string>()) {
   const calls: { path: string; query: Record<string, unknown> }[] = [];
-  const client = {
+  const client = fakeKube({
     async request(_method: string, path: string, options: RequestOptions = {}) {
       calls.push({ path, query: { ...options.query } });
       if (fail.has(path)) throw new KubeApiError(403, 'Forbidden', 'configmaps is forbidden');
@@ -60,7 +61,7 @@ function fakeClient(byPath: Map<string, unknown[]>, fail = new Set<string>()) {
       const next = start + limit < all.length ? String(start + limit) : undefined;
       return { items: all.slice(start, start + limit), metadata: { continue: next } };
     },
-  } as unknown as KubeClient;
+  });
   return { client, calls };
 }
 

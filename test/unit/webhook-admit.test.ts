@@ -1,11 +1,11 @@
-// The admission handler with its I/O faked at the KubeClient boundary: what it patches for each
+// The admission handler with its I/O faked at the KubeApi boundary: what it patches for each
 // plan (stamp, restore, skip), how it fails open, that it reads nothing for untracked objects,
 // and that one failure is one log line, one metric and one warning, none carrying a Secret value.
 import t from 'tap';
 import { Writable } from 'node:stream';
 import { DEFAULT_POLICY, extractReferences, formatStamp, sourceId } from '../../shared/core/index.js';
 import type { PolicyOptions } from '../../shared/core/index.js';
-import type { KubeClient } from '../../shared/kube/client.js';
+import type { KubeApi } from '../../shared/kube/client.js';
 import { createLogger } from '../../shared/log.js';
 import { admit } from '../../webhook/admit.js';
 import type { AdmitDeps } from '../../webhook/admit.js';
@@ -14,16 +14,17 @@ import { createWebhookMetrics } from '../../webhook/metrics.js';
 import { kubeSourceReader } from '../../webhook/reads.js';
 import { createAdmissionHandler } from '../../webhook/webhook.js';
 import { configMap, currentStamp, podSpec, secret, templateOf, workload } from '../fixtures/index.js';
+import { fakeKube } from '../support/fake-kube.js';
 
 const KEY = Buffer.alloc(32, 7);
 const CANARY = 'canary-s3cr3t-value';
 
 interface FakeApi {
-  client: KubeClient;
+  client: KubeApi;
   calls: string[];
 }
 
-/** A KubeClient stand-in answering GETs and metadata lists from a map of objects by name. */
+/** A KubeApi stand-in answering GETs and metadata lists from a map of objects by name. */
 function fakeApi(objects: Record<string, unknown>, behaviour: { fail?: boolean; hang?: boolean } = {}): FakeApi {
   const calls: string[] = [];
   const find = (path: string): unknown => {
@@ -36,7 +37,7 @@ function fakeApi(objects: Record<string, unknown>, behaviour: { fail?: boolean; 
     if (behaviour.hang) await new Promise((_r, reject) => signal?.addEventListener('abort', () => reject(new Error('aborted'))));
     return find(path);
   };
-  const client = {
+  const client = fakeKube({
     getOrNull: (path: string, options?: { signal?: AbortSignal }) => answer(path, options?.signal),
     request: async (_method: string, path: string, options?: { signal?: AbortSignal }) => {
       await answer(path, options?.signal);
@@ -44,7 +45,7 @@ function fakeApi(objects: Record<string, unknown>, behaviour: { fail?: boolean; 
       const items = Object.entries(objects).filter(([id]) => id.startsWith(`${kind}/`)).map(([, o]) => ({ metadata: (o as { metadata: unknown }).metadata }));
       return { items, metadata: {} };
     },
-  } as unknown as KubeClient;
+  });
   return { client, calls };
 }
 

@@ -5,7 +5,6 @@ import t from 'tap';
 import fc from 'fast-check';
 import { Writable } from 'node:stream';
 import { DEFAULT_POLICY } from '../../shared/core/index.js';
-import type { KubeClient } from '../../shared/kube/client.js';
 import { createLogger } from '../../shared/log.js';
 import { buildApp } from '../../webhook/http.js';
 import { createWebhookMetrics } from '../../webhook/metrics.js';
@@ -13,10 +12,11 @@ import { kubeSourceReader } from '../../webhook/reads.js';
 import { createAdmissionHandler } from '../../webhook/webhook.js';
 import type { AdmissionHandler } from '../../webhook/webhook.js';
 import { podSpec, workload } from '../fixtures/index.js';
+import { fakeKube } from '../support/fake-kube.js';
 
 const silent = createLogger('silent', 'webhook', new Writable({ write: (_c, _e, done) => done() }));
 /** Every source reads as absent (a 404), so tracked workloads get stamped "absent". */
-const absentEverywhere = { getOrNull: async () => null, request: async () => ({ items: [] }) } as unknown as KubeClient;
+const absentEverywhere = fakeKube({ getOrNull: async () => null, request: async () => ({ items: [] }) });
 
 function makeApp(options: { handler?: AdmissionHandler; ready?: () => boolean; maxRequestBytes?: number } = {}) {
   const metrics = createWebhookMetrics();

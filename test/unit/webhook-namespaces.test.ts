@@ -3,13 +3,14 @@
 import t from 'tap';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../shared/log.js';
-import type { KubeClient, RequestOptions } from '../../shared/kube/client.js';
+import type { RequestOptions } from '../../shared/kube/client.js';
 import { NamespaceCache } from '../../webhook/namespaces.js';
+import { fakeKube } from '../support/fake-kube.js';
 
 t.test('labels from the list and the watch; GET only for a namespace not seen yet', async (t) => {
   const gets: string[] = [];
   let emit: ((e: { type: string; object: unknown }) => void) | undefined;
-  const client = {
+  const client = fakeKube({
     request: async () => ({ metadata: { resourceVersion: '10' }, items: [{ metadata: { name: 'team-a', labels: { 'configstamp.io/track': 'true' } } }] }),
     watch: (_path: string, options: RequestOptions, onEvent: (e: { type: string; object: unknown }) => void) => {
       emit = onEvent;
@@ -19,7 +20,7 @@ t.test('labels from the list and the watch; GET only for a namespace not seen ye
       gets.push(path);
       return { metadata: { name: 'other', labels: { x: 'y' } } };
     },
-  } as unknown as KubeClient;
+  });
   const cache = new NamespaceCache(client, createLogger('silent', 'test', new Writable({ write: (_c, _e, cb) => cb() })), 1000);
   cache.start();
   t.teardown(() => cache.stop());
