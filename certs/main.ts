@@ -5,7 +5,7 @@
  */
 import { ensureHashKey } from '../shared/kube/hashkey.js';
 import { connect } from '../shared/kube/connect.js';
-import { CONNECTION_FLAGS, logFormatOf } from '../shared/config/common.js';
+import { CONNECTION_FLAGS, logFormatOf } from '../shared/config/shared-flags.js';
 import { formatHelp, parseFlags } from '../shared/config/flags.js';
 import type { FlagSpec } from '../shared/config/flags.js';
 import { createLogger } from '../shared/log.js';

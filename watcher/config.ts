@@ -1,9 +1,9 @@
 /**
  * The watcher's configuration, parsed once from flags and environment, validated (every problem
  * reported at once) and frozen. The policy flags are shared with the webhook
- * (shared/config/common.ts), so both processes agree on what is tracked.
+ * (shared/config/shared-flags.ts), so both processes agree on what is tracked.
  */
-import { CONNECTION_FLAGS, POLICY_FLAGS, compatFlag, logFormatOf, namespacesFromFlags, policyFromFlags, scopeWarnings } from '../shared/config/common.js';
+import { CONNECTION_FLAGS, POLICY_FLAGS, compatFlag, logFormatOf, namespacesFromFlags, policyFromFlags, scopeWarnings } from '../shared/config/shared-flags.js';
 import { formatHelp, parseBool, parseFlags } from '../shared/config/flags.js';
 import type { FlagSpec } from '../shared/config/flags.js';
 import type { PolicyOptions } from '../shared/core/policy.js';

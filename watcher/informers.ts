@@ -14,9 +14,9 @@ import { namespacePath, sourceFieldSelector, sourcePath, workloadPath } from '..
 import type { Logger } from '../shared/log.js';
 import { compactSource } from './cache.js';
 import type { WatcherConfig } from './config.js';
-import type { Controller } from './controller.js';
+import type { EventRouter } from './event-router.js';
 
-export function buildInformers(client: KubeApi, controller: Controller, config: WatcherConfig, log: Logger): Informer[] {
+export function buildInformers(client: KubeApi, controller: EventRouter, config: WatcherConfig, log: Logger): Informer[] {
   const options = { watchTimeoutMs: config.watchTimeoutMs };
   const scopes: readonly (string | undefined)[] = config.namespaces.length === 0 ? [undefined] : config.namespaces;
   const namespaces = config.namespaces.length === 0

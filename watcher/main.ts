@@ -13,9 +13,9 @@ import { startOpsServer } from '../shared/ops-server.js';
 import { ChurnGuard } from './churn-guard.js';
 import { systemClock } from './clock.js';
 import { parseWatcherConfig, watcherHelp } from './config.js';
-import { Controller } from './controller.js';
-import { SourceDigests } from './digests.js';
-import { kubeEventSink } from './events.js';
+import { EventRouter } from './event-router.js';
+import { DigestCache } from './digest-cache.js';
+import { kubeEventRecorder } from './event-recorder.js';
 import { buildInformers } from './informers.js';
 import { LeaderElector } from './leader.js';
 import { kubeLeaseStore } from './lease-store.js';
@@ -59,11 +59,11 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     clock, debounceMs: config.debounceMs, workers: config.workers, retryBaseMs: config.retryBaseMs, retryMaxMs: config.retryMaxMs,
     onDepth: (depth) => metrics.queueDepth.set(depth),
   });
-  const digests = new SourceDigests(key, (namespace, keys) =>
+  const digests = new DigestCache(key, (namespace, keys) =>
     fetchSources(client, namespace, keys, { concurrency: config.fetchConcurrency, deadlineMs: config.fetchDeadlineMs }));
   const guard = new ChurnGuard(config.minRolloutIntervalMs, clock);
   const progress = new SyncProgress(log, clock);
-  const controller = new Controller({
+  const controller = new EventRouter({
     queue, digests, guard, policy: config.policy, log,
     onRestart: (resource, reason) => metrics.watchRestarts.inc({ resource, reason }),
     onSyncAll: (keys) => progress.begin(keys),
@@ -79,7 +79,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   const isLeader = (): boolean => elector === undefined || elector.isLeader();
   const reconcileDeps = {
     cache: controller.cache, digests, api: kubeWorkloadApi(client), policy: config.policy, rollOnDelete: config.rollOnDelete,
-    guard, limiter: new TokenBucket(config.patchQps, config.patchBurst, clock), events: kubeEventSink(client, log, config.identity),
+    guard, limiter: new TokenBucket(config.patchQps, config.patchBurst, clock), events: kubeEventRecorder(client, log, config.identity),
     metrics, log, clock, isLeader, ...outbound(config, log, metrics),
   };
 

@@ -5,7 +5,7 @@
  * JSON with --output json. The hash key is only read: plan never creates it.
  */
 import { SOURCE_KINDS, WORKLOAD_KINDS } from '../shared/core/kinds.js';
-import { CONNECTION_FLAGS, POLICY_FLAGS, policyFromFlags } from '../shared/config/common.js';
+import { CONNECTION_FLAGS, POLICY_FLAGS, policyFromFlags } from '../shared/config/shared-flags.js';
 import { formatHelp, parseFlags } from '../shared/config/flags.js';
 import type { FlagSpec } from '../shared/config/flags.js';
 import { METADATA_LIST_ACCEPT, KubeApiError, listPages } from '../shared/kube/client.js';
@@ -15,9 +15,9 @@ import { readHashKey } from '../shared/kube/hashkey.js';
 import { namespacePath, sourceFieldSelector, sourcePath, workloadPath } from '../shared/kube/paths.js';
 import { fetchSources } from '../shared/kube/sources.js';
 import { ClusterCache, metaOf, sourceEntryOf } from './cache.js';
-import { SourceDigests } from './digests.js';
+import { DigestCache } from './digest-cache.js';
 import { decideWorkload } from '../shared/core/evaluate.js';
-import { describeChanges } from './events.js';
+import { describeChanges } from './event-recorder.js';
 import { rolloutReason } from './reconcile.js';
 
 export const PLAN_FLAGS: readonly FlagSpec[] = [
@@ -81,7 +81,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         cache.setSource(kind, e.namespace, e.name, e);
       }
     }
-    const digests = new SourceDigests(key, (namespace, keys) => fetchSources(client, namespace, keys, { concurrency: 16, deadlineMs: 30_000 }));
+    const digests = new DigestCache(key, (namespace, keys) => fetchSources(client, namespace, keys, { concurrency: 16, deadlineMs: 30_000 }));
     const rows: PlanRow[] = [];
     for (const kind of WORKLOAD_KINDS.filter((k) => !policy.ignoredWorkloadKinds.has(k.kind))) {
       const items = await listAll(client, only ? workloadPath(kind, only) : workloadPath(kind), { optional: kind.crd });

@@ -18,10 +18,10 @@ import type { Logger } from '../shared/log.js';
 import type { ClusterCache, WorkloadEntry } from './cache.js';
 import type { ChurnGuard } from './churn-guard.js';
 import type { Clock } from './clock.js';
-import type { SourceDigests, VersionLookup } from './digests.js';
+import type { DigestCache, VersionLookup } from './digest-cache.js';
 import { decideWorkload } from '../shared/core/evaluate.js';
-import { EventReasons, describeChanges } from './events.js';
-import type { EventSink } from './events.js';
+import { EventReasons, describeChanges } from './event-recorder.js';
+import type { EventRecorder } from './event-recorder.js';
 import { countReload } from './metrics.js';
 import type { WatcherMetrics } from './metrics.js';
 import type { ReconcileContext, ReconcileResult } from './queue.js';
@@ -47,13 +47,13 @@ export function kubeWorkloadApi(client: KubeApi): WorkloadApi {
 
 export interface ReconcileDeps {
   readonly cache: ClusterCache;
-  readonly digests: SourceDigests;
+  readonly digests: DigestCache;
   readonly api: WorkloadApi;
   readonly policy: PolicyOptions;
   readonly rollOnDelete: boolean;
   readonly guard: ChurnGuard;
   readonly limiter: TokenBucket;
-  readonly events: EventSink;
+  readonly events: EventRecorder;
   readonly metrics: WatcherMetrics;
   readonly log: Logger;
   readonly clock: Clock;

@@ -8,7 +8,7 @@ import { errorMessage } from '../shared/errors.js';
 import type { Informer } from '../shared/kube/informer.js';
 import type { Logger } from '../shared/log.js';
 import type { Clock } from './clock.js';
-import type { Controller } from './controller.js';
+import type { EventRouter } from './event-router.js';
 import type { LeaderElector } from './leader.js';
 import type { WatcherMetrics } from './metrics.js';
 import type { WarmupResult } from './warmup.js';
@@ -35,7 +35,7 @@ export async function untilStopped<T>(stopped: Promise<string>, log: Logger, wha
 
 export interface SyncDeps {
   readonly informers: readonly Informer[];
-  readonly controller: Controller;
+  readonly controller: EventRouter;
   /** Fills the digest cache from lists; a failure only costs GETs later. */
   readonly warm: () => Promise<WarmupResult>;
   readonly log: Logger;

@@ -20,8 +20,8 @@ import { mapBounded } from '../shared/kube/sources.js';
 import type { Logger } from '../shared/log.js';
 import { metaOf } from './cache.js';
 import type { ClusterCache } from './cache.js';
-import type { SourceDigests } from './digests.js';
-import { selectionId } from './digests.js';
+import type { DigestCache } from './digest-cache.js';
+import { selectionId } from './digest-cache.js';
 import { trackWorkload } from '../shared/core/evaluate.js';
 
 export interface WarmupOptions {
@@ -68,7 +68,7 @@ export function trackedSourceNeeds(cache: ClusterCache, policy: PolicyOptions): 
 
 
 export async function warmDigests(
-  client: KubeApi, cache: ClusterCache, digests: SourceDigests, hashKey: Uint8Array, policy: PolicyOptions, log: Logger,
+  client: KubeApi, cache: ClusterCache, digests: DigestCache, hashKey: Uint8Array, policy: PolicyOptions, log: Logger,
   options: WarmupOptions = DEFAULT_WARMUP, signal?: AbortSignal,
 ): Promise<WarmupResult> {
   const worth = [...trackedSourceNeeds(cache, policy).values()].filter(({ namespace, kind, needs }) => {

@@ -1,10 +1,10 @@
 /**
  * What the webhook does with one decoded admission request: fetch → core → patch. The plan comes
- * from the shared core (planAdmission): CREATE and template-changing UPDATEs get fresh digests,
+ * from the shared core (admissionAction): CREATE and template-changing UPDATEs get fresh digests,
  * an UPDATE that left the template alone but dropped the stamp gets it back, anything else passes
  * untouched. Every failure is returned as a fail-open outcome, never thrown.
  */
-import { planAdmission } from '../shared/core/admission.js';
+import { admissionAction } from '../shared/core/admission.js';
 import { Ours } from '../shared/core/annotations.js';
 import { templateAnnotations } from '../shared/core/workload.js';
 import { evaluateWorkload } from '../shared/core/evaluate.js';
@@ -55,7 +55,7 @@ export async function admit(request: AdmissionRequest, deps: AdmitDeps): Promise
   if (kind === undefined) return outcome('skipped', `resource ${group}/${version}/${resource} is not a workload kind`, undefined);
   if (request.subResource !== '') return outcome('skipped', `subresource ${request.subResource}`, kind);
   if (request.object === null) return outcome('skipped', 'request carries no object', kind);
-  const plan = planAdmission(kind, request.operation, request.object, request.oldObject);
+  const plan = admissionAction(kind, request.operation, request.object, request.oldObject);
   if (plan.action === 'skip') return outcome('skipped', plan.reason, kind);
   if (plan.action === 'restore') {
     return outcome('restored', plan.reason, kind, buildStampJsonPatch(kind, request.object, plan.stamp));

@@ -1,9 +1,9 @@
 /**
  * The webhook's configuration, parsed once from flags and environment, validated (every problem
- * reported at once) and frozen. The policy flags are the watcher's own (shared/config/common.ts),
+ * reported at once) and frozen. The policy flags are the watcher's own (shared/config/shared-flags.ts),
  * so both processes agree on what is tracked.
  */
-import { CONNECTION_FLAGS, POLICY_FLAGS, logFormatOf, namespacesFromFlags, policyFromFlags, scopeWarnings } from '../shared/config/common.js';
+import { CONNECTION_FLAGS, POLICY_FLAGS, logFormatOf, namespacesFromFlags, policyFromFlags, scopeWarnings } from '../shared/config/shared-flags.js';
 import { formatHelp, parseFlags } from '../shared/config/flags.js';
 import type { FlagSpec } from '../shared/config/flags.js';
 import type { PolicyOptions } from '../shared/core/policy.js';

@@ -12,7 +12,7 @@ import type { Logger } from '../shared/log.js';
 import { decodeReviewText } from './decode.js';
 import type { WebhookMetrics } from './metrics.js';
 import { allowed, reviewResponse } from './response.js';
-import type { AdmissionHandler } from './webhook.js';
+import type { AdmissionHandler } from './handler.js';
 
 export interface AppOptions {
   readonly handler: AdmissionHandler;

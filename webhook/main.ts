@@ -14,12 +14,12 @@ import { createLogger } from '../shared/log.js';
 import { startOpsServer } from '../shared/ops-server.js';
 import { CertWatcher } from './certwatcher.js';
 import { parseWebhookConfig, webhookHelp } from './config.js';
-import { HashKeyLoader } from './hashkey.js';
+import { HashKeyLoader } from './hash-key-loader.js';
 import { buildApp } from './http.js';
 import { createWebhookMetrics } from './metrics.js';
 import { NamespaceCache, unlabelledNamespaces } from './namespaces.js';
 import { kubeSourceReader } from './reads.js';
-import { createAdmissionHandler } from './webhook.js';
+import { createAdmissionHandler } from './handler.js';
 
 export async function main(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<number> {
   const config = parseWebhookConfig(argv, env);

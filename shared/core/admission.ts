@@ -9,7 +9,7 @@ import { Ours } from './annotations.js';
 import { templateAnnotations, templatesEqualIgnoringStamp } from './workload.js';
 import type { WorkloadKind } from './kinds.js';
 
-export type AdmissionPlan =
+export type AdmissionAction =
   | { readonly action: 'skip'; readonly reason: string }
   | {
       readonly action: 'stamp';
@@ -19,7 +19,7 @@ export type AdmissionPlan =
     }
   | { readonly action: 'restore'; readonly reason: string; readonly stamp: string };
 
-export function planAdmission(kind: WorkloadKind, operation: string, object: unknown, oldObject: unknown): AdmissionPlan {
+export function admissionAction(kind: WorkloadKind, operation: string, object: unknown, oldObject: unknown): AdmissionAction {
   if (operation === 'CREATE') return { action: 'stamp', reason: 'created', fallback: undefined };
   if (operation !== 'UPDATE') return { action: 'skip', reason: `operation ${operation}` };
   const incoming = templateAnnotations(kind, object)[Ours.stamp];

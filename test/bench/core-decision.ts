@@ -5,7 +5,7 @@
  * one core. Two ways to come by the digests are timed:
  *   - known (the headline): the watcher keeps each source's digest per resourceVersion and key
  *     selection, so a decision looks its 5 digests up, through that very cache
- *     (watcher/digests.ts, SourceDigests.known) by the sources' current resourceVersions;
+ *     (watcher/digest-cache.ts, DigestCache.known) by the sources' current resourceVersions;
  *   - from data: all 5 keyed digests computed from the sources' data on every decision, as the
  *     watcher does the first time it sees a source version, and the webhook on every admission.
  * Baselines from the same run make the figures comparable across machines:
@@ -32,8 +32,8 @@ import {
 import type { JsonRecord, NamespaceView, ReconcileDecision, SourceCatalog, SourceKind, SourceMeta, SourceObjects, Stamp, TrackedSource, WorkloadKind } from '../../shared/core/index.js';
 import { FakeNamespace, configMap, hashKey, namespace, podSpec, secret, setPath, workload } from '../fixtures/index.js';
 import { reloaderHash } from '../fixtures/reloader-hash.js';
-import { SourceDigests, selectionId } from '../../watcher/digests.js';
-import type { VersionLookup } from '../../watcher/digests.js';
+import { DigestCache, selectionId } from '../../watcher/digest-cache.js';
+import type { VersionLookup } from '../../watcher/digest-cache.js';
 
 export const SOURCES = 5;
 export const KEYS_PER_SOURCE = 10;
@@ -114,11 +114,11 @@ function decideFromData(kind: WorkloadKind, deployment: JsonRecord, cache: Cache
 }
 
 /**
- * The watcher's digest cache (watcher/digests.ts) holding the digest of every source the
+ * The watcher's digest cache (watcher/digest-cache.ts) holding the digest of every source the
  * workload tracks, at its current version: what the watcher has once it has seen each version.
  */
-export function knownDigests(kind: WorkloadKind, deployment: JsonRecord, cache: Cache): SourceDigests {
-  const digests = new SourceDigests(KEY, () => Promise.reject(new Error('the benchmark reads no source')));
+export function knownDigests(kind: WorkloadKind, deployment: JsonRecord, cache: Cache): DigestCache {
+  const digests = new DigestCache(KEY, () => Promise.reject(new Error('the benchmark reads no source')));
   for (const t of trackedOf(kind, deployment, cache)) {
     const rv = cache.versions(t.kind, NS, t.name);
     if (rv === undefined) throw new Error(`the scene lacks ${t.kind}/${t.name}`);
@@ -132,7 +132,7 @@ export function knownDigests(kind: WorkloadKind, deployment: JsonRecord, cache: 
  * One decision as the watcher makes it (shared/core/evaluate.ts decideWorkload, its steps run
  * synchronously here): the digests of the sources' current versions are known.
  */
-function decide(kind: WorkloadKind, deployment: JsonRecord, cache: Cache, digests: SourceDigests): ReconcileDecision {
+function decide(kind: WorkloadKind, deployment: JsonRecord, cache: Cache, digests: DigestCache): ReconcileDecision {
   const tracked = trackedOf(kind, deployment, cache);
   const known = tracked.map((t) => {
     const digest = digests.known(NS, t, cache.versions);

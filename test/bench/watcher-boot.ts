@@ -15,8 +15,8 @@ import { DEFAULT_POLICY } from '../../shared/core/policy.js';
 import { createLogger } from '../../shared/log.js';
 import { ChurnGuard } from '../../watcher/churn-guard.js';
 import { systemClock } from '../../watcher/clock.js';
-import { Controller } from '../../watcher/controller.js';
-import { SourceDigests } from '../../watcher/digests.js';
+import { EventRouter } from '../../watcher/event-router.js';
+import { DigestCache } from '../../watcher/digest-cache.js';
 import { createWatcherMetrics } from '../../watcher/metrics.js';
 import { WorkQueue } from '../../watcher/queue.js';
 import { TokenBucket } from '../../watcher/rate-limiter.js';
@@ -43,13 +43,13 @@ async function boot(objects: Map<string, Record<string, unknown>>, n: number, na
   const metrics = createWatcherMetrics();
   const queue = new WorkQueue({ clock: systemClock, debounceMs: 0, workers: 16, retryBaseMs: 10, retryMaxMs: 100 });
   let reads = 0;
-  const digests = new SourceDigests(new Uint8Array(32).fill(1), async (_ns, keys) => {
+  const digests = new DigestCache(new Uint8Array(32).fill(1), async (_ns, keys) => {
     await new Promise((r) => setImmediate(r));
     reads += keys.length;
     return new Map(keys.map((k) => [`${k.kind}/${k.name}`, { metadata: { resourceVersion: '1' }, data: { key: Buffer.from(`value of ${k.name}`).toString(k.kind === 'Secret' ? 'base64' : 'utf8') } }]));
   });
   const guard = new ChurnGuard(0, systemClock);
-  const controller = new Controller({ queue, digests, guard, policy: DEFAULT_POLICY, log });
+  const controller = new EventRouter({ queue, digests, guard, policy: DEFAULT_POLICY, log });
   let patches = 0;
   let reconciled = 0;
   const deps = {

@@ -23,7 +23,7 @@ import { buildApp } from '../../webhook/http.js';
 import { createWebhookMetrics } from '../../webhook/metrics.js';
 import { NamespaceCache } from '../../webhook/namespaces.js';
 import { kubeSourceReader } from '../../webhook/reads.js';
-import { createAdmissionHandler } from '../../webhook/webhook.js';
+import { createAdmissionHandler } from '../../webhook/handler.js';
 
 export interface LoadResult {
   readonly requests: number;

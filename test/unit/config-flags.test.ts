@@ -3,7 +3,7 @@
 import t from 'tap';
 import { envName, formatHelp, parseDuration, parseFlags } from '../../shared/config/flags.js';
 import type { FlagSpec } from '../../shared/config/flags.js';
-import { POLICY_FLAGS, policyFromFlags } from '../../shared/config/common.js';
+import { POLICY_FLAGS, policyFromFlags } from '../../shared/config/shared-flags.js';
 import { ConfigstampError } from '../../shared/errors.js';
 import { matchesLabels } from '../../shared/core/selector.js';
 import type { LabelSelector } from '../../shared/core/selector.js';

@@ -4,7 +4,7 @@
 // annotation keys are what the policy reads.
 import t from 'tap';
 import { parseFlags } from '../../shared/config/flags.js';
-import { POLICY_FLAGS, policyFromFlags } from '../../shared/config/common.js';
+import { POLICY_FLAGS, policyFromFlags } from '../../shared/config/shared-flags.js';
 import { matchesLabels } from '../../shared/core/selector.js';
 import type { LabelSelector } from '../../shared/core/selector.js';
 import { ALL_KEYS, planTracking, workloadKindByName } from '../../shared/core/index.js';

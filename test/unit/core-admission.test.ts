@@ -1,8 +1,8 @@
 // What admission does with a workload before any source is read: stamp it fresh, restore the stamp
 // a writer dropped, or leave it alone. One table, run for every workload kind.
 import t from 'tap';
-import { Ours, WORKLOAD_KINDS, planAdmission } from '../../shared/core/index.js';
-import type { AdmissionPlan, JsonRecord, WorkloadKind } from '../../shared/core/index.js';
+import { Ours, WORKLOAD_KINDS, admissionAction } from '../../shared/core/index.js';
+import type { AdmissionAction, JsonRecord, WorkloadKind } from '../../shared/core/index.js';
 import { setPath, workload } from '../fixtures/index.js';
 
 const OLD_STAMP = 'v1:configmap/app-config=3f9a0c1d2e4b5a67';
@@ -24,7 +24,7 @@ interface Case {
   /** The incoming object and the stored one, built per kind. */
   readonly object: (kind: WorkloadKind) => unknown;
   readonly oldObject: (kind: WorkloadKind) => unknown;
-  readonly want: AdmissionPlan;
+  readonly want: AdmissionAction;
 }
 
 const base = (kind: WorkloadKind): JsonRecord => workload(kind.kind);
@@ -90,7 +90,7 @@ const cases: readonly Case[] = [
 t.test('admission plan table, every kind', async (t) => {
   for (const kind of WORKLOAD_KINDS) {
     for (const c of cases) {
-      t.strictSame(planAdmission(kind, c.operation, c.object(kind), c.oldObject(kind)), c.want, `${kind.kind}: ${c.name}`);
+      t.strictSame(admissionAction(kind, c.operation, c.object(kind), c.oldObject(kind)), c.want, `${kind.kind}: ${c.name}`);
     }
   }
 });
@@ -100,16 +100,16 @@ t.test('a template change elsewhere in the object is seen at the kind\'s own pat
   const oldObject = withStamp(cron, workload('CronJob'), OLD_STAMP);
   const schedule = structuredClone(oldObject);
   setPath(schedule, ['spec', 'schedule'], '0 * * * *');
-  t.equal(planAdmission(cron, 'UPDATE', schedule, oldObject).action, 'skip', 'a CronJob schedule is not its pod template');
+  t.equal(admissionAction(cron, 'UPDATE', schedule, oldObject).action, 'skip', 'a CronJob schedule is not its pod template');
   const jobSpec = structuredClone(oldObject);
   setPath(jobSpec, ['spec', 'jobTemplate', 'spec', 'backoffLimit'], 9);
-  t.equal(planAdmission(cron, 'UPDATE', jobSpec, oldObject).action, 'skip', 'nor is the Job spec around it');
+  t.equal(admissionAction(cron, 'UPDATE', jobSpec, oldObject).action, 'skip', 'nor is the Job spec around it');
 });
 
 t.test('malformed objects never throw', async (t) => {
   const deployment = WORKLOAD_KINDS[0]!;
   for (const [object, oldObject] of [[null, null], ['x', 3], [{ spec: { template: null } }, {}], [{ spec: { template: { metadata: { annotations: { [Ours.stamp]: 5 } } } } }, {}]] as const) {
-    const plan = planAdmission(deployment, 'UPDATE', object, oldObject);
+    const plan = admissionAction(deployment, 'UPDATE', object, oldObject);
     t.ok(['skip', 'stamp', 'restore'].includes(plan.action), JSON.stringify([object, oldObject]));
   }
 });

@@ -1,12 +1,12 @@
 // The one evaluation pipeline (shared/core/evaluate.ts): the same workloads and sources run through
 // the webhook's port (fresh reads of every source, webhook/reads.ts) and the watcher's (its cache
-// of metadata and per-version digests, watcher/digests.ts) give the same tracked sources and the
+// of metadata and per-version digests, watcher/digest-cache.ts) give the same tracked sources and the
 // same stamp, for every way a workload can ask to be tracked.
 import t from 'tap';
 import { ABSENT, DEFAULT_POLICY, Reloader, evaluateWorkload, trackWorkload, wantedSources } from '../../shared/core/index.js';
 import type { JsonRecord, PolicyOptions } from '../../shared/core/index.js';
 import { ClusterCache, sourceEntryOf } from '../../watcher/cache.js';
-import { SourceDigests } from '../../watcher/digests.js';
+import { DigestCache } from '../../watcher/digest-cache.js';
 import { kubeSourceReader } from '../../webhook/reads.js';
 import { configMap, hashKey, kindRow, namespace, podSpec, policy, secret, workload } from '../fixtures/index.js';
 import { fakeKube } from '../support/fake-kube.js';
@@ -64,7 +64,7 @@ async function throughWatcher(kind: ReturnType<typeof kindRow>, object: unknown,
     const e = sourceEntryOf(o);
     cache.setSource(id.startsWith('Secret/') ? 'Secret' : 'ConfigMap', e.namespace, e.name, e);
   }
-  const digests = new SourceDigests(KEY, async (_ns, keys) => new Map(keys.map((k) => [`${k.kind}/${k.name}`, structuredClone(SOURCES[`${k.kind}/${k.name}`]) ?? null])));
+  const digests = new DigestCache(KEY, async (_ns, keys) => new Map(keys.map((k) => [`${k.kind}/${k.name}`, structuredClone(SOURCES[`${k.kind}/${k.name}`]) ?? null])));
   const versions = (k: 'ConfigMap' | 'Secret', ns: string, name: string) => cache.source(k, ns, name)?.resourceVersion;
   return evaluateWorkload({ kind, object, namespace: namespace(NS), policy: options }, digests.port(NS, cache.catalog(NS), versions));
 }

@@ -11,7 +11,7 @@ import { createLogger } from '../../shared/log.js';
 import { ClusterCache, workloadKey } from '../../watcher/cache.js';
 import { ChurnGuard } from '../../watcher/churn-guard.js';
 import { ManualClock } from '../../watcher/clock.js';
-import { SourceDigests } from '../../watcher/digests.js';
+import { DigestCache } from '../../watcher/digest-cache.js';
 import { createWatcherMetrics } from '../../watcher/metrics.js';
 import { TokenBucket } from '../../watcher/rate-limiter.js';
 import { reconcileWorkload } from '../../watcher/reconcile.js';
@@ -35,7 +35,7 @@ function setup(options: { leader?: boolean; intervalMs?: number; rollOnDelete?: 
   const events: { type: string; reason: string; message: string }[] = [];
   let fetches = 0;
   let gets = 0;
-  const digests = new SourceDigests(new Uint8Array(32).fill(7), async (_ns, keys) => {
+  const digests = new DigestCache(new Uint8Array(32).fill(7), async (_ns, keys) => {
     fetches++;
     return new Map(keys.map((k) => [`${k.kind}/${k.name}`, k.name === 'cfg' ? state.cm : null]));
   });

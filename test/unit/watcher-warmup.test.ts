@@ -12,8 +12,8 @@ import type { RequestOptions } from '../../shared/kube/client.js';
 import { KubeApiError } from '../../shared/kube/client.js';
 import { createLogger } from '../../shared/log.js';
 import { ClusterCache, workloadKey } from '../../watcher/cache.js';
-import { SourceDigests } from '../../watcher/digests.js';
-import type { VersionLookup } from '../../watcher/digests.js';
+import { DigestCache } from '../../watcher/digest-cache.js';
+import type { VersionLookup } from '../../watcher/digest-cache.js';
 import { stampOf } from '../../shared/core/evaluate.js';
 import type { TrackedSource } from '../../shared/core/policy.js';
 import type { Stamp } from '../../shared/core/stamp.js';
@@ -22,7 +22,7 @@ import type { WarmupOptions } from '../../watcher/warmup.js';
 import { fakeKube } from '../support/fake-kube.js';
 
 /** The stamp the core composes from these digests (shared/core/evaluate.ts stampOf). */
-async function stampVia(d: SourceDigests, ns: string, tracked: readonly TrackedSource[], versions?: VersionLookup): Promise<Stamp> {
+async function stampVia(d: DigestCache, ns: string, tracked: readonly TrackedSource[], versions?: VersionLookup): Promise<Stamp> {
   return stampOf(tracked, await d.digestsOf(ns, tracked, versions));
 }
 
@@ -73,7 +73,7 @@ t.test('lists the namespaces where tracked sources are many, and digests them as
   const small = scene(cache, 'small', 2);
   const { client, calls } = fakeClient(new Map([['/api/v1/namespaces/big/configmaps', big], ['/api/v1/namespaces/small/configmaps', small]]));
   let reads = 0;
-  const digests = new SourceDigests(KEY, async (_ns, keys) => {
+  const digests = new DigestCache(KEY, async (_ns, keys) => {
     reads += keys.length;
     return new Map(keys.map((k) => [`${k.kind}/${k.name}`, configMap('small', k.name)]));
   });
@@ -95,7 +95,7 @@ t.test('a namespace mostly of untracked sources is not listed (big unrelated pay
   const cache = new ClusterCache();
   const objects = scene(cache, 'mixed', 3, 10);
   const { client, calls } = fakeClient(new Map([['/api/v1/namespaces/mixed/configmaps', objects]]));
-  const result = await warmDigests(client, cache, new SourceDigests(KEY, noFetch), KEY, DEFAULT_POLICY, createLogger('silent', 'test'), OPTIONS);
+  const result = await warmDigests(client, cache, new DigestCache(KEY, noFetch), KEY, DEFAULT_POLICY, createLogger('silent', 'test'), OPTIONS);
   t.same(result, { lists: 0, digested: 0, failedLists: 0 });
   t.equal(calls.length, 0);
 });
@@ -113,7 +113,7 @@ t.test('Secrets are listed without Helm release Secrets; a failed list is logged
   const { client, calls } = fakeClient(new Map(), new Set(['/api/v1/namespaces/denied/configmaps']));
   const lines: string[] = [];
   const log = createLogger('warn', 'test', { write: (line: string) => void lines.push(line) });
-  const result = await warmDigests(client, cache, new SourceDigests(KEY, noFetch), KEY, DEFAULT_POLICY, log, OPTIONS);
+  const result = await warmDigests(client, cache, new DigestCache(KEY, noFetch), KEY, DEFAULT_POLICY, log, OPTIONS);
   t.same(result, { lists: 1, digested: 0, failedLists: 1 });
   t.equal(calls.find((c) => c.path === '/api/v1/namespaces/ns/secrets')?.query.fieldSelector, 'type!=helm.sh/release.v1');
   t.match(lines.join(''), /warm-up list failed/);

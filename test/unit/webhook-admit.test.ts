@@ -12,7 +12,7 @@ import type { AdmitDeps } from '../../webhook/admit.js';
 import type { AdmissionRequest } from '../../webhook/decode.js';
 import { createWebhookMetrics } from '../../webhook/metrics.js';
 import { kubeSourceReader } from '../../webhook/reads.js';
-import { createAdmissionHandler } from '../../webhook/webhook.js';
+import { createAdmissionHandler } from '../../webhook/handler.js';
 import { configMap, currentStamp, podSpec, secret, templateOf, workload } from '../fixtures/index.js';
 import { fakeKube } from '../support/fake-kube.js';
 

@@ -9,8 +9,8 @@ import { createLogger } from '../../shared/log.js';
 import { buildApp } from '../../webhook/http.js';
 import { createWebhookMetrics } from '../../webhook/metrics.js';
 import { kubeSourceReader } from '../../webhook/reads.js';
-import { createAdmissionHandler } from '../../webhook/webhook.js';
-import type { AdmissionHandler } from '../../webhook/webhook.js';
+import { createAdmissionHandler } from '../../webhook/handler.js';
+import type { AdmissionHandler } from '../../webhook/handler.js';
 import { podSpec, workload } from '../fixtures/index.js';
 import { fakeKube } from '../support/fake-kube.js';
 

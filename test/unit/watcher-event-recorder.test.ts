@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { createLogger } from '../../shared/log.js';
 import { KubeApiError } from '../../shared/kube/client.js';
 import { workloadKindByName } from '../../shared/core/kinds.js';
-import { kubeEventSink } from '../../watcher/events.js';
+import { kubeEventRecorder } from '../../watcher/event-recorder.js';
 import { sleepUnlessAborted } from '../../shared/kube/informer.js';
 import { fakeKube } from '../support/fake-kube.js';
 
@@ -22,7 +22,7 @@ t.test('a failing Event post warns once per kind of failure, then logs at debug'
   const log = createLogger('debug', 'test', stream);
   let status = 403;
   const client = fakeKube({ request: async () => { throw new KubeApiError(status, 'Forbidden', 'events is forbidden'); } });
-  const sink = kubeEventSink(client, log, 'test-1');
+  const sink = kubeEventRecorder(client, log, 'test-1');
   const workload = { key: 'Deployment/ns/web', kind: workloadKindByName('Deployment')!, namespace: 'ns', name: 'web', object: { metadata: { name: 'web', uid: 'u' } } };
   await sink.post(workload, 'Normal', 'ConfigstampRollout', 'm');
   await sink.post(workload, 'Normal', 'ConfigstampRollout', 'm');

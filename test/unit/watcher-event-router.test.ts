@@ -5,8 +5,8 @@ import { DEFAULT_POLICY } from '../../shared/core/policy.js';
 import { createLogger } from '../../shared/log.js';
 import { ChurnGuard } from '../../watcher/churn-guard.js';
 import { ManualClock } from '../../watcher/clock.js';
-import { Controller } from '../../watcher/controller.js';
-import { SourceDigests } from '../../watcher/digests.js';
+import { EventRouter } from '../../watcher/event-router.js';
+import { DigestCache } from '../../watcher/digest-cache.js';
 import type { WorkQueue } from '../../watcher/queue.js';
 
 const KIND = workloadKindByName('Deployment')!;
@@ -20,8 +20,8 @@ function newController() {
   const added: string[] = [];
   const queue = { add: (key: string) => void added.push(key) } as unknown as WorkQueue;
   const clock = new ManualClock();
-  const controller = new Controller({
-    queue, digests: new SourceDigests(new Uint8Array(32), async () => new Map()), guard: new ChurnGuard(0, clock),
+  const controller = new EventRouter({
+    queue, digests: new DigestCache(new Uint8Array(32), async () => new Map()), guard: new ChurnGuard(0, clock),
     policy: DEFAULT_POLICY, log: createLogger('silent', 'test'),
   });
   return { controller, added };

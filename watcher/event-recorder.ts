@@ -31,11 +31,11 @@ export function describeChanges(changes: readonly SourceChange[]): string {
   return changes.map((c) => `${c.kind}/${c.name} ${short(c.from)}→${short(c.to)}`).join(', ');
 }
 
-export interface EventSink {
+export interface EventRecorder {
   post(workload: WorkloadEntry, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
 }
 
-export function kubeEventSink(client: KubeApi, log: Logger, reportingInstance: string): EventSink {
+export function kubeEventRecorder(client: KubeApi, log: Logger, reportingInstance: string): EventRecorder {
   const seenFailures = new Set<string>();
   return {
     async post(workload, type, reason, message) {

@@ -12,15 +12,15 @@ import type { Logger } from '../shared/log.js';
 import { ClusterCache, metaOf, sourceEntryOf, workloadKey } from './cache.js';
 import { namespacedName } from './keys.js';
 import type { ChurnGuard } from './churn-guard.js';
-import type { SourceDigests } from './digests.js';
+import type { DigestCache } from './digest-cache.js';
 import { wantedSources } from '../shared/core/evaluate.js';
 import type { InformerHandlers } from '../shared/kube/informer.js';
 import type { WorkQueue } from './queue.js';
 import { ReverseIndex } from './reverse-index.js';
 
-export interface ControllerDeps {
+export interface EventRouterDeps {
   readonly queue: WorkQueue;
-  readonly digests: SourceDigests;
+  readonly digests: DigestCache;
   readonly guard: ChurnGuard;
   readonly policy: PolicyOptions;
   readonly log: Logger;
@@ -32,13 +32,13 @@ export interface ControllerDeps {
   readonly onRemoved?: (key: string) => void;
 }
 
-export class Controller {
+export class EventRouter {
   readonly cache = new ClusterCache();
   readonly index = new ReverseIndex();
   private active = false;
   private synced = false;
 
-  constructor(private readonly deps: ControllerDeps) {}
+  constructor(private readonly deps: EventRouterDeps) {}
 
   /** This replica leads: from now on changes are enqueued; everything is enqueued once now. */
   activate(): void {

@@ -1,16 +1,16 @@
 /**
- * SourceDigests (watcher/digests.ts): digests cached per source version and key selection; a
+ * DigestCache (watcher/digest-cache.ts): digests cached per source version and key selection; a
  * stamp reads only the sources whose current version was never digested.
  */
 import t from 'tap';
 import { ABSENT, ALL_KEYS, stampDigest } from '../../shared/core/index.js';
 import type { Stamp, TrackedSource } from '../../shared/core/index.js';
 import { stampOf } from '../../shared/core/evaluate.js';
-import { SourceDigests, selectionId } from '../../watcher/digests.js';
-import type { VersionLookup } from '../../watcher/digests.js';
+import { DigestCache, selectionId } from '../../watcher/digest-cache.js';
+import type { VersionLookup } from '../../watcher/digest-cache.js';
 
 /** The stamp the core composes from these digests (shared/core/evaluate.ts stampOf). */
-async function stampVia(d: SourceDigests, ns: string, tracked: readonly TrackedSource[], versions?: VersionLookup): Promise<Stamp> {
+async function stampVia(d: DigestCache, ns: string, tracked: readonly TrackedSource[], versions?: VersionLookup): Promise<Stamp> {
   return stampOf(tracked, await d.digestsOf(ns, tracked, versions));
 }
 
@@ -21,7 +21,7 @@ const db: TrackedSource = { kind: 'Secret', name: 'db', keys: ALL_KEYS, optional
 
 function setup(objects: Record<string, { metadata: { resourceVersion: string }; data: Record<string, string> }>) {
   const reads: string[][] = [];
-  const digests = new SourceDigests(KEY, async (_ns, keys) => {
+  const digests = new DigestCache(KEY, async (_ns, keys) => {
     reads.push(keys.map((k) => `${k.kind}/${k.name}`));
     return new Map(keys.map((k) => [`${k.kind}/${k.name}`, objects[`${k.kind}/${k.name}`] ?? null]));
   });

@@ -24,7 +24,7 @@ export function selectionId(keys: KeySelection): string {
   return keys.all ? '*' : [...keys.keys].sort().join('\u0000');
 }
 
-export class SourceDigests {
+export class DigestCache {
   private readonly cache = new Map<string, { rv: string; digests: Map<string, string> }>();
   /** Source reads made (for tests and benchmarks). */
   reads = 0;
