@@ -3,12 +3,11 @@
  * reported at once) and frozen. The policy flags are shared with the webhook
  * (shared/config/shared-flags.ts), so both processes agree on what is tracked.
  */
-import { CONNECTION_FLAGS, POLICY_FLAGS, compatFlag, logFormatOf, namespacesFromFlags, policyFromFlags, scopeWarnings } from '../shared/config/shared-flags.js';
+import { CONNECTION_FLAGS, POLICY_FLAGS, compatFlag, sharedConfigFrom } from '../shared/config/shared-flags.js';
+import type { SharedConfig } from '../shared/config/shared-flags.js';
 import { formatHelp, parseBool, parseFlags } from '../shared/config/flags.js';
 import type { FlagSpec } from '../shared/config/flags.js';
-import type { PolicyOptions } from '../shared/core/policy.js';
 import { ConfigstampError, ErrorCodes } from '../shared/errors.js';
-import type { LogFormat } from '../shared/log.js';
 import { ALERT_FLAGS, alertConfigFrom } from './alerts.js';
 import type { AlertConfig } from './alerts.js';
 
@@ -49,15 +48,7 @@ export const WATCHER_FLAGS: readonly FlagSpec[] = [
   compatFlag({ name: 'health-addr', type: 'string', default: ':8080', help: 'Reloader v2: the probes address. configstamp serves them on --health-port.', notice: () => 'configstamp serves /metrics, /healthz and /readyz on one port, --health-host:--health-port (default 0.0.0.0:8080)' }),
 ];
 
-export interface WatcherConfig {
-  readonly kubeconfig: string;
-  readonly namespace: string;
-  readonly hashKeySecret: string;
-  readonly logLevel: string;
-  readonly logFormat: LogFormat;
-  /** Namespaces in scope; empty means all (a cluster-wide install). */
-  readonly namespaces: readonly string[];
-  readonly policy: PolicyOptions;
+export interface WatcherConfig extends SharedConfig {
   readonly debounceMs: number;
   readonly rollOnDelete: boolean;
   readonly patchQps: number;
@@ -97,10 +88,9 @@ export function watcherHelp(): string {
 export function parseWatcherConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): WatcherConfig | null {
   const { values: v, help, warnings: flagWarnings, given } = parseFlags(WATCHER_FLAGS, argv, env);
   if (help) return null;
-  const policy = policyFromFlags(v);
-  const namespaces = namespacesFromFlags(v);
+  const shared = sharedConfigFrom(v);
   const problems: string[] = [];
-  const warnings = [...flagWarnings, ...scopeWarnings(v, namespaces)];
+  const warnings = [...flagWarnings, ...shared.warnings];
   if ((v['renew-deadline'] as number) >= (v['lease-duration'] as number) || (v['retry-period'] as number) >= (v['renew-deadline'] as number)) {
     problems.push('leader election needs --retry-period < --renew-deadline < --lease-duration');
   }
@@ -122,13 +112,7 @@ export function parseWatcherConfig(argv: readonly string[], env: Readonly<Record
   if (problems.length > 0) throw new ConfigstampError(ErrorCodes.CONFIG, `invalid configuration:\n  - ${problems.join('\n  - ')}`);
   const identity = (v.identity as string) || `${env.HOSTNAME ?? 'configstamp'}-${Math.random().toString(36).slice(2, 8)}`;
   return Object.freeze({
-    kubeconfig: v.kubeconfig as string,
-    namespace: v.namespace as string,
-    hashKeySecret: v['hash-key-secret'] as string,
-    logLevel: v['log-level'] as string,
-    logFormat: logFormatOf(v['log-format']!),
-    namespaces,
-    policy,
+    ...shared.config,
     debounceMs: v.debounce as number,
     rollOnDelete: v['roll-on-delete'] as boolean,
     patchQps: v['patch-qps'] as number,

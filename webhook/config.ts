@@ -3,11 +3,10 @@
  * reported at once) and frozen. The policy flags are the watcher's own (shared/config/shared-flags.ts),
  * so both processes agree on what is tracked.
  */
-import { CONNECTION_FLAGS, POLICY_FLAGS, logFormatOf, namespacesFromFlags, policyFromFlags, scopeWarnings } from '../shared/config/shared-flags.js';
+import { CONNECTION_FLAGS, POLICY_FLAGS, sharedConfigFrom } from '../shared/config/shared-flags.js';
+import type { SharedConfig } from '../shared/config/shared-flags.js';
 import { formatHelp, parseFlags } from '../shared/config/flags.js';
 import type { FlagSpec } from '../shared/config/flags.js';
-import type { PolicyOptions } from '../shared/core/policy.js';
-import type { LogFormat } from '../shared/log.js';
 
 /** controller-runtime's cap: an object (up to 1.5 MiB in etcd) twice, plus the envelope. */
 export const DEFAULT_MAX_REQUEST_BYTES = 7 * 1024 * 1024;
@@ -29,14 +28,8 @@ export const WEBHOOK_FLAGS: readonly FlagSpec[] = [
   { name: 'shutdown-timeout', type: 'duration', default: 10_000, min: 0, help: 'On the first signal, how long to let in-flight admissions finish.' },
 ];
 
-export interface WebhookConfig {
-  readonly kubeconfig: string;
-  readonly namespace: string;
-  readonly hashKeySecret: string;
-  readonly logLevel: string;
-  readonly logFormat: LogFormat;
-  /** Namespaces in scope; empty means all. Admissions elsewhere are allowed unchanged. */
-  readonly namespaces: readonly string[];
+/** `namespaces`: admissions outside them are allowed unchanged. */
+export interface WebhookConfig extends SharedConfig {
   /** One line each, logged at startup: Reloader settings honoured differently. */
   readonly warnings: readonly string[];
   readonly host: string;
@@ -51,7 +44,6 @@ export interface WebhookConfig {
   readonly maxRequestBytes: number;
   readonly hashKeyRetryMs: number;
   readonly shutdownTimeoutMs: number;
-  readonly policy: PolicyOptions;
 }
 
 export const WEBHOOK_SUMMARY = 'Serve the mutating admission webhook: stamp tracked workloads at admission, never deny.';
@@ -65,15 +57,10 @@ export function parseWebhookConfig(argv: readonly string[], env: Readonly<Record
   const parsed = parseFlags(WEBHOOK_FLAGS, argv, env);
   if (parsed.help) return null;
   const v = parsed.values;
-  const namespaces = namespacesFromFlags(v);
+  const shared = sharedConfigFrom(v);
   return Object.freeze({
-    kubeconfig: v.kubeconfig as string,
-    namespace: v.namespace as string,
-    hashKeySecret: v['hash-key-secret'] as string,
-    logLevel: v['log-level'] as string,
-    logFormat: logFormatOf(v['log-format']!),
-    namespaces,
-    warnings: Object.freeze([...parsed.warnings, ...scopeWarnings(v, namespaces)]),
+    ...shared.config,
+    warnings: Object.freeze([...parsed.warnings, ...shared.warnings]),
     host: v.host as string,
     port: v.port as number,
     metricsHost: v['metrics-host'] as string,
@@ -86,6 +73,5 @@ export function parseWebhookConfig(argv: readonly string[], env: Readonly<Record
     maxRequestBytes: v['max-request-bytes'] as number,
     hashKeyRetryMs: v['hash-key-retry'] as number,
     shutdownTimeoutMs: v['shutdown-timeout'] as number,
-    policy: policyFromFlags(v),
   });
 }

@@ -17,7 +17,6 @@ import type { LabelSelector } from '../core/selector.js';
 import { LOG_LEVELS } from '../log.js';
 import type { LogFormat } from '../log.js';
 import { ConfigstampError, ErrorCodes } from '../errors.js';
-import { parseBool } from './flags.js';
 import type { FlagSpec, FlagValue } from './flags.js';
 
 /** Reloader v2's environment variable for a flag: its name upper-cased, dashes as underscores. */
@@ -164,7 +163,31 @@ export function scopeWarnings(values: Readonly<Record<string, FlagValue>>, names
   return ['--namespace-selector: not applied with --namespaces (a scoped install cannot read Namespace labels); every listed namespace is in scope'];
 }
 
-/** A Reloader string flag read as a boolean (its pseudo-booleans: "true", "1", "yes"...). */
-export function reloaderBool(value: FlagValue): boolean | undefined {
-  return typeof value === 'boolean' ? value : parseBool(String(value));
+/** What every long-running process takes from CONNECTION_FLAGS and POLICY_FLAGS. */
+export interface SharedConfig {
+  readonly kubeconfig: string;
+  readonly namespace: string;
+  readonly hashKeySecret: string;
+  readonly logLevel: string;
+  readonly logFormat: LogFormat;
+  /** Namespaces in scope; empty means all (a cluster-wide install). */
+  readonly namespaces: readonly string[];
+  readonly policy: PolicyOptions;
+}
+
+/** The shared part of a process's config, and the warnings the scope brings. Throws CS_ERR_CONFIG. */
+export function sharedConfigFrom(values: Readonly<Record<string, FlagValue>>): { config: SharedConfig; warnings: string[] } {
+  const namespaces = namespacesFromFlags(values);
+  return {
+    config: {
+      kubeconfig: values.kubeconfig as string,
+      namespace: values.namespace as string,
+      hashKeySecret: values['hash-key-secret'] as string,
+      logLevel: values['log-level'] as string,
+      logFormat: logFormatOf(values['log-format']!),
+      namespaces,
+      policy: policyFromFlags(values),
+    },
+    warnings: scopeWarnings(values, namespaces),
+  };
 }
