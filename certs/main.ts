@@ -16,7 +16,7 @@ import { injectCaBundle, readMaterial, writeCa, writeFiles, writeServing } from 
 
 const DAY = 24 * 3600 * 1000;
 
-export const CERTS_FLAGS: readonly FlagSpec[] = [
+export const CERTS_FLAGS = [
   ...CONNECTION_FLAGS,
   { name: 'service', type: 'string', default: 'configstamp-webhook', help: "The webhook Service; its DNS names go into the certificate's SANs." },
   { name: 'tls-secret', type: 'string', default: 'configstamp-webhook-tls', help: 'kubernetes.io/tls Secret the webhook mounts (tls.crt, tls.key, ca.crt bundle).' },
@@ -31,7 +31,7 @@ export const CERTS_FLAGS: readonly FlagSpec[] = [
   { name: 'out-dir', type: 'string', default: '', help: 'Also write tls.crt, tls.key and ca.crt here (for a webhook run outside the cluster).' },
   { name: 'trust-propagation', type: 'duration', default: 5000, help: 'After publishing a new caBundle, wait this long before switching the serving certificate, so API servers trust the new CA first.' },
   { name: 'hash-key-only', type: 'bool', default: false, help: 'Only make sure the hash key exists (certificates left to cert-manager).' },
-];
+] as const satisfies readonly FlagSpec[];
 
 const SUMMARY = 'Create or rotate the webhook CA and serving certificate, inject the caBundle, ensure the hash key.';
 
@@ -46,30 +46,30 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     return 0;
   }
   const v = flags.values;
-  const log = createLogger(v['log-level'] as string, 'certs', undefined, logFormatOf(v['log-format']!));
-  const namespace = v.namespace as string;
-  const client = await connect(v.kubeconfig as string, 'configstamp-certs', env);
+  const log = createLogger(v['log-level'], 'certs', undefined, logFormatOf(v['log-format']));
+  const namespace = v.namespace;
+  const client = await connect(v.kubeconfig, 'configstamp-certs', env);
   try {
-    const key = await ensureHashKey(client, { namespace, name: v['hash-key-secret'] as string });
+    const key = await ensureHashKey(client, { namespace, name: v['hash-key-secret'] });
     log.info({ secret: v['hash-key-secret'], created: key.created }, key.created ? 'hash key created' : 'hash key present');
     if (v['hash-key-only'] === true) return 0;
 
-    const service = v.service as string;
-    const dnsNames = [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`, ...(v['extra-dns-names'] as string[])];
-    const ipAddresses = v['extra-ip-addresses'] as string[];
-    const names = { namespace, caSecret: v['ca-secret'] as string, tlsSecret: v['tls-secret'] as string };
+    const service = v.service;
+    const dnsNames = [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`, ...v['extra-dns-names']];
+    const ipAddresses = v['extra-ip-addresses'];
+    const names = { namespace, caSecret: v['ca-secret'], tlsSecret: v['tls-secret'] };
     const now = new Date();
     const current = await readMaterial(client, names);
     const plan = planRotation(current, {
-      dnsNames, ipAddresses, certRenewBeforeMs: v['cert-renew-before'] as number, caRenewBeforeMs: v['ca-renew-before'] as number,
+      dnsNames, ipAddresses, certRenewBeforeMs: v['cert-renew-before'], caRenewBeforeMs: v['ca-renew-before'],
     }, now);
 
     let material: TlsMaterial | null = current;
     if (plan.newCert || current === null) {
       const ca = plan.newCa || current === null
-        ? createCertificateAuthority({ commonName: `configstamp-ca-${now.toISOString().slice(0, 10)}`, validDays: days(v['ca-validity'] as number), now })
+        ? createCertificateAuthority({ commonName: `configstamp-ca-${now.toISOString().slice(0, 10)}`, validDays: days(v['ca-validity']), now })
         : { certPem: current.caCertPem, keyPem: current.caKeyPem };
-      const serving = issueServingCertificate(ca, { dnsNames, ipAddresses, validDays: days(v['cert-validity'] as number), now });
+      const serving = issueServingCertificate(ca, { dnsNames, ipAddresses, validDays: days(v['cert-validity']), now });
       material = {
         caCertPem: ca.certPem, caKeyPem: ca.keyPem, certPem: serving.certPem, keyPem: serving.keyPem,
         bundlePem: nextBundle(ca.certPem, current?.bundlePem ?? [], now),
@@ -81,18 +81,18 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
       log.info('certificates are current');
     }
     if (material === null) return 1;
-    const configName = v['webhook-config'] as string;
+    const configName = v['webhook-config'];
     if (configName !== '') {
       const wrote = await injectCaBundle(client, configName, material.bundlePem);
       log.info({ webhookConfig: configName, updated: wrote }, wrote ? 'caBundle written' : 'caBundle already current');
-      const delay = v['trust-propagation'] as number;
+      const delay = v['trust-propagation'];
       if (wrote && plan.newCert && current !== null && delay > 0) {
         log.info({ ms: delay }, 'waiting for API servers to load the new caBundle before switching certificates');
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
     if (plan.newCert) await writeServing(client, names, material);
-    const outDir = v['out-dir'] as string;
+    const outDir = v['out-dir'];
     if (outDir !== '') {
       await writeFiles(outDir, material);
       log.info({ dir: outDir }, 'certificate files written');

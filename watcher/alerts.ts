@@ -6,11 +6,11 @@
  * attachments, a Teams MessageCard, a Google Chat card, and for any other sink plain text (or
  * JSON with --alert-structured).
  */
-import type { FlagSpec, FlagValue } from '../shared/config/flags.js';
+import type { FlagSpec, FlagValues } from '../shared/config/flags.js';
 import type { SourceKind } from '../shared/core/kinds.js';
 import type { HttpPost } from './alert-sender.js';
 
-export const ALERT_FLAGS: readonly FlagSpec[] = [
+export const ALERT_FLAGS = [
   { name: 'alert-on-reload', type: 'bool', default: false, envAliases: ['ALERT_ON_RELOAD'], help: 'Send an alert for every rollout (on by itself when --alert-webhook-url is set, unless this is false).' },
   { name: 'alert-webhook-url', type: 'string', default: '', envAliases: ['ALERT_WEBHOOK_URL'], help: 'Where alerts are POSTed (a Slack, Teams or Google Chat incoming webhook, or any HTTP(S) receiver).' },
   { name: 'alert-sink', type: 'string', default: '', envAliases: ['ALERT_SINK'], help: 'slack, teams or gchat; anything else (or empty) sends the message raw, as text/plain.' },
@@ -20,7 +20,7 @@ export const ALERT_FLAGS: readonly FlagSpec[] = [
   { name: 'alert-timeout', type: 'duration', default: 10_000, min: 100, help: 'Each alert POST must be answered within this.' },
   { name: 'alert-attempts', type: 'int', default: 5, min: 1, help: 'Tries per alert (network errors, 429 and 5xx are retried with backoff).' },
   { name: 'alert-queue-size', type: 'int', default: 1000, min: 1, help: 'Alerts waiting to be sent at most; more are dropped (counted and logged), never delaying a rollout.' },
-];
+] as const satisfies readonly FlagSpec[];
 
 export type AlertSink = 'slack' | 'teams' | 'gchat' | 'raw';
 
@@ -49,22 +49,22 @@ function checkUrl(flag: string, text: string, problems: string[]): void {
  * --alert-on-reload=false (ALERT_ON_RELOAD=false) keeps them off. Problems go into `problems`,
  * warnings into `warnings`. The URL itself is never echoed: incoming-webhook URLs hold a token.
  */
-export function alertConfigFrom(v: Readonly<Record<string, FlagValue>>, given: ReadonlySet<string>, problems: string[], warnings: string[]): AlertConfig | null {
-  const url = (v['alert-webhook-url'] as string).trim();
-  const on = v['alert-on-reload'] as boolean;
+export function alertConfigFrom(v: FlagValues<typeof ALERT_FLAGS>, given: ReadonlySet<string>, problems: string[], warnings: string[]): AlertConfig | null {
+  const url = v['alert-webhook-url'].trim();
+  const on = v['alert-on-reload'];
   if (url === '') {
     if (on) warnings.push('--alert-on-reload: no --alert-webhook-url (ALERT_WEBHOOK_URL) is set, so no alerts are sent');
     return null;
   }
   if (given.has('alert-on-reload') && !on) return null;
   checkUrl('alert-webhook-url', url, problems);
-  const proxy = (v['alert-proxy'] as string).trim();
+  const proxy = v['alert-proxy'].trim();
   if (proxy !== '') checkUrl('alert-proxy', proxy, problems);
-  const name = (v['alert-sink'] as string).trim().toLowerCase();
+  const name = v['alert-sink'].trim().toLowerCase();
   const sink: AlertSink = name === 'slack' || name === 'teams' || name === 'gchat' ? name : 'raw';
   return Object.freeze({
-    url, sink, proxy, additionalInfo: (v['alert-additional-info'] as string).trim(), structured: v['alert-structured'] as boolean,
-    timeoutMs: v['alert-timeout'] as number, attempts: v['alert-attempts'] as number, queueSize: v['alert-queue-size'] as number,
+    url, sink, proxy, additionalInfo: v['alert-additional-info'].trim(), structured: v['alert-structured'],
+    timeoutMs: v['alert-timeout'], attempts: v['alert-attempts'], queueSize: v['alert-queue-size'],
   });
 }
 

@@ -11,7 +11,7 @@ import { ConfigstampError, ErrorCodes } from '../shared/errors.js';
 import { ALERT_FLAGS, alertConfigFrom } from './alerts.js';
 import type { AlertConfig } from './alerts.js';
 
-export const WATCHER_FLAGS: readonly FlagSpec[] = [
+export const WATCHER_FLAGS = [
   ...CONNECTION_FLAGS,
   ...POLICY_FLAGS,
   { name: 'debounce', type: 'duration', default: 2_000, min: 0, help: 'Changes to a workload\'s sources within this window, counted from the first, give one rollout.' },
@@ -46,7 +46,7 @@ export const WATCHER_FLAGS: readonly FlagSpec[] = [
   compatFlag({ name: 'pprof-addr', type: 'string', default: ':6060', help: "Reloader: the pprof endpoint's address (no pprof endpoint here)." }),
   compatFlag({ name: 'metrics-addr', type: 'string', default: ':9090', help: 'Reloader v2: the metrics address. configstamp serves /metrics with the probes on --health-port.', notice: () => 'configstamp serves /metrics, /healthz and /readyz on one port, --health-host:--health-port (default 0.0.0.0:8080)' }),
   compatFlag({ name: 'health-addr', type: 'string', default: ':8080', help: 'Reloader v2: the probes address. configstamp serves them on --health-port.', notice: () => 'configstamp serves /metrics, /healthz and /readyz on one port, --health-host:--health-port (default 0.0.0.0:8080)' }),
-];
+] as const satisfies readonly FlagSpec[];
 
 export interface WatcherConfig extends SharedConfig {
   readonly debounceMs: number;
@@ -91,14 +91,14 @@ export function parseWatcherConfig(argv: readonly string[], env: Readonly<Record
   const shared = sharedConfigFrom(v);
   const problems: string[] = [];
   const warnings = [...flagWarnings, ...shared.warnings];
-  if ((v['renew-deadline'] as number) >= (v['lease-duration'] as number) || (v['retry-period'] as number) >= (v['renew-deadline'] as number)) {
+  if ((v['renew-deadline']) >= (v['lease-duration']) || (v['retry-period']) >= (v['renew-deadline'])) {
     problems.push('leader election needs --retry-period < --renew-deadline < --lease-duration');
   }
-  const leaseNamespace = v['leader-election-namespace'] as string;
+  const leaseNamespace = v['leader-election-namespace'];
   if (leaseNamespace !== '' && leaseNamespace !== v.namespace) {
     warnings.push(`--leader-election-namespace: the leader Lease is kept in configstamp's namespace ${String(v.namespace)} (--namespace), not ${leaseNamespace}`);
   }
-  const webhookUrl = (v['webhook-url'] as string).trim();
+  const webhookUrl = (v['webhook-url']).trim();
   if (webhookUrl !== '') {
     try {
       const url = new URL(webhookUrl);
@@ -110,32 +110,32 @@ export function parseWatcherConfig(argv: readonly string[], env: Readonly<Record
   const alerts = alertConfigFrom(v, given, problems, warnings);
   if (webhookUrl !== '' && alerts !== null) warnings.push('--alert-webhook-url: no alerts are sent in notify mode (--webhook-url), as in Reloader: nothing rolls');
   if (problems.length > 0) throw new ConfigstampError(ErrorCodes.CONFIG, `invalid configuration:\n  - ${problems.join('\n  - ')}`);
-  const identity = (v.identity as string) || `${env.HOSTNAME ?? 'configstamp'}-${Math.random().toString(36).slice(2, 8)}`;
+  const identity = (v.identity) || `${env.HOSTNAME ?? 'configstamp'}-${Math.random().toString(36).slice(2, 8)}`;
   return Object.freeze({
     ...shared.config,
-    debounceMs: v.debounce as number,
-    rollOnDelete: v['roll-on-delete'] as boolean,
-    patchQps: v['patch-qps'] as number,
-    patchBurst: v['patch-burst'] as number,
-    minRolloutIntervalMs: v['min-rollout-interval'] as number,
-    workers: v.workers as number,
-    retryBaseMs: v['retry-base'] as number,
-    retryMaxMs: v['retry-max'] as number,
-    fetchConcurrency: v['fetch-concurrency'] as number,
-    fetchDeadlineMs: v['fetch-deadline'] as number,
-    leaderElect: v['leader-elect'] as boolean,
-    leaseName: v['lease-name'] as string,
-    leaseDurationMs: v['lease-duration'] as number,
-    renewDeadlineMs: v['renew-deadline'] as number,
-    retryPeriodMs: v['retry-period'] as number,
+    debounceMs: v.debounce,
+    rollOnDelete: v['roll-on-delete'],
+    patchQps: v['patch-qps'],
+    patchBurst: v['patch-burst'],
+    minRolloutIntervalMs: v['min-rollout-interval'],
+    workers: v.workers,
+    retryBaseMs: v['retry-base'],
+    retryMaxMs: v['retry-max'],
+    fetchConcurrency: v['fetch-concurrency'],
+    fetchDeadlineMs: v['fetch-deadline'],
+    leaderElect: v['leader-elect'],
+    leaseName: v['lease-name'],
+    leaseDurationMs: v['lease-duration'],
+    renewDeadlineMs: v['renew-deadline'],
+    retryPeriodMs: v['retry-period'],
     identity,
-    healthHost: v['health-host'] as string,
-    healthPort: v['health-port'] as number,
-    watchTimeoutMs: v['watch-timeout'] as number,
-    shutdownTimeoutMs: v['shutdown-timeout'] as number,
+    healthHost: v['health-host'],
+    healthPort: v['health-port'],
+    watchTimeoutMs: v['watch-timeout'],
+    shutdownTimeoutMs: v['shutdown-timeout'],
     webhookUrl,
     alerts: webhookUrl === '' ? alerts : null,
-    metricsByNamespace: /^enabled$/i.test((v['metrics-count-by-namespace'] as string).trim()) || parseBool(v['metrics-count-by-namespace'] as string) === true,
+    metricsByNamespace: /^enabled$/i.test((v['metrics-count-by-namespace']).trim()) || parseBool(v['metrics-count-by-namespace']) === true,
     warnings: Object.freeze(warnings),
   });
 }

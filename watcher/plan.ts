@@ -20,14 +20,14 @@ import { decideWorkload } from '../shared/core/evaluate.js';
 import { describeChanges } from './event-recorder.js';
 import { rolloutReason } from './reconcile.js';
 
-export const PLAN_FLAGS: readonly FlagSpec[] = [
+export const PLAN_FLAGS = [
   ...CONNECTION_FLAGS,
   ...POLICY_FLAGS,
   { name: 'roll-on-delete', type: 'bool', default: false, help: 'Plan as a watcher started with --roll-on-delete would act.' },
   { name: 'output', type: 'enum', default: 'table', choices: ['table', 'json'], help: 'Output format.' },
   { name: 'all', type: 'bool', default: false, help: 'Also list tracked workloads with nothing to do.' },
   { name: 'only-namespace', type: 'string', default: '', help: 'Only workloads in this namespace.' },
-];
+] as const satisfies readonly FlagSpec[];
 
 export interface PlanRow {
   readonly namespace: string;
@@ -68,10 +68,10 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     return 0;
   }
   const policy = policyFromFlags(values);
-  const only = values['only-namespace'] as string;
-  const client = await connect(values.kubeconfig as string, 'configstamp-plan', env);
+  const only = values['only-namespace'];
+  const client = await connect(values.kubeconfig, 'configstamp-plan', env);
   try {
-    const key = await readHashKey(client, { namespace: values.namespace as string, name: values['hash-key-secret'] as string });
+    const key = await readHashKey(client, { namespace: values.namespace, name: values['hash-key-secret'] });
     const cache = new ClusterCache();
     for (const ns of await listAll(client, namespacePath(), { accept: METADATA_LIST_ACCEPT })) cache.setNamespace(metaOf(ns).name ?? '', metaOf(ns).labels ?? {});
     for (const kind of SOURCE_KINDS) {
@@ -89,7 +89,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         const m = metaOf(object);
         if (!m.name || !m.namespace) continue;
         const port = digests.port(m.namespace, cache.catalog(m.namespace), (k, ns, name) => cache.source(k, ns, name)?.resourceVersion);
-        const ev = await decideWorkload({ kind, object, namespace: cache.namespaceView(m.namespace), policy }, port, { rollOnDelete: values['roll-on-delete'] as boolean });
+        const ev = await decideWorkload({ kind, object, namespace: cache.namespaceView(m.namespace), policy }, port, { rollOnDelete: values['roll-on-delete'] });
         if (!ev.plan.tracked) continue;
         const d = ev.decision;
         const sources = ev.tracked.map((t) => `${t.kind}/${t.name}`);

@@ -11,7 +11,7 @@ import type { FlagSpec } from '../shared/config/flags.js';
 /** controller-runtime's cap: an object (up to 1.5 MiB in etcd) twice, plus the envelope. */
 export const DEFAULT_MAX_REQUEST_BYTES = 7 * 1024 * 1024;
 
-export const WEBHOOK_FLAGS: readonly FlagSpec[] = [
+export const WEBHOOK_FLAGS = [
   ...CONNECTION_FLAGS,
   ...POLICY_FLAGS,
   { name: 'host', type: 'string', default: '0.0.0.0', help: 'Address the HTTPS admission server binds.' },
@@ -26,7 +26,7 @@ export const WEBHOOK_FLAGS: readonly FlagSpec[] = [
   { name: 'max-request-bytes', type: 'int', default: DEFAULT_MAX_REQUEST_BYTES, min: 1024, help: 'Largest AdmissionReview body accepted (413 above it).' },
   { name: 'hash-key-retry', type: 'duration', default: 5_000, min: 10, help: 'How often to retry loading the hash key while it is missing (admissions fail open meanwhile).' },
   { name: 'shutdown-timeout', type: 'duration', default: 10_000, min: 0, help: 'On the first signal, how long to let in-flight admissions finish.' },
-];
+] as const satisfies readonly FlagSpec[];
 
 /** `namespaces`: admissions outside them are allowed unchanged. */
 export interface WebhookConfig extends SharedConfig {
@@ -61,17 +61,17 @@ export function parseWebhookConfig(argv: readonly string[], env: Readonly<Record
   return Object.freeze({
     ...shared.config,
     warnings: Object.freeze([...parsed.warnings, ...shared.warnings]),
-    host: v.host as string,
-    port: v.port as number,
-    metricsHost: v['metrics-host'] as string,
-    metricsPort: v['metrics-port'] as number,
-    certFile: v['cert-file'] as string,
-    keyFile: v['key-file'] as string,
-    certPollIntervalMs: v['cert-poll-interval'] as number,
-    fetchDeadlineMs: v['fetch-deadline'] as number,
-    fetchConcurrency: v['fetch-concurrency'] as number,
-    maxRequestBytes: v['max-request-bytes'] as number,
-    hashKeyRetryMs: v['hash-key-retry'] as number,
-    shutdownTimeoutMs: v['shutdown-timeout'] as number,
+    host: v.host,
+    port: v.port,
+    metricsHost: v['metrics-host'],
+    metricsPort: v['metrics-port'],
+    certFile: v['cert-file'],
+    keyFile: v['key-file'],
+    certPollIntervalMs: v['cert-poll-interval'],
+    fetchDeadlineMs: v['fetch-deadline'],
+    fetchConcurrency: v['fetch-concurrency'],
+    maxRequestBytes: v['max-request-bytes'],
+    hashKeyRetryMs: v['hash-key-retry'],
+    shutdownTimeoutMs: v['shutdown-timeout'],
   });
 }

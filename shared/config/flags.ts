@@ -126,8 +126,24 @@ function convert(spec: FlagSpec, raw: string): FlagValue {
   }
 }
 
-export interface ParsedFlags {
-  readonly values: Readonly<Record<string, FlagValue>>;
+/** The value a flag of each type parses to. */
+export type ValueOf<T extends FlagType> =
+  T extends 'string' | 'enum' ? string
+    : T extends 'int' | 'port' | 'duration' ? number
+      : T extends 'bool' ? boolean
+        : T extends 'list' ? readonly string[]
+          : T extends 'selector' ? LabelSelector | null
+            : never;
+
+/**
+ * The parsed values of a flag table, typed from it: `values['patch-qps']` is a number, and a name
+ * that is not in the table does not compile. Tables are written `as const satisfies readonly
+ * FlagSpec[]` so their names and types stay literal.
+ */
+export type FlagValues<S extends readonly FlagSpec[]> = { readonly [K in S[number] as K['name']]: ValueOf<K['type']> };
+
+export interface ParsedFlags<S extends readonly FlagSpec[] = readonly FlagSpec[]> {
+  readonly values: FlagValues<S>;
   readonly help: boolean;
   /** One startup warning per given compatibility flag that configstamp honours differently. */
   readonly warnings: readonly string[];
@@ -136,7 +152,7 @@ export interface ParsedFlags {
 }
 
 /** Parses argv (without the subcommand) and env against the specs; throws CS_ERR_CONFIG listing every problem. */
-export function parseFlags(specs: readonly FlagSpec[], argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParsedFlags {
+export function parseFlags<const S extends readonly FlagSpec[]>(specs: S, argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParsedFlags<S> {
   const byName = new Map<string, FlagSpec>();
   for (const spec of specs) for (const n of [spec.name, ...(spec.aliases ?? [])]) byName.set(n, spec);
   const problems: string[] = [];
@@ -188,7 +204,8 @@ export function parseFlags(specs: readonly FlagSpec[], argv: readonly string[], 
   if (problems.length > 0) {
     throw new ConfigstampError(ErrorCodes.CONFIG, `invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
-  return Object.freeze({ values: Object.freeze(values), help, warnings: Object.freeze(warnings), given: new Set(raw.keys()) });
+  // Each value was converted by its spec's type above: the record is the table's FlagValues.
+  return Object.freeze({ values: Object.freeze(values) as FlagValues<S>, help, warnings: Object.freeze(warnings), given: new Set(raw.keys()) });
 }
 
 /** Help text: one line per flag with its env var and default. */

@@ -13,27 +13,26 @@ import type { PolicyOptions } from '../core/policy.js';
 import type { SourceKind } from '../core/kinds.js';
 import { WORKLOAD_KINDS, sourceKindByName } from '../core/kinds.js';
 import { isLabelKey } from '../core/selector.js';
-import type { LabelSelector } from '../core/selector.js';
 import { LOG_LEVELS } from '../log.js';
 import type { LogFormat } from '../log.js';
 import { ConfigstampError, ErrorCodes } from '../errors.js';
-import type { FlagSpec, FlagValue } from './flags.js';
+import type { FlagSpec, FlagValues } from './flags.js';
 
 /** Reloader v2's environment variable for a flag: its name upper-cased, dashes as underscores. */
 export function reloaderEnv(flag: string): string {
   return flag.toUpperCase().replace(/-/g, '_');
 }
 
-export const CONNECTION_FLAGS: readonly FlagSpec[] = [
+export const CONNECTION_FLAGS = [
   { name: 'kubeconfig', type: 'string', default: '', env: 'KUBECONFIG', help: 'Path to a kubeconfig; empty uses the in-cluster ServiceAccount.' },
   { name: 'namespace', type: 'string', required: true, default: 'configstamp', envAliases: ['POD_NAMESPACE', 'RELOADER_NAMESPACE'], help: "configstamp's own namespace (hash key, leases, certificates)." },
   { name: 'hash-key-secret', type: 'string', required: true, default: 'configstamp-hash-key', help: 'Secret in --namespace holding the per-cluster HMAC key.' },
   { name: 'log-level', type: 'enum', default: 'info', choices: LOG_LEVELS, envAliases: ['LOG_LEVEL'], help: "Log level; Reloader's (logrus) names work too: warning is warn, panic is fatal." },
   { name: 'log-format', type: 'enum', default: 'json', choices: ['json', 'text', ''], envAliases: ['LOG_FORMAT'], help: 'json (JSON lines), or text: logfmt lines, as Reloader writes with --log-format="" (empty means text here too).' },
-];
+] as const satisfies readonly FlagSpec[];
 
 /** The log format a --log-format value asks for (Reloader's empty value is its text format). */
-export function logFormatOf(value: FlagValue): LogFormat {
+export function logFormatOf(value: string): LogFormat {
   return value === 'json' ? 'json' : 'text';
 }
 
@@ -45,7 +44,7 @@ interface KeyFlag {
   readonly key: keyof ReloaderKeys;
 }
 
-const KEY_FLAGS: readonly KeyFlag[] = [
+const KEY_FLAGS = [
   { flag: 'auto-annotation', key: 'auto' },
   { flag: 'configmap-auto-annotation', key: 'configMapAuto' },
   { flag: 'secret-auto-annotation', key: 'secretAuto' },
@@ -56,24 +55,30 @@ const KEY_FLAGS: readonly KeyFlag[] = [
   { flag: 'auto-search-annotation', key: 'search' },
   { flag: 'search-match-annotation', key: 'match' },
   { flag: 'ignore-annotation', key: 'ignore' },
-];
+] as const satisfies readonly KeyFlag[];
 
 const CSI_NOTICE = 'Secrets Store CSI (SecretProviderClass) sources are not tracked yet; workloads that only consume them never roll';
 
 /** Reloader's annotation keys configstamp does not read (yet), with their defaults. */
-const UNREAD_KEY_FLAGS: readonly { flag: string; default: string; notice: string }[] = [
+const UNREAD_KEY_FLAGS = [
   { flag: 'pause-deployment-annotation', default: 'deployment.reloader.stakater.com/pause-period', notice: 'Deployments are not paused after a rollout; the churn guard (--min-rollout-interval) limits how often one rolls instead' },
   { flag: 'pause-deployment-time-annotation', default: 'deployment.reloader.stakater.com/paused-at', notice: 'Deployments are not paused after a rollout, so no paused-at time is written' },
   { flag: 'secretproviderclass-annotation', default: 'secretproviderclass.reloader.stakater.com/reload', notice: CSI_NOTICE },
   { flag: 'secretproviderclass-auto-annotation', default: 'secretproviderclass.reloader.stakater.com/auto', notice: CSI_NOTICE },
   { flag: 'secretproviderclass-exclude-annotation', default: 'secretproviderclasses.exclude.reloader.stakater.com/reload', notice: CSI_NOTICE },
-];
+] as const satisfies readonly { flag: string; default: string; notice: string }[];
 
-export function compatFlag(spec: Omit<FlagSpec, 'compat' | 'envAliases'> & { envAliases?: readonly string[] }): FlagSpec {
+/** String flags, one per row, keeping each row's flag name as the spec's literal name (FlagValues). */
+function stringFlags<const T extends readonly { readonly flag: string }[]>(rows: T, spec: (row: T[number]) => Omit<FlagSpec, 'name' | 'type'>): { readonly [I in keyof T]: FlagSpec & { readonly name: T[I]['flag']; readonly type: 'string' } } {
+  return rows.map((row) => compatFlag({ ...spec(row), name: row.flag, type: 'string' })) as unknown as { readonly [I in keyof T]: FlagSpec & { readonly name: T[I]['flag']; readonly type: 'string' } };
+}
+
+/** Another product's flag (Reloader's): listed apart in --help, and read from its v2 env name. */
+export function compatFlag<const S extends Omit<FlagSpec, 'compat' | 'envAliases'> & { readonly envAliases?: readonly string[] }>(spec: S): S & { readonly compat: true; readonly envAliases: readonly string[] } {
   return { ...spec, compat: true, envAliases: spec.envAliases ?? [reloaderEnv(spec.name)] };
 }
 
-export const POLICY_FLAGS: readonly FlagSpec[] = [
+export const POLICY_FLAGS = [
   { name: 'track-all', aliases: ['auto-reload-all'], type: 'bool', default: false, envAliases: ['AUTO_RELOAD_ALL'], help: 'Track every workload unless it opts out.' },
   { name: 'reloader-compat', type: 'bool', default: true, help: "Honour Stakater Reloader's annotations." },
   { name: 'wave-compat', type: 'bool', default: true, help: "Honour Wave's annotations (wave.pusher.com/update-on-config-change, extra-configmaps, extra-secrets)." },
@@ -92,9 +97,12 @@ export const POLICY_FLAGS: readonly FlagSpec[] = [
     notice: (v) => (v === '' || /^(true|auto)$/i.test(String(v).trim()) ? 'OpenShift DeploymentConfigs are not tracked yet (only Deployments, StatefulSets, DaemonSets, CronJobs and Argo Rollouts)' : undefined),
   }),
   compatFlag({ name: 'enable-csi-integration', type: 'bool', default: false, help: 'Reloader: watch Secrets Store CSI SecretProviderClassPodStatuses.', notice: (v) => (v === true ? CSI_NOTICE : undefined) }),
-  ...KEY_FLAGS.map(({ flag, key }) => compatFlag({ name: flag, type: 'string', required: true, default: Reloader[key], help: `Reloader's annotation key ${Reloader[key]}, renamed; read by the webhook and the watcher alike.` })),
-  ...UNREAD_KEY_FLAGS.map((k) => compatFlag({ name: k.flag, type: 'string', required: true, default: k.default, help: `Reloader's annotation key ${k.default}, renamed (not read by configstamp).`, notice: () => k.notice })),
-];
+  ...stringFlags(KEY_FLAGS, ({ key }) => ({ required: true, default: Reloader[key], help: `Reloader's annotation key ${Reloader[key]}, renamed; read by the webhook and the watcher alike.` })),
+  ...stringFlags(UNREAD_KEY_FLAGS, (k) => ({ required: true, default: k.default, help: `Reloader's annotation key ${k.default}, renamed (not read by configstamp).`, notice: () => k.notice })),
+] as const satisfies readonly FlagSpec[];
+
+/** What the shared flags parse to. */
+export type SharedFlagValues = FlagValues<typeof CONNECTION_FLAGS> & FlagValues<typeof POLICY_FLAGS>;
 
 
 /** Kinds Reloader reloads that configstamp does not roll: ignoring them changes nothing. */
@@ -105,24 +113,24 @@ function configError(problems: readonly string[]): ConfigstampError {
 }
 
 /** The namespaces in scope: empty means every namespace. Throws CS_ERR_CONFIG on a bad name. */
-export function namespacesFromFlags(values: Readonly<Record<string, FlagValue>>): readonly string[] {
-  const names = [...new Set(values.namespaces as readonly string[])].sort();
+export function namespacesFromFlags(values: Pick<SharedFlagValues, 'namespaces'>): readonly string[] {
+  const names = [...new Set(values.namespaces)].sort();
   const bad = names.filter((n) => !DNS_LABEL.test(n) || n.length > 63);
   if (bad.length > 0) throw configError(bad.map((n) => `--namespaces: "${n}" is not a namespace name`));
   return Object.freeze(names);
 }
 
 /** Turns the policy flags into PolicyOptions; throws CS_ERR_CONFIG naming every bad entry. */
-export function policyFromFlags(values: Readonly<Record<string, FlagValue>>): PolicyOptions {
+export function policyFromFlags(values: FlagValues<typeof POLICY_FLAGS>): PolicyOptions {
   const problems: string[] = [];
   const ignoredSourceKinds = new Set<SourceKind>();
-  for (const entry of values['resources-to-ignore'] as readonly string[]) {
+  for (const entry of values['resources-to-ignore']) {
     const kind = sourceKindByName(entry);
     if (kind === undefined) problems.push(`--resources-to-ignore: "${entry}" is not configMaps or secrets`);
     else ignoredSourceKinds.add(kind);
   }
   const ignoredWorkloadKinds = new Set<string>();
-  for (const entry of values['ignored-workload-types'] as readonly string[]) {
+  for (const entry of values['ignored-workload-types']) {
     const name = entry.toLowerCase();
     const kind = WORKLOAD_KINDS.find((k) => k.plural === name || k.kind.toLowerCase() === name)?.kind ?? UNROLLED_KINDS[name];
     if (kind === undefined) problems.push(`--ignored-workload-types: "${entry}" is not one of ${[...WORKLOAD_KINDS.map((k) => k.plural), 'jobs', 'deploymentconfigs'].join(', ')}`);
@@ -131,7 +139,7 @@ export function policyFromFlags(values: Readonly<Record<string, FlagValue>>): Po
   if (values['is-Argo-Rollouts'] === false) ignoredWorkloadKinds.add('Rollout');
   const overrides: Partial<Record<keyof ReloaderKeys, string>> = {};
   for (const { flag, key } of KEY_FLAGS) {
-    const value = (values[flag] as string).trim();
+    const value = (values[flag]).trim();
     if (!isLabelKey(value)) problems.push(`--${flag}: "${value}" is not an annotation key (prefix/name)`);
     else overrides[key] = value;
   }
@@ -141,12 +149,12 @@ export function policyFromFlags(values: Readonly<Record<string, FlagValue>>): Po
     ...DEFAULT_POLICY,
     namespaceScope: scope.length === 0 ? null : new Set(scope),
     // A scoped install cannot read Namespace labels (scopeWarnings says so at startup).
-    namespaceSelector: scope.length === 0 ? values['namespace-selector'] as LabelSelector | null : null,
-    trackAll: values['track-all'] as boolean,
-    reloaderCompat: values['reloader-compat'] as boolean,
-    waveCompat: values['wave-compat'] as boolean,
-    namespacesToIgnore: new Set(values['namespaces-to-ignore'] as readonly string[]),
-    sourceSelector: values['resource-label-selector'] as LabelSelector | null,
+    namespaceSelector: scope.length === 0 ? values['namespace-selector'] : null,
+    trackAll: values['track-all'],
+    reloaderCompat: values['reloader-compat'],
+    waveCompat: values['wave-compat'],
+    namespacesToIgnore: new Set(values['namespaces-to-ignore']),
+    sourceSelector: values['resource-label-selector'],
     ignoredSourceKinds,
     ignoredWorkloadKinds,
     reloaderKeys: reloaderKeyTable(overrides),
@@ -158,7 +166,7 @@ export function policyFromFlags(values: Readonly<Record<string, FlagValue>>): Po
  * install has no access to Namespace objects), so the namespace selector and the namespace label
  * are not applied, as Reloader drops its selector in scoped mode.
  */
-export function scopeWarnings(values: Readonly<Record<string, FlagValue>>, namespaces: readonly string[]): string[] {
+export function scopeWarnings(values: Pick<SharedFlagValues, 'namespace-selector'>, namespaces: readonly string[]): string[] {
   if (namespaces.length === 0 || values['namespace-selector'] === null) return [];
   return ['--namespace-selector: not applied with --namespaces (a scoped install cannot read Namespace labels); every listed namespace is in scope'];
 }
@@ -176,15 +184,15 @@ export interface SharedConfig {
 }
 
 /** The shared part of a process's config, and the warnings the scope brings. Throws CS_ERR_CONFIG. */
-export function sharedConfigFrom(values: Readonly<Record<string, FlagValue>>): { config: SharedConfig; warnings: string[] } {
+export function sharedConfigFrom(values: SharedFlagValues): { config: SharedConfig; warnings: string[] } {
   const namespaces = namespacesFromFlags(values);
   return {
     config: {
-      kubeconfig: values.kubeconfig as string,
-      namespace: values.namespace as string,
-      hashKeySecret: values['hash-key-secret'] as string,
-      logLevel: values['log-level'] as string,
-      logFormat: logFormatOf(values['log-format']!),
+      kubeconfig: values.kubeconfig,
+      namespace: values.namespace,
+      hashKeySecret: values['hash-key-secret'],
+      logLevel: values['log-level'],
+      logFormat: logFormatOf(values['log-format']),
       namespaces,
       policy: policyFromFlags(values),
     },

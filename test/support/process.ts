@@ -9,6 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { CERTS_FLAGS } from '../../certs/main.js';
+import type { FlagSpec } from '../../shared/config/flags.js';
 import { WATCHER_FLAGS } from '../../watcher/config.js';
 import { WEBHOOK_FLAGS } from '../../webhook/config.js';
 
@@ -20,7 +21,7 @@ process.on('exit', () => {
 });
 
 /** The variables configstamp reads besides CONFIGSTAMP_*: KUBECONFIG and Reloader's names. */
-const READ_ENV = new Set(['KUBECONFIG', ...[...WATCHER_FLAGS, ...WEBHOOK_FLAGS, ...CERTS_FLAGS].flatMap((s) => s.envAliases ?? [])]);
+const READ_ENV = new Set(['KUBECONFIG', ...([...WATCHER_FLAGS, ...WEBHOOK_FLAGS, ...CERTS_FLAGS] as readonly FlagSpec[]).flatMap((s) => s.envAliases ?? [])]);
 
 /** The test's environment minus configstamp's own settings, so only what a test passes applies. */
 function inheritedEnv(): Record<string, string | undefined> {
