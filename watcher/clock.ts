@@ -1,6 +1,6 @@
 /**
  * Time as the watcher's scheduling sees it. Passed in, so the queue, the rate limiter, the churn
- * guard and leader election run against a manual clock in unit tests.
+ * guard and leader election run against a manual clock in unit tests (test/support/manual-clock.ts).
  */
 
 export interface Clock {
@@ -19,48 +19,4 @@ export const systemClock: Clock = {
 
 export function sleep(clock: Clock, ms: number): Promise<void> {
   return new Promise((resolve) => clock.setTimer(resolve, ms));
-}
-
-/** A clock that moves only when told to; timers fire in due order during advance(). */
-export class ManualClock implements Clock {
-  private time: number;
-  private seq = 0;
-  private readonly timers = new Map<number, { at: number; fn: () => void }>();
-
-  constructor(start = 1_000_000) {
-    this.time = start;
-  }
-
-  now(): number {
-    return this.time;
-  }
-
-  setTimer(fn: () => void, ms: number): () => void {
-    const id = ++this.seq;
-    this.timers.set(id, { at: this.time + Math.max(0, ms), fn });
-    return () => this.timers.delete(id);
-  }
-
-  /** Moves time forward by ms, firing due timers in order and letting promises settle between them. */
-  async advance(ms: number): Promise<void> {
-    const end = this.time + ms;
-    for (;;) {
-      await flush();
-      const due = [...this.timers.entries()].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at || a[0] - b[0])[0];
-      if (due === undefined) break;
-      this.timers.delete(due[0]);
-      this.time = Math.max(this.time, due[1].at);
-      due[1].fn();
-    }
-    this.time = end;
-    await flush();
-  }
-
-  pending(): number {
-    return this.timers.size;
-  }
-}
-
-async function flush(): Promise<void> {
-  for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
 }

@@ -47,7 +47,7 @@ export interface WarmupResult {
 }
 
 /** Which sources, per namespace and kind, the cached workloads track (keyed `namespace/kind`). */
-export function trackedSourceNeeds(cache: ClusterCache, policy: PolicyOptions): Map<string, { namespace: string; kind: SourceKind; needs: Needs }> {
+function trackedSourceNeeds(cache: ClusterCache, policy: PolicyOptions): Map<string, { namespace: string; kind: SourceKind; needs: Needs }> {
   const groups = new Map<string, { namespace: string; kind: SourceKind; needs: Needs }>();
   for (const key of cache.workloadKeys()) {
     const w = cache.workload(key)!;

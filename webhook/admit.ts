@@ -78,7 +78,7 @@ export async function admit(request: AdmissionRequest, deps: AdmitDeps): Promise
 }
 
 /** Allowed unchanged, except that a stamp the writer dropped is put back (the watcher compares against it). */
-export function failOpen(kind: WorkloadKind, object: unknown, fallback: string | undefined, incoming: string | undefined, err: unknown): AdmitOutcome {
+function failOpen(kind: WorkloadKind, object: unknown, fallback: string | undefined, incoming: string | undefined, err: unknown): AdmitOutcome {
   const code = errorCode(err);
   const message = errorMessage(err);
   const patch = fallback !== undefined && fallback !== incoming ? buildStampJsonPatch(kind, object, fallback) : [];

@@ -4,7 +4,7 @@ import { workloadKindByName } from '../../shared/core/kinds.js';
 import { DEFAULT_POLICY } from '../../shared/core/policy.js';
 import { createLogger } from '../../shared/log.js';
 import { ChurnGuard } from '../../watcher/churn-guard.js';
-import { ManualClock } from '../../watcher/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { EventRouter } from '../../watcher/event-router.js';
 import { DigestCache } from '../../watcher/digest-cache.js';
 import type { WorkQueue } from '../../watcher/queue.js';

@@ -1,6 +1,6 @@
 /** Leader election against an in-memory Lease with resourceVersion guards and a manual clock. */
 import t from 'tap';
-import { ManualClock } from '../../watcher/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { LeaderElector } from '../../watcher/leader.js';
 import type { LeaseRecord, LeaseStore } from '../../watcher/leader.js';
 import { createLogger } from '../../shared/log.js';

@@ -1,7 +1,7 @@
 /** The patch token bucket (never exceeded) and the per-workload churn guard. */
 import t from 'tap';
 import { ChurnGuard } from '../../watcher/churn-guard.js';
-import { ManualClock } from '../../watcher/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { TokenBucket } from '../../watcher/rate-limiter.js';
 
 t.test('token bucket: burst at once, then qps; never more than burst + qps·t', async (t) => {

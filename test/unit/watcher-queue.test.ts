@@ -1,6 +1,6 @@
 /** The work queue: debounce coalescing, one reconcile in flight per key, requeue, retry backoff. */
 import t from 'tap';
-import { ManualClock } from '../../watcher/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { WorkQueue } from '../../watcher/queue.js';
 import type { ReconcileResult } from '../../watcher/queue.js';
 

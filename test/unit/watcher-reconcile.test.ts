@@ -10,7 +10,7 @@ import { KubeApiError } from '../../shared/kube/client.js';
 import { createLogger } from '../../shared/log.js';
 import { ClusterCache, workloadKey } from '../../watcher/cache.js';
 import { ChurnGuard } from '../../watcher/churn-guard.js';
-import { ManualClock } from '../../watcher/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { DigestCache } from '../../watcher/digest-cache.js';
 import { createWatcherMetrics } from '../../watcher/metrics.js';
 import { TokenBucket } from '../../watcher/rate-limiter.js';
