@@ -5,6 +5,7 @@
 // (also from a Stakater Reloader values file), and apply to a real API server whose RBAC then
 // answers for each ServiceAccount as docs/install.md says.
 import t from 'tap';
+import type tap from 'tap';
 import { spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -76,6 +77,22 @@ async function ensureHelm(): Promise<string> {
     if (built.code !== 0) throw new Error(`build.sh failed:\n${built.stderr}`);
     return helm;
   }
+}
+
+type AccessCase = [account: string, verb: string, resource: string, namespace: string | undefined, allowed: boolean];
+
+/** Asks the real authorizer (`kubectl auth can-i --as` each ServiceAccount) and checks every answer. */
+async function expectAccess(t: Pick<typeof tap, 'equal'>, cluster: { kubectl: (args: readonly string[]) => Promise<RunResult> }, cases: readonly AccessCase[]): Promise<void> {
+  const ask = async ([account, verb, resource, namespace]: AccessCase): Promise<boolean> => {
+    const r = await cluster.kubectl(['auth', 'can-i', verb, resource, `--as=system:serviceaccount:${NAMESPACE}:${account}`,
+      ...(namespace === undefined ? ['--all-namespaces'] : ['-n', namespace])]);
+    if (r.code !== 0 && r.code !== 1) throw new Error(`kubectl auth can-i: ${r.stderr}`);
+    return r.code === 0;
+  };
+  const answers = await Promise.all(cases.map(ask));
+  cases.forEach(([account, verb, resource, namespace, allowed], i) => {
+    t.equal(answers[i], allowed, `${account} ${allowed ? 'may' : 'may not'} ${verb} ${resource} in ${namespace ?? 'all namespaces'}`);
+  });
 }
 
 // ---- reading rendered objects -----------------------------------------------------------------
@@ -1025,13 +1042,7 @@ spec:
   const applied = await cluster.kubectl(['apply', '--server-side', '-k', BASE]);
   t.equal(applied.code, 0, applied.stderr);
 
-  const ask = async (account: string, verb: string, resource: string, namespace?: string): Promise<boolean> => {
-    const r = await cluster.kubectl(['auth', 'can-i', verb, resource, `--as=system:serviceaccount:${NAMESPACE}:${account}`,
-      ...(namespace === undefined ? ['--all-namespaces'] : ['-n', namespace])]);
-    if (r.code !== 0 && r.code !== 1) throw new Error(`kubectl auth can-i: ${r.stderr}`);
-    return r.code === 0;
-  };
-  const cases: [account: string, verb: string, resource: string, namespace: string | undefined, allowed: boolean][] = [
+  const cases: AccessCase[] = [
     ['configstamp-webhook', 'get', 'secrets', 'team-a', true],
     ['configstamp-webhook', 'list', 'configmaps', 'team-a', true],
     ['configstamp-webhook', 'get', 'secrets/configstamp-hash-key', NAMESPACE, true],
@@ -1051,10 +1062,7 @@ spec:
     ['configstamp-certs', 'patch', 'mutatingwebhookconfigurations.admissionregistration.k8s.io/other', undefined, false],
     ['configstamp-certs', 'list', 'deployments.apps', undefined, false],
   ];
-  const answers = await Promise.all(cases.map(([a, v, r, n]) => ask(a, v, r, n)));
-  cases.forEach(([account, verb, resource, namespace, allowed], i) => {
-    t.equal(answers[i], allowed, `${account} ${allowed ? 'may' : 'may not'} ${verb} ${resource} in ${namespace ?? 'all namespaces'}`);
-  });
+  await expectAccess(t, cluster, cases);
 });
 
 t.test('a scoped install applied to a real API server: its accounts may act only in the namespaces in scope', async (t) => {
@@ -1068,13 +1076,7 @@ t.test('a scoped install applied to a real API server: its accounts may act only
   const applied = await cluster.kubectl(['apply', '--server-side', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: scoped.helm }) });
   t.equal(applied.code, 0, `helm template --set namespaces={team-a}, applied: ${applied.stderr}`);
 
-  const ask = async (account: string, verb: string, resource: string, namespace?: string): Promise<boolean> => {
-    const r = await cluster.kubectl(['auth', 'can-i', verb, resource, `--as=system:serviceaccount:${NAMESPACE}:${account}`,
-      ...(namespace === undefined ? ['--all-namespaces'] : ['-n', namespace])]);
-    if (r.code !== 0 && r.code !== 1) throw new Error(`kubectl auth can-i: ${r.stderr}`);
-    return r.code === 0;
-  };
-  const cases: [account: string, verb: string, resource: string, namespace: string | undefined, allowed: boolean][] = [
+  const cases: AccessCase[] = [
     ['configstamp-watcher', 'list', 'configmaps', 'team-a', true],
     ['configstamp-watcher', 'watch', 'secrets', 'team-a', true],
     ['configstamp-watcher', 'patch', 'deployments.apps', 'team-a', true],
@@ -1097,8 +1099,5 @@ t.test('a scoped install applied to a real API server: its accounts may act only
     ['configstamp-webhook', 'watch', 'namespaces', undefined, false],
     ['configstamp-certs', 'patch', 'mutatingwebhookconfigurations.admissionregistration.k8s.io/configstamp', undefined, true],
   ];
-  const answers = await Promise.all(cases.map(([a, v, r, n]) => ask(a, v, r, n)));
-  cases.forEach(([account, verb, resource, namespace, allowed], i) => {
-    t.equal(answers[i], allowed, `${account} ${allowed ? 'may' : 'may not'} ${verb} ${resource} in ${namespace ?? 'all namespaces'}`);
-  });
+  await expectAccess(t, cluster, cases);
 });
