@@ -89,7 +89,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         const m = metaOf(object);
         if (!m.name || !m.namespace) continue;
         const port = digests.port(m.namespace, cache.catalog(m.namespace), (k, ns, name) => cache.source(k, ns, name)?.resourceVersion);
-        const ev = await decideWorkload({ kind, object, namespace: cache.namespaceView(m.namespace), policy }, port, { rollOnDelete: values['roll-on-delete'] });
+        const ev = await decideWorkload({ kind, object, namespace: cache.namespaceView(m.namespace), policy }, port, { rollOnDelete: values['roll-on-delete'], now: new Date().toISOString() });
         if (!ev.plan.tracked) continue;
         const d = ev.decision;
         const sources = ev.tracked.map((t) => `${t.kind}/${t.name}`);

@@ -104,7 +104,8 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
   const ns = cached.namespace;
   const catalog = deps.cache.catalog(ns);
   const input = { kind: cached.kind, namespace: deps.cache.namespaceView(ns), policy: deps.policy };
-  const options = { rollOnDelete: deps.rollOnDelete, notify: deps.notifier !== undefined };
+  // now: what a restart-strategy rollout writes (spec.restartAt); the core has no clock.
+  const options = { rollOnDelete: deps.rollOnDelete, notify: deps.notifier !== undefined, now: new Date(deps.clock.now()).toISOString() };
   const versions: VersionLookup = (kind, n, name) => deps.cache.source(kind, n, name)?.resourceVersion;
   const planned = await decideWorkload({ ...input, object: cached.object }, deps.digests.port(ns, catalog, versions), options);
   if (planned.decision.action === 'none' || !deps.isLeader()) return;

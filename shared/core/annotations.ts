@@ -27,6 +27,12 @@ export const Ours = {
   adoptedStamp: `${OURS}/adopted-stamp`,
   /** Workload metadata, notify mode: the digests last notified (--webhook-url), so none is sent twice. */
   notifiedStamp: `${OURS}/notified-stamp`,
+  /** Workload (an Argo Rollout): "restart" restarts its pods (spec.restartAt) instead of changing the template. */
+  rolloutStrategy: `${OURS}/rollout-strategy`,
+  /** Workload metadata, restart strategy: the digests the last restart applied... */
+  restartedStamp: `${OURS}/restarted-stamp`,
+  /** ...and the template stamp they apply over ("" for none): a new template stamp supersedes them. */
+  restartedBase: `${OURS}/restarted-base`,
 } as const;
 
 /**
@@ -44,6 +50,8 @@ export const Reloader = {
   ignore: 'reloader.stakater.com/ignore',
   excludeConfigMaps: 'configmaps.exclude.reloader.stakater.com/reload',
   excludeSecrets: 'secrets.exclude.reloader.stakater.com/reload',
+  /** On an Argo Rollout: "restart" patches spec.restartAt; anything else rolls the template. */
+  rolloutStrategy: 'reloader.stakater.com/rollout-strategy',
 } as const;
 
 /** Reloader's annotation keys as one install names them (its `--*-annotation` flags). */

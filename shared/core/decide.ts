@@ -4,8 +4,8 @@
  * recorded has a different digest now; a source it never recorded is adopted (written on the
  * workload's own metadata, which restarts nothing).
  */
-import { Ours } from './annotations.js';
-import { asString, getPath } from './json.js';
+import { Ours, Reloader } from './annotations.js';
+import { asString, asStringMap, getPath } from './json.js';
 import type { JsonRecord } from './json.js';
 import type { WorkloadKind } from './kinds.js';
 import { buildStampMergePatch } from './patch.js';
@@ -22,14 +22,33 @@ export interface RecordedStamps {
   readonly adopted: Stamp | null;
   /** On the workload's metadata, notify mode: the digests last notified. */
   readonly notified: Stamp | null;
+  /**
+   * On the workload's metadata, restart strategy: the digests the last restart applied, only while
+   * the template stamp is the one they were applied over (a template change stamps afresh).
+   */
+  readonly restarted?: Stamp | null;
 }
 
 export function readRecorded(kind: WorkloadKind, object: unknown): RecordedStamps {
+  const rawTemplate = getPath(object, [...kind.templatePath, 'metadata', 'annotations', Ours.stamp]);
+  const own = asStringMap(getPath(object, ['metadata', 'annotations']));
+  const restartedOver = own[Ours.restartedBase];
   return {
-    template: parseStamp(getPath(object, [...kind.templatePath, 'metadata', 'annotations', Ours.stamp])),
-    adopted: parseStamp(getPath(object, ['metadata', 'annotations', Ours.adoptedStamp])),
-    notified: parseStamp(getPath(object, ['metadata', 'annotations', Ours.notifiedStamp])),
+    template: parseStamp(rawTemplate),
+    adopted: parseStamp(own[Ours.adoptedStamp]),
+    notified: parseStamp(own[Ours.notifiedStamp]),
+    restarted: restartedOver !== undefined && restartedOver === (asString(rawTemplate) ?? '') ? parseStamp(own[Ours.restartedStamp]) : null,
   };
+}
+
+/**
+ * Whether a workload restarts rather than rolls: its kind has a restart field (Argo's
+ * spec.restartAt) and its own `rollout-strategy` annotation (ours, or Reloader's) says "restart".
+ */
+export function restartsPods(kind: WorkloadKind, object: unknown): boolean {
+  if (kind.restartPath === undefined) return false;
+  const own = asStringMap(getPath(object, ['metadata', 'annotations']));
+  return (own[Ours.rolloutStrategy] ?? own[Reloader.rolloutStrategy])?.trim().toLowerCase() === 'restart';
 }
 
 /** Template entries win; adopted entries fill in sources the template does not list. */
@@ -55,6 +74,11 @@ export interface DriftOptions {
    * current digest the notified stamp already holds is not notified again.
    */
   readonly notify?: boolean | undefined;
+  /**
+   * The time a restart writes (RFC 3339), for workloads that restart rather than roll
+   * (restartsPods): the core has no clock, so the caller passes it.
+   */
+  readonly now?: string | undefined;
 }
 
 export interface Drift {
@@ -64,11 +88,12 @@ export interface Drift {
   readonly unrecorded: readonly StampEntry[];
 }
 
-/** effectiveDigests as a table, which looks a source up without building its id. */
+/** effectiveDigests as a table, which looks a source up without building its id; a restart's digests are the newest. */
 function recordedDigests(recorded: RecordedStamps): SourceTable<string> {
   const out = new SourceTable<string>();
   for (const e of recorded.adopted ?? []) out.set(e.kind, e.name, e.digest);
   for (const e of recorded.template ?? []) out.set(e.kind, e.name, e.digest);
+  for (const e of recorded.restarted ?? []) out.set(e.kind, e.name, e.digest);
   return out;
 }
 
@@ -103,6 +128,12 @@ export function decideReconcile(kind: WorkloadKind, object: unknown, current: St
   if (options.notify === true) {
     const notify = decideNotify(recorded, drift, resourceVersion, kind);
     if (notify !== undefined) return notify;
+  } else if (drift.changes.length > 0 && kind.restartPath !== undefined && options.now !== undefined && restartsPods(kind, object)) {
+    // The template is left alone (changing it would roll through the template, not restart):
+    // the restart time and what it applied are written together, so a restart is never lost or repeated.
+    const base = asString(getPath(object, [...kind.templatePath, 'metadata', 'annotations', Ours.stamp])) ?? '';
+    const patch = buildStampMergePatch(kind, { restart: { path: kind.restartPath, at: options.now, stamp: formatStamp(current), base }, resourceVersion });
+    return { action: 'rollout', stamp: current, patch, changes: drift.changes };
   } else if (drift.changes.length > 0) {
     const patch = buildStampMergePatch(kind, {
       templateStamp: formatStamp(current),

@@ -52,6 +52,8 @@ export interface WorkloadKind {
   readonly templatePath: readonly string[];
   /** Served only when a CRD is installed: a 404 on list means "not here", not an error. */
   readonly crd: boolean;
+  /** Where a timestamp restarts the pods without a template change (Argo's spec.restartAt), if the kind has one. */
+  readonly restartPath?: readonly string[];
 }
 
 export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
@@ -59,7 +61,7 @@ export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
   { kind: 'StatefulSet', group: 'apps', version: 'v1', plural: 'statefulsets', templatePath: ['spec', 'template'], crd: false },
   { kind: 'DaemonSet', group: 'apps', version: 'v1', plural: 'daemonsets', templatePath: ['spec', 'template'], crd: false },
   { kind: 'CronJob', group: 'batch', version: 'v1', plural: 'cronjobs', templatePath: ['spec', 'jobTemplate', 'spec', 'template'], crd: false },
-  { kind: 'Rollout', group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts', templatePath: ['spec', 'template'], crd: true },
+  { kind: 'Rollout', group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts', templatePath: ['spec', 'template'], crd: true, restartPath: ['spec', 'restartAt'] },
 ];
 
 /** Finds a kind by its admission GroupVersionResource (or group + kind); undefined when not ours. */

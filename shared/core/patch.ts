@@ -42,6 +42,13 @@ export function buildStampJsonPatch(kind: WorkloadKind, object: unknown, stampVa
   return buildTemplateAnnotationPatch(kind, object, Ours.stamp, stampValue);
 }
 
+/** Sets `value` at `path` under `root`, creating the records on the way. */
+function setIn(root: JsonRecord, path: readonly string[], value: unknown): void {
+  let node = root;
+  for (const segment of path.slice(0, -1)) node = (node[segment] ??= {}) as JsonRecord;
+  node[path[path.length - 1]!] = value;
+}
+
 function nest(path: readonly string[], leaf: JsonRecord): JsonRecord {
   return path.reduceRight<JsonRecord>((inner, segment) => ({ [segment]: inner }), leaf);
 }
@@ -55,6 +62,8 @@ export interface MergePatchInput {
   readonly notifiedStamp?: string | null | undefined;
   /** Guards the write: the API answers 409 if the workload changed since it was read. */
   readonly resourceVersion?: string | undefined;
+  /** Restart strategy: the timestamp to write at the kind's restartPath, and what it applies. */
+  readonly restart?: { readonly path: readonly string[]; readonly at: string; readonly stamp: string; readonly base: string } | undefined;
 }
 
 /** A minimal JSON merge patch (RFC 7386) touching only configstamp's annotations. */
@@ -63,9 +72,14 @@ export function buildStampMergePatch(kind: WorkloadKind, input: MergePatchInput)
   const annotations: JsonRecord = {};
   if (input.adoptedStamp !== undefined) annotations[Ours.adoptedStamp] = input.adoptedStamp;
   if (input.notifiedStamp !== undefined) annotations[Ours.notifiedStamp] = input.notifiedStamp;
+  if (input.restart !== undefined) {
+    annotations[Ours.restartedStamp] = input.restart.stamp;
+    annotations[Ours.restartedBase] = input.restart.base;
+  }
   if (Object.keys(annotations).length > 0) metadata.annotations = annotations;
   if (input.resourceVersion !== undefined) metadata.resourceVersion = input.resourceVersion;
   const patch: JsonRecord = Object.keys(metadata).length > 0 ? { metadata } : {};
+  if (input.restart !== undefined) setIn(patch, input.restart.path, input.restart.at);
   if (input.templateStamp !== undefined) {
     const templatePatch = nest([...kind.templatePath, 'metadata', 'annotations'], { [Ours.stamp]: input.templateStamp });
     Object.assign(patch, templatePatch);

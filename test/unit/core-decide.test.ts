@@ -8,6 +8,8 @@ import {
   ABSENT,
   DEFAULT_POLICY,
   Ours,
+  Reloader,
+  restartsPods,
   WORKLOAD_KINDS,
   computeDrift,
   decideReconcile,
@@ -267,6 +269,36 @@ t.test('a name that cannot exist never breaks the stamp (no endless re-adoption)
   t.strictSame(decide('Deployment', after, fake), { action: 'none' }, 'the adopted stamp reads back');
   fake.put(configMap('app-config', { LOG_LEVEL: 'x' }));
   t.equal(decide('Deployment', after, fake).action, 'rollout', 'and changes still roll');
+});
+
+t.test("an Argo Rollout with rollout-strategy restart: spec.restartAt, never the template; once; superseded by a template stamp", async (t) => {
+  for (const key of [Ours.rolloutStrategy, Reloader.rolloutStrategy]) {
+    const fake = sources();
+    const object = workload('Rollout', { annotations: { [Ours.track]: 'true', [key]: 'restart' }, podSpec: SPEC() });
+    const templateStamp = formatStamp(current('Rollout', object, fake));
+    setPath(object, ['spec', 'template', 'metadata', 'annotations'], { [Ours.stamp]: templateStamp });
+    fake.put(secret('db-credentials', { username: 'app', password: 'pw2' }));
+    const now = '2026-12-01T10:00:00.000Z';
+    const d = decide('Rollout', object, fake, { ...OFF, now });
+    t.equal(d.action, 'rollout', key);
+    if (d.action !== 'rollout') continue;
+    t.match(d.patch, { spec: { restartAt: now }, metadata: { annotations: { [Ours.restartedStamp]: formatStamp(d.stamp), [Ours.restartedBase]: templateStamp } } }, `${key}: restartAt and what it applied, in one patch`);
+    t.notOk((d.patch.spec as JsonRecord).template, `${key}: the template is left alone`);
+    const restarted = apply(object, d);
+    t.strictSame(decide('Rollout', restarted, fake, { ...OFF, now: '2026-12-01T10:05:00.000Z' }), { action: 'none' }, `${key}: restarted once, not again`);
+    fake.put(secret('db-credentials', { username: 'app', password: 'pw3' }));
+    t.match(decide('Rollout', restarted, fake, { ...OFF, now: '2026-12-01T10:06:00.000Z' }), { action: 'rollout', patch: { spec: { restartAt: '2026-12-01T10:06:00.000Z' } } }, `${key}: the next change restarts again`);
+    // A user's template change is stamped afresh at admission: the restart record no longer applies.
+    const edited = structuredClone(restarted);
+    setPath(edited, ['spec', 'template', 'metadata', 'annotations'], { [Ours.stamp]: formatStamp(current('Rollout', edited, fake)) });
+    t.strictSame(decide('Rollout', edited, fake, { ...OFF, now }), { action: 'none' }, `${key}: a newer template stamp supersedes the restart record`);
+  }
+  const plain = workload('Rollout', { annotations: { [Ours.track]: 'true' }, podSpec: SPEC() });
+  const fake = sources();
+  setPath(plain, ['spec', 'template', 'metadata', 'annotations'], { [Ours.stamp]: formatStamp(current('Rollout', plain, fake)) });
+  fake.put(secret('db-credentials', { username: 'app', password: 'pw2' }));
+  t.match(decide('Rollout', plain, fake, { ...OFF, now: '2026-12-01T10:00:00.000Z' }), { action: 'rollout', patch: { spec: { template: {} } } }, 'without the annotation a Rollout rolls through its template');
+  t.notOk(restartsPods(kindRow('Deployment'), { metadata: { annotations: { [Ours.rolloutStrategy]: 'restart' } } }), 'a kind without a restart field never restarts');
 });
 
 t.test('computeDrift on its own', async (t) => {

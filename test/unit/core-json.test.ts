@@ -75,6 +75,7 @@ t.test('annotation keys: ours under configstamp.io, Reloader\'s as Reloader spel
     ignore: 'reloader.stakater.com/ignore',
     excludeConfigMaps: 'configmaps.exclude.reloader.stakater.com/reload',
     excludeSecrets: 'secrets.exclude.reloader.stakater.com/reload',
+    rolloutStrategy: 'reloader.stakater.com/rollout-strategy',
   });
   t.strictSame([...SELECTING_KEYS].sort(), [
     Ours.track, Ours.configMaps, Ours.secrets, Reloader.auto, Reloader.configMapAuto, Reloader.secretAuto,
