@@ -90,12 +90,9 @@ export const POLICY_FLAGS = [
   { name: 'namespace-selector', type: 'selector', default: null, envAliases: ['NAMESPACE_SELECTOR'], help: "Only namespaces whose labels match this selector are tracked (Reloader's key:value and key=* forms work; repeated flags must all match)." },
   { name: 'resource-label-selector', type: 'selector', default: null, envAliases: ['RESOURCE_LABEL_SELECTOR'], help: 'Only ConfigMaps/Secrets whose labels match this selector are tracked.' },
   { name: 'resources-to-ignore', type: 'list', default: [], envAliases: ['RESOURCES_TO_IGNORE'], help: 'configMaps and/or secrets: source kinds never tracked.' },
-  { name: 'ignored-workload-types', type: 'list', default: [], envAliases: ['IGNORED_WORKLOAD_TYPES'], help: 'Workload kinds never tracked: deployments, statefulsets, daemonsets, cronjobs, rollouts (jobs and deploymentconfigs are accepted; configstamp does not roll those kinds anyway).' },
+  { name: 'ignored-workload-types', type: 'list', default: [], envAliases: ['IGNORED_WORKLOAD_TYPES'], help: 'Workload kinds never tracked: deployments, statefulsets, daemonsets, cronjobs, rollouts, deploymentconfigs (jobs is accepted; configstamp does not roll Jobs anyway).' },
   compatFlag({ name: 'is-Argo-Rollouts', type: 'bool', default: true, help: 'false: Argo Rollouts are never tracked. true, or unset: they are, when the Rollout CRD is served.' }),
-  compatFlag({
-    name: 'is-openshift', type: 'string', default: '', help: 'Reloader v2: reload OpenShift DeploymentConfigs.',
-    notice: (v) => (v === '' || /^(true|auto)$/i.test(String(v).trim()) ? 'OpenShift DeploymentConfigs are not tracked yet (only Deployments, StatefulSets, DaemonSets, CronJobs and Argo Rollouts)' : undefined),
-  }),
+  compatFlag({ name: 'is-openshift', type: 'string', default: '', help: 'Reloader v2: "false" (or anything but true, auto, ""): OpenShift DeploymentConfigs are never tracked. Otherwise they are, when apps.openshift.io is served.' }),
   compatFlag({ name: 'enable-csi-integration', type: 'bool', default: false, help: 'Reloader: watch Secrets Store CSI SecretProviderClassPodStatuses.', notice: (v) => (v === true ? CSI_NOTICE : undefined) }),
   ...stringFlags(KEY_FLAGS, ({ key }) => ({ required: true, default: Reloader[key], help: `Reloader's annotation key ${Reloader[key]}, renamed; read by the webhook and the watcher alike.` })),
   ...stringFlags(UNREAD_KEY_FLAGS, (k) => ({ required: true, default: k.default, help: `Reloader's annotation key ${k.default}, renamed (not read by configstamp).`, notice: () => k.notice })),
@@ -106,7 +103,7 @@ export type SharedFlagValues = FlagValues<typeof CONNECTION_FLAGS> & FlagValues<
 
 
 /** Kinds Reloader reloads that configstamp does not roll: ignoring them changes nothing. */
-const UNROLLED_KINDS: Readonly<Record<string, string>> = { jobs: 'Job', job: 'Job', deploymentconfigs: 'DeploymentConfig', deploymentconfig: 'DeploymentConfig' };
+const UNROLLED_KINDS: Readonly<Record<string, string>> = { jobs: 'Job', job: 'Job' };
 
 function configError(problems: readonly string[]): ConfigstampError {
   return new ConfigstampError(ErrorCodes.CONFIG, `invalid configuration:\n  - ${problems.join('\n  - ')}`);
@@ -133,10 +130,12 @@ export function policyFromFlags(values: FlagValues<typeof POLICY_FLAGS>): Policy
   for (const entry of values['ignored-workload-types']) {
     const name = entry.toLowerCase();
     const kind = WORKLOAD_KINDS.find((k) => k.plural === name || k.kind.toLowerCase() === name)?.kind ?? UNROLLED_KINDS[name];
-    if (kind === undefined) problems.push(`--ignored-workload-types: "${entry}" is not one of ${[...WORKLOAD_KINDS.map((k) => k.plural), 'jobs', 'deploymentconfigs'].join(', ')}`);
+    if (kind === undefined) problems.push(`--ignored-workload-types: "${entry}" is not one of ${[...WORKLOAD_KINDS.map((k) => k.plural), 'jobs'].join(', ')}`);
     else ignoredWorkloadKinds.add(kind);
   }
   if (values['is-Argo-Rollouts'] === false) ignoredWorkloadKinds.add('Rollout');
+  // Reloader v2: true, auto or "" detect DeploymentConfigs; any other value turns them off.
+  if (!/^(true|auto|)$/i.test(values['is-openshift'].trim())) ignoredWorkloadKinds.add('DeploymentConfig');
   const overrides: Partial<Record<keyof ReloaderKeys, string>> = {};
   for (const { flag, key } of KEY_FLAGS) {
     const value = (values[flag]).trim();

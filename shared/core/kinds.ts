@@ -62,6 +62,7 @@ export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
   { kind: 'DaemonSet', group: 'apps', version: 'v1', plural: 'daemonsets', templatePath: ['spec', 'template'], crd: false },
   { kind: 'CronJob', group: 'batch', version: 'v1', plural: 'cronjobs', templatePath: ['spec', 'jobTemplate', 'spec', 'template'], crd: false },
   { kind: 'Rollout', group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts', templatePath: ['spec', 'template'], crd: true, restartPath: ['spec', 'restartAt'] },
+  { kind: 'DeploymentConfig', group: 'apps.openshift.io', version: 'v1', plural: 'deploymentconfigs', templatePath: ['spec', 'template'], crd: true },
 ];
 
 /** Finds a kind by its admission GroupVersionResource (or group + kind); undefined when not ours. */

@@ -29,7 +29,7 @@ const NAMESPACE = 'configstamp';
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const IMAGE = `ghcr.io/configstamp/configstamp:${VERSION}`;
 const WORKLOADS = [
-  ['apps', 'deployments'], ['apps', 'statefulsets'], ['apps', 'daemonsets'], ['batch', 'cronjobs'], ['argoproj.io', 'rollouts'],
+  ['apps', 'deployments'], ['apps', 'statefulsets'], ['apps', 'daemonsets'], ['batch', 'cronjobs'], ['argoproj.io', 'rollouts'], ['apps.openshift.io', 'deploymentconfigs'],
 ] as const;
 
 // ---- running the real tools -------------------------------------------------------------------
@@ -780,6 +780,7 @@ t.test('a Reloader values file as is: it renders, and every flag parses to what 
     configMapReload: 'my.company.com/configmap', secretReload: 'my.company.com/secret', auto: 'my.company.com/auto',
     secretAuto: 'my.company.com/secret-auto', configMapAuto: 'my.company.com/configmap-auto', search: 'my.company.com/search',
     match: 'my.company.com/match', ignore: 'my.company.com/ignore', excludeConfigMaps: 'my.company.com/configmap-exclude', excludeSecrets: 'my.company.com/secret-exclude',
+    rolloutStrategy: 'reloader.stakater.com/rollout-strategy',
   };
   for (const [name, config] of [['webhook', webhook], ['watcher', watcher]] as const) {
     t.match(config, { logLevel: 'debug', logFormat: 'json', namespaces: [NAMESPACE] }, `${name}: logLevel, logFormat, and watchGlobally: false as the release namespace`);
@@ -859,7 +860,8 @@ t.test('a Reloader values file as is: it renders, and every flag parses to what 
   const strategy = watcherOf(await helmTemplate(['--set', 'reloader.reloadStrategy=env-vars']));
   t.ok(strategy.warnings.some((w) => w.startsWith('--reload-strategy:') && /stamp annotation/.test(w)), 'reloadStrategy env-vars: accepted, with a warning that configstamp writes an annotation');
   const openshift = webhookOf(await helmTemplate(['--set', 'reloader.isOpenshift=true']));
-  t.ok(openshift.warnings.some((w) => w.startsWith('--is-openshift:')), 'isOpenshift: accepted, with a warning that DeploymentConfigs are not rolled');
+  t.notOk(openshift.warnings.some((w) => w.startsWith('--is-openshift:')), 'isOpenshift: accepted without a warning');
+  t.notOk(openshift.policy.ignoredWorkloadKinds.has('DeploymentConfig'), 'isOpenshift: DeploymentConfigs are tracked (when apps.openshift.io is served)');
   const byDefault = await helmTemplate(['--set', 'reloader.reloadStrategy=default', '--set', 'reloader.webhookUrl=https://notify.example.com/hook']);
   t.notOk(podOf(byDefault, 'configstamp-watcher').spec.containers[0]!.args!.some((a) => a.startsWith('--reload-strategy')), "reloadStrategy 'default' passes no flag");
   t.equal(watcherOf(byDefault).webhookUrl, 'https://notify.example.com/hook', 'webhookUrl is notify mode, even without custom_annotations (Reloader renders it only with them)');

@@ -8,25 +8,26 @@ import { randomBytes } from 'node:crypto';
 import { eventually, sleep } from '../support/poll.js';
 import { replicaSetsOf } from '../support/rollouts.js';
 import {
-  ROLLOUT_CRD, annotationsOf, apply, configMap, createNamespace, cronJob, daemonSet, deployment, kubectl, rollout, rolloutCount,
+  DEPLOYMENT_CONFIG_CRD, ROLLOUT_CRD, annotationsOf, deploymentConfig, apply, configMap, createNamespace, cronJob, daemonSet, deployment, kubectl, rollout, rolloutCount,
   secret, startCluster, startWatcher, statefulSet,
 } from './watcher-support.js';
 
 const { cluster, client } = await startCluster(t);
-await apply(cluster, 'default', [ROLLOUT_CRD]);
-await kubectl(cluster, ['wait', '--for=condition=Established', 'crd/rollouts.argoproj.io', '--timeout=60s']);
+await apply(cluster, 'default', [ROLLOUT_CRD, DEPLOYMENT_CONFIG_CRD]);
+await kubectl(cluster, ['wait', '--for=condition=Established', 'crd/rollouts.argoproj.io', 'crd/deploymentconfigs.apps.openshift.io', '--timeout=60s']);
 await createNamespace(cluster, 'configstamp');
 const watcher = await startWatcher(cluster, 'configstamp', ['--debounce=1500ms']);
 t.teardown(() => watcher.proc.stop());
 
-const KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Rollout'] as const;
-const BUILDERS = { Deployment: deployment, StatefulSet: statefulSet, DaemonSet: daemonSet, CronJob: cronJob, Rollout: rollout };
+const KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Rollout', 'DeploymentConfig'] as const;
+const BUILDERS = { Deployment: deployment, StatefulSet: statefulSet, DaemonSet: daemonSet, CronJob: cronJob, Rollout: rollout, DeploymentConfig: deploymentConfig };
 const PATHS = {
   Deployment: (ns: string, n: string) => `/apis/apps/v1/namespaces/${ns}/deployments/${n}`,
   StatefulSet: (ns: string, n: string) => `/apis/apps/v1/namespaces/${ns}/statefulsets/${n}`,
   DaemonSet: (ns: string, n: string) => `/apis/apps/v1/namespaces/${ns}/daemonsets/${n}`,
   CronJob: (ns: string, n: string) => `/apis/batch/v1/namespaces/${ns}/cronjobs/${n}`,
   Rollout: (ns: string, n: string) => `/apis/argoproj.io/v1alpha1/namespaces/${ns}/rollouts/${n}`,
+  DeploymentConfig: (ns: string, n: string) => `/apis/apps.openshift.io/v1/namespaces/${ns}/deploymentconfigs/${n}`,
 };
 
 async function adopted(ns: string, kind: keyof typeof PATHS, name: string): Promise<true | undefined> {

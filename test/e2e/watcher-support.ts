@@ -97,6 +97,23 @@ export function rollout(name: string, uses: Parameters<typeof podTemplate>[1]): 
   };
 }
 
+/** An OpenShift DeploymentConfig (apps.openshift.io/v1), as a CRD of that shape: no OpenShift here. */
+export function deploymentConfig(name: string, uses: Parameters<typeof podTemplate>[1]): unknown {
+  return {
+    apiVersion: 'apps.openshift.io/v1', kind: 'DeploymentConfig', metadata: { name, annotations: TRACK },
+    spec: { replicas: 0, selector: { app: name }, triggers: [{ type: 'ConfigChange' }], template: podTemplate(name, uses) },
+  };
+}
+
+export const DEPLOYMENT_CONFIG_CRD = {
+  apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'deploymentconfigs.apps.openshift.io' },
+  spec: {
+    group: 'apps.openshift.io', scope: 'Namespaced',
+    names: { kind: 'DeploymentConfig', plural: 'deploymentconfigs', singular: 'deploymentconfig', listKind: 'DeploymentConfigList', shortNames: ['dc'] },
+    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+  },
+};
+
 /** A minimal Argo Rollout CRD: enough for the API server to serve argoproj.io/v1alpha1 rollouts. */
 export const ROLLOUT_CRD = {
   apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'rollouts.argoproj.io' },
@@ -110,7 +127,9 @@ export const ROLLOUT_CRD = {
 export async function rolloutCount(client: KubeClient, namespace: string, kind: string, name: string): Promise<number> {
   if (kind === 'Deployment') return (await replicaSetsOf(client, namespace, name)).length;
   if (kind === 'StatefulSet' || kind === 'DaemonSet') return (await controllerRevisionsOf(client, namespace, kind, name)).length;
-  const path = kind === 'CronJob' ? `/apis/batch/v1/namespaces/${namespace}/cronjobs/${name}` : `/apis/argoproj.io/v1alpha1/namespaces/${namespace}/rollouts/${name}`;
+  const path = kind === 'CronJob' ? `/apis/batch/v1/namespaces/${namespace}/cronjobs/${name}`
+    : kind === 'DeploymentConfig' ? `/apis/apps.openshift.io/v1/namespaces/${namespace}/deploymentconfigs/${name}`
+      : `/apis/argoproj.io/v1alpha1/namespaces/${namespace}/rollouts/${name}`;
   const obj = await client.request<{ metadata: { generation: number } }>('GET', path);
   return obj.metadata.generation;
 }

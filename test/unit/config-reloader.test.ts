@@ -63,7 +63,8 @@ t.test('every Reloader v2 flag starts the watcher too', async (t) => {
   t.equal(c.alerts!.proxy, 'http://127.0.0.1:3128');
   t.equal(c.alerts!.additionalInfo, 'prod');
   const warned = c.warnings.join('\n');
-  t.match(warned, '--is-openshift: OpenShift DeploymentConfigs are not tracked yet');
+  t.notMatch(warned, '--is-openshift', '--is-openshift=auto: DeploymentConfigs are tracked when served, as Reloader v2 detects them');
+  t.notOk(c.policy.ignoredWorkloadKinds.has('DeploymentConfig'));
   t.match(warned, '--metrics-addr: configstamp serves /metrics');
   t.notMatch(warned, 'hooks.example', 'no warning echoes the alert URL (it holds a token)');
   t.notMatch(warned, '--leader-election-namespace', 'the same namespace as --namespace: no warning');
@@ -165,6 +166,13 @@ t.test('renamed annotation keys are the keys the policy reads', async (t) => {
   t.ok(named.tracked && named.wants.some((w) => w.name === 'other'), 'the renamed reload list');
   t.throws(() => policyFromFlags(parseFlags(POLICY_FLAGS, ['--auto-annotation=not a key'], {}).values), /--auto-annotation: "not a key" is not an annotation key/);
   t.throws(() => parseFlags(POLICY_FLAGS, ['--auto-annotation='], {}), /--auto-annotation: must not be empty/);
+});
+
+t.test("--is-openshift as Reloader v2 reads it: true, auto or empty track DeploymentConfigs, anything else does not", async (t) => {
+  const ignored = (value: string): boolean => policyFromFlags(parseFlags(POLICY_FLAGS, [`--is-openshift=${value}`], {}).values).ignoredWorkloadKinds.has('DeploymentConfig');
+  for (const v of ['true', 'auto', 'AUTO', '']) t.notOk(ignored(v), `"${v}": tracked`);
+  for (const v of ['false', 'no', 'x']) t.ok(ignored(v), `"${v}": not tracked`);
+  t.same([...policyFromFlags(parseFlags(POLICY_FLAGS, ['--ignored-workload-types=DeploymentConfigs'], {}).values).ignoredWorkloadKinds], ['DeploymentConfig']);
 });
 
 t.test('--is-Argo-Rollouts=false leaves Rollouts alone, as Reloader does', async (t) => {

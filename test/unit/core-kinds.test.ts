@@ -11,6 +11,7 @@ const rows: readonly [kind: string, apiVersion: string, plural: string, template
   ['DaemonSet', 'apps/v1', 'daemonsets', 'spec.template', false],
   ['CronJob', 'batch/v1', 'cronjobs', 'spec.jobTemplate.spec.template', false],
   ['Rollout', 'argoproj.io/v1alpha1', 'rollouts', 'spec.template', true],
+  ['DeploymentConfig', 'apps.openshift.io/v1', 'deploymentconfigs', 'spec.template', true],
 ];
 
 t.test('the kinds table', async (t) => {
