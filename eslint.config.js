@@ -7,10 +7,31 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const impureModules = [
-  '@kubernetes/client-node', 'fastify', 'pino', 'prom-client', 'node-forge',
-  'fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'http', 'node:http', 'https', 'node:https',
-  'net', 'node:net', 'child_process', 'node:child_process', 'process', 'node:process',
-  'os', 'node:os', 'timers', 'node:timers', 'timers/promises', 'node:timers/promises',
+  '@kubernetes/client-node',
+  'fastify',
+  'pino',
+  'prom-client',
+  'node-forge',
+  'fs',
+  'node:fs',
+  'fs/promises',
+  'node:fs/promises',
+  'http',
+  'node:http',
+  'https',
+  'node:https',
+  'net',
+  'node:net',
+  'child_process',
+  'node:child_process',
+  'process',
+  'node:process',
+  'os',
+  'node:os',
+  'timers',
+  'node:timers',
+  'timers/promises',
+  'node:timers/promises',
 ];
 
 export default tseslint.config(
@@ -18,7 +39,27 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', Buffer: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', fetch: 'readonly', queueMicrotask: 'readonly', setImmediate: 'readonly', performance: 'readonly', structuredClone: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        Buffer: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+        fetch: 'readonly',
+        queueMicrotask: 'readonly',
+        setImmediate: 'readonly',
+        performance: 'readonly',
+        structuredClone: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
@@ -42,14 +83,18 @@ export default tseslint.config(
   {
     files: ['bin/**/*.ts', 'shared/**/*.ts', 'webhook/**/*.ts', 'watcher/**/*.ts', 'certs/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: '@kubernetes/client-node', message: 'About 70 MB: load it with await import() where a credential plugin needs it.' }] }],
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: '@kubernetes/client-node', message: 'About 70 MB: load it with await import() where a credential plugin needs it.' }] },
+      ],
     },
   },
   {
     files: ['shared/core/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { paths: impureModules.map((name) => ({ name, message: 'shared/core is pure: no I/O, logger, env or clock.' })) }],
-      'no-restricted-globals': ['error',
+      'no-restricted-globals': [
+        'error',
         { name: 'process', message: 'shared/core is pure: pass configuration in.' },
         { name: 'setTimeout', message: 'shared/core is pure: no timers.' },
         { name: 'setInterval', message: 'shared/core is pure: no timers.' },

@@ -19,7 +19,12 @@ const DAY = 24 * 3600 * 1000;
 export const CERTS_FLAGS = [
   ...CONNECTION_FLAGS,
   { name: 'service', type: 'string', default: 'configstamp-webhook', help: "The webhook Service; its DNS names go into the certificate's SANs." },
-  { name: 'tls-secret', type: 'string', default: 'configstamp-webhook-tls', help: 'kubernetes.io/tls Secret the webhook mounts (tls.crt, tls.key, ca.crt bundle).' },
+  {
+    name: 'tls-secret',
+    type: 'string',
+    default: 'configstamp-webhook-tls',
+    help: 'kubernetes.io/tls Secret the webhook mounts (tls.crt, tls.key, ca.crt bundle).',
+  },
   { name: 'ca-secret', type: 'string', default: 'configstamp-ca', help: 'Secret holding the CA certificate and key (read by this step only).' },
   { name: 'webhook-config', type: 'string', default: 'configstamp', help: 'MutatingWebhookConfiguration whose caBundle is written; "" skips it.' },
   { name: 'extra-dns-names', type: 'list', default: [], help: 'More DNS names for the serving certificate.' },
@@ -29,7 +34,12 @@ export const CERTS_FLAGS = [
   { name: 'ca-validity', type: 'duration', default: 3650 * DAY, min: 86_400_000, help: 'Lifetime of the CA.' },
   { name: 'ca-renew-before', type: 'duration', default: 365 * DAY, help: 'Replace the CA this long before it expires (the old one stays in the bundle).' },
   { name: 'out-dir', type: 'string', default: '', help: 'Also write tls.crt, tls.key and ca.crt here (for a webhook run outside the cluster).' },
-  { name: 'trust-propagation', type: 'duration', default: 5000, help: 'After publishing a new caBundle, wait this long before switching the serving certificate, so API servers trust the new CA first.' },
+  {
+    name: 'trust-propagation',
+    type: 'duration',
+    default: 5000,
+    help: 'After publishing a new caBundle, wait this long before switching the serving certificate, so API servers trust the new CA first.',
+  },
   { name: 'hash-key-only', type: 'bool', default: false, help: 'Only make sure the hash key exists (certificates left to cert-manager).' },
 ] as const satisfies readonly FlagSpec[];
 
@@ -60,18 +70,29 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     const names = { namespace, caSecret: v['ca-secret'], tlsSecret: v['tls-secret'] };
     const now = new Date();
     const current = await readMaterial(client, names);
-    const plan = planRotation(current, {
-      dnsNames, ipAddresses, certRenewBeforeMs: v['cert-renew-before'], caRenewBeforeMs: v['ca-renew-before'],
-    }, now);
+    const plan = planRotation(
+      current,
+      {
+        dnsNames,
+        ipAddresses,
+        certRenewBeforeMs: v['cert-renew-before'],
+        caRenewBeforeMs: v['ca-renew-before'],
+      },
+      now,
+    );
 
     let material: TlsMaterial | null = current;
     if (plan.newCert || current === null) {
-      const ca = plan.newCa || current === null
-        ? createCertificateAuthority({ commonName: `configstamp-ca-${now.toISOString().slice(0, 10)}`, validDays: days(v['ca-validity']), now })
-        : { certPem: current.caCertPem, keyPem: current.caKeyPem };
+      const ca =
+        plan.newCa || current === null
+          ? createCertificateAuthority({ commonName: `configstamp-ca-${now.toISOString().slice(0, 10)}`, validDays: days(v['ca-validity']), now })
+          : { certPem: current.caCertPem, keyPem: current.caKeyPem };
       const serving = issueServingCertificate(ca, { dnsNames, ipAddresses, validDays: days(v['cert-validity']), now });
       material = {
-        caCertPem: ca.certPem, caKeyPem: ca.keyPem, certPem: serving.certPem, keyPem: serving.keyPem,
+        caCertPem: ca.certPem,
+        caKeyPem: ca.keyPem,
+        certPem: serving.certPem,
+        keyPem: serving.keyPem,
         bundlePem: nextBundle(ca.certPem, current?.bundlePem ?? [], now),
       };
       log.info({ newCa: plan.newCa, reasons: plan.reasons }, 'issuing certificates');

@@ -103,10 +103,7 @@ export function issueServingCertificate(ca: CertifiedKey, options: ServingCertOp
   }
   const fallback = dnsNames[0] ?? ipAddresses[0] ?? '';
   const commonName = requireName(options.commonName ?? fallback, 'commonName');
-  const altNames = [
-    ...dnsNames.map((value) => ({ type: 2, value })),
-    ...ipAddresses.map((ip) => ({ type: 7, ip })),
-  ];
+  const altNames = [...dnsNames.map((value) => ({ type: 2, value })), ...ipAddresses.map((ip) => ({ type: 7, ip }))];
   return sign(options, [{ name: 'commonName', value: commonName }], ca, () => [
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
@@ -119,10 +116,7 @@ export function issueServingCertificate(ca: CertifiedKey, options: ServingCertOp
 export function issueClientCertificate(ca: CertifiedKey, options: ClientCertOptions): CertifiedKey {
   const commonName = requireName(options.commonName, 'commonName');
   const organizations = (options.organizations ?? []).map((o, i) => requireName(o, `organizations[${i}]`));
-  const subject = [
-    { name: 'commonName', value: commonName },
-    ...organizations.map((value) => ({ name: 'organizationName', value })),
-  ];
+  const subject = [{ name: 'commonName', value: commonName }, ...organizations.map((value) => ({ name: 'organizationName', value }))];
   return sign(options, subject, ca, () => [
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },

@@ -39,7 +39,9 @@ export async function readMaterial(client: KubeApi, names: StoreNames): Promise<
 /** Creates or replaces a Secret with exactly this data. */
 async function putSecret(client: KubeApi, namespace: string, name: string, type: string, data: Record<string, string>): Promise<void> {
   const body = {
-    apiVersion: 'v1', kind: 'Secret', type,
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type,
     metadata: { name, namespace, labels: { 'app.kubernetes.io/part-of': 'configstamp' } },
     data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])),
   };
@@ -58,7 +60,9 @@ export async function writeCa(client: KubeApi, names: StoreNames, m: TlsMaterial
 
 export async function writeServing(client: KubeApi, names: StoreNames, m: TlsMaterial): Promise<void> {
   await putSecret(client, names.namespace, names.tlsSecret, 'kubernetes.io/tls', {
-    'tls.crt': m.certPem, 'tls.key': m.keyPem, 'ca.crt': m.bundlePem.join('\n'),
+    'tls.crt': m.certPem,
+    'tls.key': m.keyPem,
+    'ca.crt': m.bundlePem.join('\n'),
   });
 }
 
@@ -70,7 +74,8 @@ const WEBHOOK_CONFIG_PATH = '/apis/admissionregistration.k8s.io/v1/mutatingwebho
  */
 export async function injectCaBundle(client: KubeApi, configName: string, bundlePem: readonly string[]): Promise<boolean> {
   const config = await client.getOrNull<{ metadata?: { resourceVersion?: string }; webhooks?: { clientConfig?: { caBundle?: string } }[] }>(
-    `${WEBHOOK_CONFIG_PATH}/${encodeURIComponent(configName)}`);
+    `${WEBHOOK_CONFIG_PATH}/${encodeURIComponent(configName)}`,
+  );
   if (config === null) {
     throw new ConfigstampError(ErrorCodes.CONFIG, `MutatingWebhookConfiguration ${configName} not found: apply deploy/ first, or pass --webhook-config ""`);
   }
@@ -80,7 +85,9 @@ export async function injectCaBundle(client: KubeApi, configName: string, bundle
   const ops: unknown[] = [{ op: 'test', path: '/metadata/resourceVersion', value: config.metadata?.resourceVersion }];
   webhooks.forEach((_, i) => ops.push({ op: 'add', path: `/webhooks/${i}/clientConfig/caBundle`, value: bundle }));
   await client.request('PATCH', `${WEBHOOK_CONFIG_PATH}/${encodeURIComponent(configName)}`, {
-    body: ops, contentType: 'application/json-patch+json', query: { fieldManager: 'configstamp' },
+    body: ops,
+    contentType: 'application/json-patch+json',
+    query: { fieldManager: 'configstamp' },
   });
   return true;
 }
@@ -88,7 +95,11 @@ export async function injectCaBundle(client: KubeApi, configName: string, bundle
 /** Writes tls.crt, tls.key and ca.crt into a directory, each file replaced atomically. */
 export async function writeFiles(dir: string, m: TlsMaterial): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const files: [string, string][] = [['tls.key', m.keyPem], ['tls.crt', m.certPem], ['ca.crt', m.bundlePem.join('\n')]];
+  const files: [string, string][] = [
+    ['tls.key', m.keyPem],
+    ['tls.crt', m.certPem],
+    ['ca.crt', m.bundlePem.join('\n')],
+  ];
   for (const [name, content] of files) {
     const target = path.join(dir, name);
     await writeFile(`${target}.tmp`, content, { mode: 0o600 });

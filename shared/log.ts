@@ -35,7 +35,7 @@ const LEVEL_NAMES: Readonly<Record<number, string>> = { 10: 'trace', 20: 'debug'
 
 /** A value as logfmt writes it: bare when it is a plain word, else a JSON string. */
 function logfmtValue(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   return /^[\w.:/@+-]+$/.test(text) ? text : JSON.stringify(text);
 }
 

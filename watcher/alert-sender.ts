@@ -118,19 +118,45 @@ export class AlertSender {
     const secure = this.target.protocol === 'https:';
     // One connection per message, closed after it (as Reloader's client, with keep-alives off):
     // alerts are rare, and an idle pooled socket through a tunnel would only linger.
-    const headers = { 'content-type': post.contentType, 'content-length': Buffer.byteLength(post.body).toString(), 'user-agent': 'configstamp', connection: 'close' };
+    const headers = {
+      'content-type': post.contentType,
+      'content-length': Buffer.byteLength(post.body).toString(),
+      'user-agent': 'configstamp',
+      connection: 'close',
+    };
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.options.timeoutMs);
     try {
       let request: http.ClientRequest;
       if (this.proxy && !secure) {
         // A forward proxy takes the absolute URL as the request target.
-        request = http.request({ host: this.proxy.hostname, port: this.proxy.port || 80, method: 'POST', path: this.target.href, headers: { ...headers, host: this.target.host }, signal: deadline.signal, agent: false });
+        request = http.request({
+          host: this.proxy.hostname,
+          port: this.proxy.port || 80,
+          method: 'POST',
+          path: this.target.href,
+          headers: { ...headers, host: this.target.host },
+          signal: deadline.signal,
+          agent: false,
+        });
       } else {
         const socket = this.proxy ? await this.tunnel(deadline.signal) : undefined;
-        const base = { host: this.target.hostname, port: this.target.port || (secure ? 443 : 80), method: 'POST', path: `${this.target.pathname}${this.target.search}`, headers, signal: deadline.signal, agent: false };
+        const base = {
+          host: this.target.hostname,
+          port: this.target.port || (secure ? 443 : 80),
+          method: 'POST',
+          path: `${this.target.pathname}${this.target.search}`,
+          headers,
+          signal: deadline.signal,
+          agent: false,
+        };
         request = secure
-          ? https.request({ ...base, ca: this.options.ca, servername: this.target.hostname, ...(socket ? { createConnection: () => tls.connect({ socket, servername: this.target.hostname, ca: this.options.ca }) } : {}) })
+          ? https.request({
+              ...base,
+              ca: this.options.ca,
+              servername: this.target.hostname,
+              ...(socket ? { createConnection: () => tls.connect({ socket, servername: this.target.hostname, ca: this.options.ca }) } : {}),
+            })
           : http.request({ ...base, ...(socket ? { createConnection: () => socket } : {}) });
       }
       await new Promise<void>((resolve, reject) => {

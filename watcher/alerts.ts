@@ -11,15 +11,57 @@ import type { SourceKind } from '../shared/core/kinds.js';
 import type { HttpPost } from './alert-sender.js';
 
 export const ALERT_FLAGS = [
-  { name: 'alert-on-reload', type: 'bool', default: false, envAliases: ['ALERT_ON_RELOAD'], help: 'Send an alert for every rollout (on by itself when --alert-webhook-url is set, unless this is false).' },
-  { name: 'alert-webhook-url', type: 'string', default: '', envAliases: ['ALERT_WEBHOOK_URL'], help: 'Where alerts are POSTed (a Slack, Teams or Google Chat incoming webhook, or any HTTP(S) receiver).' },
-  { name: 'alert-sink', type: 'string', default: '', envAliases: ['ALERT_SINK'], help: 'slack, teams or gchat; anything else (or empty) sends the message raw, as text/plain.' },
-  { name: 'alert-proxy', type: 'string', default: '', envAliases: ['ALERT_PROXY', 'ALERT_WEBHOOK_PROXY'], help: 'HTTP proxy URL for alerts (CONNECT for https receivers).' },
-  { name: 'alert-additional-info', type: 'string', default: '', envAliases: ['ALERT_ADDITIONAL_INFO'], help: 'Text put before every alert (e.g. the cluster name).' },
-  { name: 'alert-structured', type: 'bool', default: false, envAliases: ['ALERT_STRUCTURED'], help: 'For the raw sink: send JSON (event, workload and resource fields) instead of text.' },
+  {
+    name: 'alert-on-reload',
+    type: 'bool',
+    default: false,
+    envAliases: ['ALERT_ON_RELOAD'],
+    help: 'Send an alert for every rollout (on by itself when --alert-webhook-url is set, unless this is false).',
+  },
+  {
+    name: 'alert-webhook-url',
+    type: 'string',
+    default: '',
+    envAliases: ['ALERT_WEBHOOK_URL'],
+    help: 'Where alerts are POSTed (a Slack, Teams or Google Chat incoming webhook, or any HTTP(S) receiver).',
+  },
+  {
+    name: 'alert-sink',
+    type: 'string',
+    default: '',
+    envAliases: ['ALERT_SINK'],
+    help: 'slack, teams or gchat; anything else (or empty) sends the message raw, as text/plain.',
+  },
+  {
+    name: 'alert-proxy',
+    type: 'string',
+    default: '',
+    envAliases: ['ALERT_PROXY', 'ALERT_WEBHOOK_PROXY'],
+    help: 'HTTP proxy URL for alerts (CONNECT for https receivers).',
+  },
+  {
+    name: 'alert-additional-info',
+    type: 'string',
+    default: '',
+    envAliases: ['ALERT_ADDITIONAL_INFO'],
+    help: 'Text put before every alert (e.g. the cluster name).',
+  },
+  {
+    name: 'alert-structured',
+    type: 'bool',
+    default: false,
+    envAliases: ['ALERT_STRUCTURED'],
+    help: 'For the raw sink: send JSON (event, workload and resource fields) instead of text.',
+  },
   { name: 'alert-timeout', type: 'duration', default: 10_000, min: 100, help: 'Each alert POST must be answered within this.' },
   { name: 'alert-attempts', type: 'int', default: 5, min: 1, help: 'Tries per alert (network errors, 429 and 5xx are retried with backoff).' },
-  { name: 'alert-queue-size', type: 'int', default: 1000, min: 1, help: 'Alerts waiting to be sent at most; more are dropped (counted and logged), never delaying a rollout.' },
+  {
+    name: 'alert-queue-size',
+    type: 'int',
+    default: 1000,
+    min: 1,
+    help: 'Alerts waiting to be sent at most; more are dropped (counted and logged), never delaying a rollout.',
+  },
 ] as const satisfies readonly FlagSpec[];
 
 export type AlertSink = 'slack' | 'teams' | 'gchat' | 'raw';
@@ -63,8 +105,14 @@ export function alertConfigFrom(v: FlagValues<typeof ALERT_FLAGS>, given: Readon
   const name = v['alert-sink'].trim().toLowerCase();
   const sink: AlertSink = name === 'slack' || name === 'teams' || name === 'gchat' ? name : 'raw';
   return Object.freeze({
-    url, sink, proxy, additionalInfo: v['alert-additional-info'].trim(), structured: v['alert-structured'],
-    timeoutMs: v['alert-timeout'], attempts: v['alert-attempts'], queueSize: v['alert-queue-size'],
+    url,
+    sink,
+    proxy,
+    additionalInfo: v['alert-additional-info'].trim(),
+    structured: v['alert-structured'],
+    timeoutMs: v['alert-timeout'],
+    attempts: v['alert-attempts'],
+    queueSize: v['alert-queue-size'],
   });
 }
 
@@ -114,30 +162,50 @@ export function formatAlert(config: Pick<AlertConfig, 'sink' | 'additionalInfo' 
     }
     case 'teams':
       return json({
-        '@type': 'MessageCard', '@context': 'http://schema.org/extensions', themeColor: '0076D7', summary: TITLE,
-        sections: [{
-          activityTitle: TITLE, ...(info ? { activitySubtitle: info } : {}),
-          facts: [{ name: 'Workload', value: d.workload }, { name: 'Resource', value: d.resource }, { name: 'Time', value: d.time }],
-        }],
+        '@type': 'MessageCard',
+        '@context': 'http://schema.org/extensions',
+        themeColor: '0076D7',
+        summary: TITLE,
+        sections: [
+          {
+            activityTitle: TITLE,
+            ...(info ? { activitySubtitle: info } : {}),
+            facts: [
+              { name: 'Workload', value: d.workload },
+              { name: 'Resource', value: d.resource },
+              { name: 'Time', value: d.time },
+            ],
+          },
+        ],
       });
     case 'gchat':
       return json({
-        cards: [{
-          header: { title: TITLE, ...(info ? { subtitle: info } : {}) },
-          sections: [{ widgets: [
-            { keyValue: { topLabel: 'Workload', content: d.workload } },
-            { keyValue: { topLabel: 'Resource', content: d.resource } },
-            { keyValue: { topLabel: 'Time', content: d.time } },
-          ] }],
-        }],
+        cards: [
+          {
+            header: { title: TITLE, ...(info ? { subtitle: info } : {}) },
+            sections: [
+              {
+                widgets: [
+                  { keyValue: { topLabel: 'Workload', content: d.workload } },
+                  { keyValue: { topLabel: 'Resource', content: d.resource } },
+                  { keyValue: { topLabel: 'Time', content: d.time } },
+                ],
+              },
+            ],
+          },
+        ],
       });
     case 'raw': {
       if (config.structured) {
         const first = alert.sources[0];
         return json({
           event: 'reload',
-          workloadKind: alert.workload.kind, workloadName: alert.workload.name, workloadNamespace: alert.workload.namespace,
-          resourceKind: first?.kind ?? '', resourceName: first?.name ?? '', resourceNamespace: alert.workload.namespace,
+          workloadKind: alert.workload.kind,
+          workloadName: alert.workload.name,
+          workloadNamespace: alert.workload.namespace,
+          resourceKind: first?.kind ?? '',
+          resourceName: first?.name ?? '',
+          resourceNamespace: alert.workload.namespace,
           resources: alert.sources.map((s) => ({ kind: s.kind, name: s.name, namespace: alert.workload.namespace })),
           timestamp: alert.at.toISOString().replace(/\.\d{3}Z$/, 'Z'),
           ...(info ? { additional: info } : {}),
@@ -160,7 +228,12 @@ export interface NotifyChange {
 export function formatNotification(workload: WorkloadRef, change: NotifyChange, at: Date): HttpPost {
   const kind = change.kind.toLowerCase();
   return json({
-    kind, namespace: workload.namespace, resourceName: change.name, resourceType: kind, hash: change.digest,
-    timestamp: at.toISOString(), workloads: [{ kind: workload.kind, name: workload.name, namespace: workload.namespace }],
+    kind,
+    namespace: workload.namespace,
+    resourceName: change.name,
+    resourceType: kind,
+    hash: change.digest,
+    timestamp: at.toISOString(),
+    workloads: [{ kind: workload.kind, name: workload.name, namespace: workload.namespace }],
   });
 }

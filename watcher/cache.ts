@@ -47,8 +47,12 @@ export function compactSource(object: unknown): unknown {
 export function sourceEntryOf(object: unknown): SourceEntry & { name: string; namespace: string } {
   const m = readObjectMeta(object);
   return {
-    name: m.name ?? '', namespace: m.namespace ?? '', resourceVersion: m.resourceVersion ?? '',
-    labels: m.labels, annotations: m.annotations, type: readSourceMeta(object).type,
+    name: m.name ?? '',
+    namespace: m.namespace ?? '',
+    resourceVersion: m.resourceVersion ?? '',
+    labels: m.labels,
+    annotations: m.annotations,
+    type: readSourceMeta(object).type,
   };
 }
 

@@ -13,7 +13,10 @@ export class ChurnGuard {
   private readonly lastRollout = new Map<string, number>();
   private readonly warned = new Set<string>();
 
-  constructor(private readonly intervalMs: number, private readonly clock: Clock) {}
+  constructor(
+    private readonly intervalMs: number,
+    private readonly clock: Clock,
+  ) {}
 
   check(key: string): GuardVerdict {
     const last = this.lastRollout.get(key);

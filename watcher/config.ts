@@ -14,38 +14,178 @@ import type { AlertConfig } from './alerts.js';
 export const WATCHER_FLAGS = [
   ...CONNECTION_FLAGS,
   ...POLICY_FLAGS,
-  { name: 'debounce', type: 'duration', default: 2_000, min: 0, help: 'Changes to a workload\'s sources within this window, counted from the first, give one rollout.' },
-  { name: 'roll-on-delete', aliases: ['reload-on-delete'], type: 'bool', default: false, envAliases: ['RELOAD_ON_DELETE'], help: 'Roll consumers when a source they recorded is deleted (off: pods could not start anyway).' },
+  {
+    name: 'debounce',
+    type: 'duration',
+    default: 2_000,
+    min: 0,
+    help: "Changes to a workload's sources within this window, counted from the first, give one rollout.",
+  },
+  {
+    name: 'roll-on-delete',
+    aliases: ['reload-on-delete'],
+    type: 'bool',
+    default: false,
+    envAliases: ['RELOAD_ON_DELETE'],
+    help: 'Roll consumers when a source they recorded is deleted (off: pods could not start anyway).',
+  },
   { name: 'patch-qps', type: 'int', default: 20, min: 1, help: 'Patches per second to workloads, across all workloads (token bucket refill rate).' },
   { name: 'patch-burst', type: 'int', default: 40, min: 1, help: 'Patches allowed at once before --patch-qps applies (token bucket size).' },
-  { name: 'min-rollout-interval', type: 'duration', default: 10_000, min: 0, help: 'Churn guard: a workload is rolled at most once per interval; later changes wait and the latest state is applied.' },
+  {
+    name: 'min-rollout-interval',
+    type: 'duration',
+    default: 10_000,
+    min: 0,
+    help: 'Churn guard: a workload is rolled at most once per interval; later changes wait and the latest state is applied.',
+  },
   { name: 'workers', type: 'int', default: 4, min: 1, help: 'Workloads reconciled at once (one reconcile in flight per workload).' },
   { name: 'retry-base', type: 'duration', default: 200, min: 1, help: 'First retry delay after a 409, 429 or 5xx answer; doubles per attempt.' },
   { name: 'retry-max', type: 'duration', default: 30_000, min: 1, help: 'Longest retry delay.' },
   { name: 'fetch-concurrency', type: 'int', default: 16, min: 1, help: 'Source reads in flight at once for one reconcile.' },
   { name: 'fetch-deadline', type: 'duration', default: 10_000, min: 1, help: 'All source reads of one reconcile must finish within this.' },
-  { name: 'leader-elect', aliases: ['enable-ha'], type: 'bool', default: true, envAliases: ['ENABLE_HA'], help: 'Elect a leader on a coordination.k8s.io/v1 Lease in --namespace; only the leader writes.' },
-  { name: 'lease-name', aliases: ['leader-election-id'], type: 'string', required: true, default: 'configstamp-watcher', envAliases: ['LEADER_ELECTION_ID'], help: 'Name of the leader election Lease in --namespace.' },
-  { name: 'lease-duration', aliases: ['leader-election-lease-duration'], type: 'duration', default: 15_000, min: 1_000, envAliases: ['LEADER_ELECTION_LEASE_DURATION'], help: 'How long a standby waits after the last renewal it saw before taking over.' },
-  { name: 'renew-deadline', aliases: ['leader-election-renew-deadline'], type: 'duration', default: 10_000, min: 500, envAliases: ['LEADER_ELECTION_RENEW_DEADLINE'], help: 'A leader that cannot renew within this stops writing and exits.' },
-  { name: 'retry-period', aliases: ['leader-election-retry-period'], type: 'duration', default: 2_000, min: 100, envAliases: ['LEADER_ELECTION_RETRY_PERIOD'], help: 'How often the leader renews and standbys try to acquire.' },
-  { name: 'identity', type: 'string', default: '', envAliases: ['POD_NAME'], help: "This replica's identity in the Lease; empty uses HOSTNAME plus a random suffix." },
+  {
+    name: 'leader-elect',
+    aliases: ['enable-ha'],
+    type: 'bool',
+    default: true,
+    envAliases: ['ENABLE_HA'],
+    help: 'Elect a leader on a coordination.k8s.io/v1 Lease in --namespace; only the leader writes.',
+  },
+  {
+    name: 'lease-name',
+    aliases: ['leader-election-id'],
+    type: 'string',
+    required: true,
+    default: 'configstamp-watcher',
+    envAliases: ['LEADER_ELECTION_ID'],
+    help: 'Name of the leader election Lease in --namespace.',
+  },
+  {
+    name: 'lease-duration',
+    aliases: ['leader-election-lease-duration'],
+    type: 'duration',
+    default: 15_000,
+    min: 1_000,
+    envAliases: ['LEADER_ELECTION_LEASE_DURATION'],
+    help: 'How long a standby waits after the last renewal it saw before taking over.',
+  },
+  {
+    name: 'renew-deadline',
+    aliases: ['leader-election-renew-deadline'],
+    type: 'duration',
+    default: 10_000,
+    min: 500,
+    envAliases: ['LEADER_ELECTION_RENEW_DEADLINE'],
+    help: 'A leader that cannot renew within this stops writing and exits.',
+  },
+  {
+    name: 'retry-period',
+    aliases: ['leader-election-retry-period'],
+    type: 'duration',
+    default: 2_000,
+    min: 100,
+    envAliases: ['LEADER_ELECTION_RETRY_PERIOD'],
+    help: 'How often the leader renews and standbys try to acquire.',
+  },
+  {
+    name: 'identity',
+    type: 'string',
+    default: '',
+    envAliases: ['POD_NAME'],
+    help: "This replica's identity in the Lease; empty uses HOSTNAME plus a random suffix.",
+  },
   { name: 'health-host', type: 'string', default: '0.0.0.0', help: 'Address of the plain-HTTP operations server (/metrics, /healthz, /readyz).' },
   { name: 'health-port', type: 'port', default: 8080, help: 'Port of the operations server; 0 picks a free port (logged as "ops serving").' },
-  { name: 'watch-timeout', type: 'duration', default: 300_000, min: 1_000, help: 'Each watch request ends after about this long and is resumed from its resourceVersion.' },
+  {
+    name: 'watch-timeout',
+    type: 'duration',
+    default: 300_000,
+    min: 1_000,
+    help: 'Each watch request ends after about this long and is resumed from its resourceVersion.',
+  },
   { name: 'shutdown-timeout', type: 'duration', default: 10_000, min: 0, help: 'On the first signal, how long in-flight reconciles may finish.' },
-  { name: 'webhook-url', type: 'string', default: '', envAliases: ['WEBHOOK_URL'], help: "Notify mode, as Reloader's: POST each consumed change to this URL (Reloader v2's JSON body) instead of rolling; what was notified is recorded on the workload, so nothing is sent twice or missed across restarts." },
+  {
+    name: 'webhook-url',
+    type: 'string',
+    default: '',
+    envAliases: ['WEBHOOK_URL'],
+    help: "Notify mode, as Reloader's: POST each consumed change to this URL (Reloader v2's JSON body) instead of rolling; what was notified is recorded on the workload, so nothing is sent twice or missed across restarts.",
+  },
   ...ALERT_FLAGS,
-  { name: 'metrics-count-by-namespace', type: 'string', default: '', envAliases: ['METRICS_COUNT_BY_NAMESPACE'], help: "enabled: also serve Reloader's reloader_reload_executed_total_by_namespace (a series per namespace)." },
-  compatFlag({ name: 'reload-strategy', type: 'enum', default: 'annotations', choices: ['env-vars', 'annotations', ''], help: 'Reloader: how a reload is written. configstamp always writes one pod-template annotation (its stamp), as the annotations strategy does.', notice: (v) => (v === 'annotations' ? undefined : 'configstamp rolls by writing its stamp annotation on the pod template (as the annotations strategy does), not STAKATER_* env vars; env vars Reloader already added stay and roll nothing') }),
-  compatFlag({ name: 'sync-after-restart', type: 'bool', default: true, help: 'Reloader: act on what changed while it was down. configstamp always does so at boot, and never restarts an unchanged workload.', notice: (v) => (v === false ? 'configstamp always syncs at boot: it rolls each workload whose consumed sources changed while it was down, and nothing else' : undefined) }),
-  compatFlag({ name: 'reload-on-create', type: 'bool', default: true, help: 'Reloader: a created source rolls its consumers. configstamp rolls a workload once when a source it was waiting for (absent at its last rollout) appears.', notice: (v) => (v === false ? 'configstamp still rolls a workload once when a source it was waiting for (absent at its last rollout) is created; a created source no workload was waiting for rolls nothing' : undefined) }),
-  compatFlag({ name: 'leader-election-namespace', type: 'string', default: '', help: 'Reloader v2: where the leader Lease lives. configstamp keeps it in --namespace.' }),
-  compatFlag({ name: 'leader-election-release-on-cancel', type: 'bool', default: true, help: 'Reloader v2: hand the Lease back on shutdown. configstamp always does.', notice: (v) => (v === false ? 'configstamp always hands the Lease back when it shuts down, so a standby takes over at once' : undefined) }),
-  compatFlag({ name: 'enable-pprof', type: 'bool', default: false, help: "Reloader: Go's pprof endpoint.", notice: (v) => (v === true ? 'configstamp runs on Node.js and serves no pprof endpoint; profile it with NODE_OPTIONS=--cpu-prof or --heapsnapshot-signal=SIGUSR2 (docs/watcher.md)' : undefined) }),
+  {
+    name: 'metrics-count-by-namespace',
+    type: 'string',
+    default: '',
+    envAliases: ['METRICS_COUNT_BY_NAMESPACE'],
+    help: "enabled: also serve Reloader's reloader_reload_executed_total_by_namespace (a series per namespace).",
+  },
+  compatFlag({
+    name: 'reload-strategy',
+    type: 'enum',
+    default: 'annotations',
+    choices: ['env-vars', 'annotations', ''],
+    help: 'Reloader: how a reload is written. configstamp always writes one pod-template annotation (its stamp), as the annotations strategy does.',
+    notice: (v) =>
+      v === 'annotations'
+        ? undefined
+        : 'configstamp rolls by writing its stamp annotation on the pod template (as the annotations strategy does), not STAKATER_* env vars; env vars Reloader already added stay and roll nothing',
+  }),
+  compatFlag({
+    name: 'sync-after-restart',
+    type: 'bool',
+    default: true,
+    help: 'Reloader: act on what changed while it was down. configstamp always does so at boot, and never restarts an unchanged workload.',
+    notice: (v) =>
+      v === false ? 'configstamp always syncs at boot: it rolls each workload whose consumed sources changed while it was down, and nothing else' : undefined,
+  }),
+  compatFlag({
+    name: 'reload-on-create',
+    type: 'bool',
+    default: true,
+    help: 'Reloader: a created source rolls its consumers. configstamp rolls a workload once when a source it was waiting for (absent at its last rollout) appears.',
+    notice: (v) =>
+      v === false
+        ? 'configstamp still rolls a workload once when a source it was waiting for (absent at its last rollout) is created; a created source no workload was waiting for rolls nothing'
+        : undefined,
+  }),
+  compatFlag({
+    name: 'leader-election-namespace',
+    type: 'string',
+    default: '',
+    help: 'Reloader v2: where the leader Lease lives. configstamp keeps it in --namespace.',
+  }),
+  compatFlag({
+    name: 'leader-election-release-on-cancel',
+    type: 'bool',
+    default: true,
+    help: 'Reloader v2: hand the Lease back on shutdown. configstamp always does.',
+    notice: (v) => (v === false ? 'configstamp always hands the Lease back when it shuts down, so a standby takes over at once' : undefined),
+  }),
+  compatFlag({
+    name: 'enable-pprof',
+    type: 'bool',
+    default: false,
+    help: "Reloader: Go's pprof endpoint.",
+    notice: (v) =>
+      v === true
+        ? 'configstamp runs on Node.js and serves no pprof endpoint; profile it with NODE_OPTIONS=--cpu-prof or --heapsnapshot-signal=SIGUSR2 (docs/watcher.md)'
+        : undefined,
+  }),
   compatFlag({ name: 'pprof-addr', type: 'string', default: ':6060', help: "Reloader: the pprof endpoint's address (no pprof endpoint here)." }),
-  compatFlag({ name: 'metrics-addr', type: 'string', default: ':9090', help: 'Reloader v2: the metrics address. configstamp serves /metrics with the probes on --health-port.', notice: () => 'configstamp serves /metrics, /healthz and /readyz on one port, --health-host:--health-port (default 0.0.0.0:8080)' }),
-  compatFlag({ name: 'health-addr', type: 'string', default: ':8080', help: 'Reloader v2: the probes address. configstamp serves them on --health-port.', notice: () => 'configstamp serves /metrics, /healthz and /readyz on one port, --health-host:--health-port (default 0.0.0.0:8080)' }),
+  compatFlag({
+    name: 'metrics-addr',
+    type: 'string',
+    default: ':9090',
+    help: 'Reloader v2: the metrics address. configstamp serves /metrics with the probes on --health-port.',
+    notice: () => 'configstamp serves /metrics, /healthz and /readyz on one port, --health-host:--health-port (default 0.0.0.0:8080)',
+  }),
+  compatFlag({
+    name: 'health-addr',
+    type: 'string',
+    default: ':8080',
+    help: 'Reloader v2: the probes address. configstamp serves them on --health-port.',
+    notice: () => 'configstamp serves /metrics, /healthz and /readyz on one port, --health-host:--health-port (default 0.0.0.0:8080)',
+  }),
 ] as const satisfies readonly FlagSpec[];
 
 export interface WatcherConfig extends SharedConfig {
@@ -91,14 +231,16 @@ export function parseWatcherConfig(argv: readonly string[], env: Readonly<Record
   const shared = sharedConfigFrom(v);
   const problems: string[] = [];
   const warnings = [...flagWarnings, ...shared.warnings];
-  if ((v['renew-deadline']) >= (v['lease-duration']) || (v['retry-period']) >= (v['renew-deadline'])) {
+  if (v['renew-deadline'] >= v['lease-duration'] || v['retry-period'] >= v['renew-deadline']) {
     problems.push('leader election needs --retry-period < --renew-deadline < --lease-duration');
   }
   const leaseNamespace = v['leader-election-namespace'];
   if (leaseNamespace !== '' && leaseNamespace !== v.namespace) {
-    warnings.push(`--leader-election-namespace: the leader Lease is kept in configstamp's namespace ${String(v.namespace)} (--namespace), not ${leaseNamespace}`);
+    warnings.push(
+      `--leader-election-namespace: the leader Lease is kept in configstamp's namespace ${String(v.namespace)} (--namespace), not ${leaseNamespace}`,
+    );
   }
-  const webhookUrl = (v['webhook-url']).trim();
+  const webhookUrl = v['webhook-url'].trim();
   if (webhookUrl !== '') {
     try {
       const url = new URL(webhookUrl);
@@ -108,9 +250,10 @@ export function parseWatcherConfig(argv: readonly string[], env: Readonly<Record
     }
   }
   const alerts = alertConfigFrom(v, given, problems, warnings);
-  if (webhookUrl !== '' && alerts !== null) warnings.push('--alert-webhook-url: no alerts are sent in notify mode (--webhook-url), as in Reloader: nothing rolls');
+  if (webhookUrl !== '' && alerts !== null)
+    warnings.push('--alert-webhook-url: no alerts are sent in notify mode (--webhook-url), as in Reloader: nothing rolls');
   if (problems.length > 0) throw new ConfigstampError(ErrorCodes.CONFIG, `invalid configuration:\n  - ${problems.join('\n  - ')}`);
-  const identity = (v.identity) || `${env.HOSTNAME ?? 'configstamp'}-${Math.random().toString(36).slice(2, 8)}`;
+  const identity = v.identity || `${env.HOSTNAME ?? 'configstamp'}-${Math.random().toString(36).slice(2, 8)}`;
   return Object.freeze({
     ...shared.config,
     debounceMs: v.debounce,
@@ -135,7 +278,7 @@ export function parseWatcherConfig(argv: readonly string[], env: Readonly<Record
     shutdownTimeoutMs: v['shutdown-timeout'],
     webhookUrl,
     alerts: webhookUrl === '' ? alerts : null,
-    metricsByNamespace: /^enabled$/i.test((v['metrics-count-by-namespace']).trim()) || parseBool(v['metrics-count-by-namespace']) === true,
+    metricsByNamespace: /^enabled$/i.test(v['metrics-count-by-namespace'].trim()) || parseBool(v['metrics-count-by-namespace']) === true,
     warnings: Object.freeze(warnings),
   });
 }

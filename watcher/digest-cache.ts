@@ -29,7 +29,10 @@ export class DigestCache {
   /** Source reads made (for tests and benchmarks). */
   reads = 0;
 
-  constructor(private readonly hashKey: Uint8Array, private readonly fetch: SourceFetcher) {}
+  constructor(
+    private readonly hashKey: Uint8Array,
+    private readonly fetch: SourceFetcher,
+  ) {}
 
   /** Drops what is known of a source (its version changed or it is gone). */
   forget(kind: SourceKind, namespace: string, name: string): void {
@@ -68,7 +71,10 @@ export class DigestCache {
     const missing = tracked.filter((_, i) => digests[i] === undefined);
     if (missing.length > 0) {
       this.reads += missing.length;
-      const objects = await this.fetch(namespace, missing.map((t) => ({ kind: t.kind, name: t.name })));
+      const objects = await this.fetch(
+        namespace,
+        missing.map((t) => ({ kind: t.kind, name: t.name })),
+      );
       tracked.forEach((t, i) => {
         if (digests[i] !== undefined) return;
         const object = objects.get(sourceId(t.kind, t.name)) ?? null;

@@ -42,15 +42,26 @@ export function kubeEventRecorder(client: KubeApi, log: Logger, reportingInstanc
       const now = new Date().toISOString();
       const m = metaOf(workload.object);
       const body = {
-        apiVersion: 'v1', kind: 'Event',
+        apiVersion: 'v1',
+        kind: 'Event',
         metadata: { generateName: `${workload.name}.`, namespace: workload.namespace },
         involvedObject: {
-          apiVersion: apiVersionOf(workload.kind), kind: workload.kind.kind, namespace: workload.namespace, name: workload.name,
-          uid: (m as { uid?: string }).uid, resourceVersion: m.resourceVersion,
+          apiVersion: apiVersionOf(workload.kind),
+          kind: workload.kind.kind,
+          namespace: workload.namespace,
+          name: workload.name,
+          uid: (m as { uid?: string }).uid,
+          resourceVersion: m.resourceVersion,
         },
-        type, reason, message: message.slice(0, 1000), count: 1, firstTimestamp: now, lastTimestamp: now,
+        type,
+        reason,
+        message: message.slice(0, 1000),
+        count: 1,
+        firstTimestamp: now,
+        lastTimestamp: now,
         source: { component: 'configstamp-watcher' },
-        reportingComponent: 'configstamp.io/watcher', reportingInstance,
+        reportingComponent: 'configstamp.io/watcher',
+        reportingInstance,
       };
       try {
         await client.request('POST', `/api/v1/namespaces/${encodeURIComponent(workload.namespace)}/events`, { body });

@@ -80,7 +80,12 @@ export class EventRouter {
     if (w === undefined) return void this.index.remove(key);
     const plan = wantedSources({ kind: w.kind, object: w.object, namespace: this.cache.namespaceView(w.namespace), policy: this.deps.policy });
     if (!plan.tracked) return void this.index.remove(key);
-    this.index.set(key, w.namespace, plan.wants, plan.patterns.map((p) => p.kind));
+    this.index.set(
+      key,
+      w.namespace,
+      plan.wants,
+      plan.patterns.map((p) => p.kind),
+    );
   }
 
   private relisted(resource: string, initial: boolean): void {
@@ -167,7 +172,12 @@ export class EventRouter {
     };
     return {
       replace: (items, initial) => {
-        const stale = new Set(this.cache.workloadsOfKind(kind).filter((w) => namespace === undefined || w.namespace === namespace).map((w) => w.key));
+        const stale = new Set(
+          this.cache
+            .workloadsOfKind(kind)
+            .filter((w) => namespace === undefined || w.namespace === namespace)
+            .map((w) => w.key),
+        );
         for (const item of items) {
           const key = set(item);
           if (key !== undefined) stale.delete(key);

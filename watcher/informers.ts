@@ -19,15 +19,53 @@ import type { EventRouter } from './event-router.js';
 export function buildInformers(client: KubeApi, controller: EventRouter, config: WatcherConfig, log: Logger): Informer[] {
   const options = { watchTimeoutMs: config.watchTimeoutMs };
   const scopes: readonly (string | undefined)[] = config.namespaces.length === 0 ? [undefined] : config.namespaces;
-  const namespaces = config.namespaces.length === 0
-    ? [new Informer(client, { resource: 'namespaces', path: namespacePath(), listAccept: METADATA_LIST_ACCEPT, watchAccept: METADATA_ACCEPT }, controller.namespaceHandlers(), log, options)]
-    : [];
-  const sources = scopes.flatMap((ns) => SOURCE_KINDS.map((kind) => new Informer(client, {
-    resource: SOURCE_KIND_TABLE[kind].plural, path: sourcePath(kind, ns), listAccept: METADATA_LIST_ACCEPT, watchAccept: METADATA_ACCEPT,
-    fieldSelector: sourceFieldSelector(kind), transform: compactSource,
-  }, controller.sourceHandlers(kind, ns), log, options)));
-  const workloads = scopes.flatMap((ns) => WORKLOAD_KINDS.filter((k) => !config.policy.ignoredWorkloadKinds.has(k.kind)).map((kind) => new Informer(client, {
-    resource: kind.plural, path: workloadPath(kind, ns), optional: kind.crd, transform: (o) => pruneWorkload(kind, o),
-  }, controller.workloadHandlers(kind, ns), log, options)));
+  const namespaces =
+    config.namespaces.length === 0
+      ? [
+          new Informer(
+            client,
+            { resource: 'namespaces', path: namespacePath(), listAccept: METADATA_LIST_ACCEPT, watchAccept: METADATA_ACCEPT },
+            controller.namespaceHandlers(),
+            log,
+            options,
+          ),
+        ]
+      : [];
+  const sources = scopes.flatMap((ns) =>
+    SOURCE_KINDS.map(
+      (kind) =>
+        new Informer(
+          client,
+          {
+            resource: SOURCE_KIND_TABLE[kind].plural,
+            path: sourcePath(kind, ns),
+            listAccept: METADATA_LIST_ACCEPT,
+            watchAccept: METADATA_ACCEPT,
+            fieldSelector: sourceFieldSelector(kind),
+            transform: compactSource,
+          },
+          controller.sourceHandlers(kind, ns),
+          log,
+          options,
+        ),
+    ),
+  );
+  const workloads = scopes.flatMap((ns) =>
+    WORKLOAD_KINDS.filter((k) => !config.policy.ignoredWorkloadKinds.has(k.kind)).map(
+      (kind) =>
+        new Informer(
+          client,
+          {
+            resource: kind.plural,
+            path: workloadPath(kind, ns),
+            optional: kind.crd,
+            transform: (o) => pruneWorkload(kind, o),
+          },
+          controller.workloadHandlers(kind, ns),
+          log,
+          options,
+        ),
+    ),
+  );
   return [...namespaces, ...sources, ...workloads];
 }

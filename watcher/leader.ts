@@ -44,7 +44,10 @@ export class LeaderElector {
   private observedAt = 0;
   private lastRenew: number | undefined;
 
-  constructor(private readonly store: LeaseStore, private readonly options: ElectorOptions) {}
+  constructor(
+    private readonly store: LeaseStore,
+    private readonly options: ElectorOptions,
+  ) {}
 
   /** True while this replica holds the lease and renewed it within the renew deadline. */
   isLeader(): boolean {
@@ -57,8 +60,11 @@ export class LeaderElector {
     const now = clock.now();
     const stamp = new Date(now).toISOString();
     const fresh: LeaseRecord = {
-      holderIdentity: identity, leaseDurationSeconds: Math.ceil(this.options.leaseDurationMs / 1000),
-      acquireTime: stamp, renewTime: stamp, leaseTransitions: 0,
+      holderIdentity: identity,
+      leaseDurationSeconds: Math.ceil(this.options.leaseDurationMs / 1000),
+      acquireTime: stamp,
+      renewTime: stamp,
+      leaseTransitions: 0,
     };
     const existing = await this.store.get();
     if (existing === null) {

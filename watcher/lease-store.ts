@@ -17,7 +17,8 @@ export function kubeLeaseStore(client: KubeApi, namespace: string, name: string)
   const collection = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
   const path = `${collection}/${encodeURIComponent(name)}`;
   const body = (record: LeaseRecord, resourceVersion?: string) => ({
-    apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
     metadata: { name, namespace, ...(resourceVersion ? { resourceVersion } : {}) },
     spec: { ...record, acquireTime: toMicroTime(record.acquireTime), renewTime: toMicroTime(record.renewTime) },
   });
@@ -29,8 +30,11 @@ export function kubeLeaseStore(client: KubeApi, namespace: string, name: string)
       return {
         resourceVersion: lease.metadata?.resourceVersion ?? '',
         record: {
-          holderIdentity: s.holderIdentity ?? '', leaseDurationSeconds: s.leaseDurationSeconds ?? 15,
-          acquireTime: s.acquireTime ?? '', renewTime: s.renewTime ?? '', leaseTransitions: s.leaseTransitions ?? 0,
+          holderIdentity: s.holderIdentity ?? '',
+          leaseDurationSeconds: s.leaseDurationSeconds ?? 15,
+          acquireTime: s.acquireTime ?? '',
+          renewTime: s.renewTime ?? '',
+          leaseTransitions: s.leaseTransitions ?? 0,
         },
       };
     },

@@ -45,7 +45,9 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   // away when the watcher boots; it waits for it rather than exit and crash-loop.
   const ops = await startOpsServer({ host: config.healthHost, port: config.healthPort, registry: metrics.registry, isReady: () => isReady() });
   log.info({ port: ops.port, host: config.healthHost }, 'ops serving');
-  const hashKey = await untilStopped(lifecycle.stopped, log, 'loading the hash key', () => ensureHashKey(client, { namespace: config.namespace, name: config.hashKeySecret }));
+  const hashKey = await untilStopped(lifecycle.stopped, log, 'loading the hash key', () =>
+    ensureHashKey(client, { namespace: config.namespace, name: config.hashKeySecret }),
+  );
   if (hashKey === undefined) {
     await ops.close();
     client.close();
@@ -56,15 +58,24 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   log.info({ secret: `${config.namespace}/${config.hashKeySecret}`, created }, 'hash key loaded');
 
   const queue = new WorkQueue({
-    clock, debounceMs: config.debounceMs, workers: config.workers, retryBaseMs: config.retryBaseMs, retryMaxMs: config.retryMaxMs,
+    clock,
+    debounceMs: config.debounceMs,
+    workers: config.workers,
+    retryBaseMs: config.retryBaseMs,
+    retryMaxMs: config.retryMaxMs,
     onDepth: (depth) => metrics.queueDepth.set(depth),
   });
   const digests = new DigestCache(key, (namespace, keys) =>
-    fetchSources(client, namespace, keys, { concurrency: config.fetchConcurrency, deadlineMs: config.fetchDeadlineMs }));
+    fetchSources(client, namespace, keys, { concurrency: config.fetchConcurrency, deadlineMs: config.fetchDeadlineMs }),
+  );
   const guard = new ChurnGuard(config.minRolloutIntervalMs, clock);
   const progress = new SyncProgress(log, clock);
   const controller = new EventRouter({
-    queue, digests, guard, policy: config.policy, log,
+    queue,
+    digests,
+    guard,
+    policy: config.policy,
+    log,
     onRestart: (resource, reason) => metrics.watchRestarts.inc({ resource, reason }),
     onSyncAll: (keys) => progress.begin(keys),
     onRemoved: (key) => progress.done(key),
@@ -72,15 +83,29 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
 
   const elector = config.leaderElect
     ? new LeaderElector(kubeLeaseStore(client, config.namespace, config.leaseName), {
-      identity: config.identity, leaseDurationMs: config.leaseDurationMs, renewDeadlineMs: config.renewDeadlineMs,
-      retryPeriodMs: config.retryPeriodMs, clock, log,
-    })
+        identity: config.identity,
+        leaseDurationMs: config.leaseDurationMs,
+        renewDeadlineMs: config.renewDeadlineMs,
+        retryPeriodMs: config.retryPeriodMs,
+        clock,
+        log,
+      })
     : undefined;
   const isLeader = (): boolean => elector === undefined || elector.isLeader();
   const reconcileDeps = {
-    cache: controller.cache, digests, api: kubeWorkloadApi(client), policy: config.policy, rollOnDelete: config.rollOnDelete,
-    guard, limiter: new TokenBucket(config.patchQps, config.patchBurst, clock), events: kubeEventRecorder(client, log, config.identity),
-    metrics, log, clock, isLeader, ...outbound(config, log, metrics),
+    cache: controller.cache,
+    digests,
+    api: kubeWorkloadApi(client),
+    policy: config.policy,
+    rollOnDelete: config.rollOnDelete,
+    guard,
+    limiter: new TokenBucket(config.patchQps, config.patchBurst, clock),
+    events: kubeEventRecorder(client, log, config.identity),
+    metrics,
+    log,
+    clock,
+    isLeader,
+    ...outbound(config, log, metrics),
   };
 
   const informers = buildInformers(client, controller, config, log);
@@ -89,13 +114,24 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
 
   const abort = new AbortController();
   const running = informers.map((i) => i.run(abort.signal));
-  const syncing = syncAfterLists({
-    informers, controller, log, clock, warm: () => warmDigests(client, controller.cache, digests, key, config.policy, log, DEFAULT_WARMUP, abort.signal),
-  }, lifecycle.stopped);
+  const syncing = syncAfterLists(
+    {
+      informers,
+      controller,
+      log,
+      clock,
+      warm: () => warmDigests(client, controller.cache, digests, key, config.policy, log, DEFAULT_WARMUP, abort.signal),
+    },
+    lifecycle.stopped,
+  );
 
   let exitCode = 0;
   const electing = lead({
-    elector, signal: abort.signal, log, identity: config.identity, metrics,
+    elector,
+    signal: abort.signal,
+    log,
+    identity: config.identity,
+    metrics,
     onLead: () => {
       queue.start(async (k, context) => {
         const result = await reconcileWorkload(reconcileDeps, k, context);

@@ -43,7 +43,10 @@ export interface PlanRow {
 async function listAll(client: KubeApi, path: string, options: { accept?: string; fieldSelector?: string; optional?: boolean } = {}): Promise<unknown[]> {
   const items: unknown[] = [];
   try {
-    for await (const page of listPages<ListPage & { items?: unknown[] }>(client, path, { accept: options.accept, query: { limit: 500, fieldSelector: options.fieldSelector } })) {
+    for await (const page of listPages<ListPage & { items?: unknown[] }>(client, path, {
+      accept: options.accept,
+      query: { limit: 500, fieldSelector: options.fieldSelector },
+    })) {
       items.push(...(page.items ?? []));
     }
   } catch (err) {
@@ -73,7 +76,8 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   try {
     const key = await readHashKey(client, { namespace: values.namespace, name: values['hash-key-secret'] });
     const cache = new ClusterCache();
-    for (const ns of await listAll(client, namespacePath(), { accept: METADATA_LIST_ACCEPT })) cache.setNamespace(metaOf(ns).name ?? '', metaOf(ns).labels ?? {});
+    for (const ns of await listAll(client, namespacePath(), { accept: METADATA_LIST_ACCEPT }))
+      cache.setNamespace(metaOf(ns).name ?? '', metaOf(ns).labels ?? {});
     for (const kind of SOURCE_KINDS) {
       const path = only ? sourcePath(kind, only) : sourcePath(kind);
       for (const item of await listAll(client, path, { accept: METADATA_LIST_ACCEPT, fieldSelector: sourceFieldSelector(kind) })) {
@@ -89,13 +93,17 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         const m = metaOf(object);
         if (!m.name || !m.namespace) continue;
         const port = digests.port(m.namespace, cache.catalog(m.namespace), (k, ns, name) => cache.source(k, ns, name)?.resourceVersion);
-        const ev = await decideWorkload({ kind, object, namespace: cache.namespaceView(m.namespace), policy }, port, { rollOnDelete: values['roll-on-delete'], now: new Date().toISOString() });
+        const ev = await decideWorkload({ kind, object, namespace: cache.namespaceView(m.namespace), policy }, port, {
+          rollOnDelete: values['roll-on-delete'],
+          now: new Date().toISOString(),
+        });
         if (!ev.plan.tracked) continue;
         const d = ev.decision;
         const sources = ev.tracked.map((t) => `${t.kind}/${t.name}`);
         const base = { namespace: m.namespace, kind: kind.kind, name: m.name, sources };
         if (d.action === 'rollout') rows.push({ ...base, action: 'rollout', reason: rolloutReason(d.changes), why: describeChanges(d.changes) });
-        else if (d.action === 'adopt') rows.push({ ...base, action: 'adopt', why: `record without rollout: ${d.unrecorded.map((e) => `${e.kind}/${e.name}`).join(', ')}` });
+        else if (d.action === 'adopt')
+          rows.push({ ...base, action: 'adopt', why: `record without rollout: ${d.unrecorded.map((e) => `${e.kind}/${e.name}`).join(', ')}` });
         else if (values.all) rows.push({ ...base, action: 'none', why: `up to date (${ev.plan.reason})` });
       }
     }

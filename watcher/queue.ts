@@ -116,7 +116,10 @@ export class WorkQueue {
       }
       await new Promise<void>((resolve) => {
         const prev = this.wake;
-        this.wake = () => { prev?.(); resolve(); };
+        this.wake = () => {
+          prev?.();
+          resolve();
+        };
       });
     }
   }

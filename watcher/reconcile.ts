@@ -39,7 +39,10 @@ export function kubeWorkloadApi(client: KubeApi): WorkloadApi {
     get: (w) => client.getOrNull(workloadPath(w.kind, w.namespace, w.name), { timeoutMs: 10_000 }),
     async patch(w, body) {
       await client.request('PATCH', workloadPath(w.kind, w.namespace, w.name), {
-        body, contentType: MERGE_PATCH, query: { fieldManager: 'configstamp' }, timeoutMs: 10_000,
+        body,
+        contentType: MERGE_PATCH,
+        query: { fieldManager: 'configstamp' },
+        timeoutMs: 10_000,
       });
     },
   };
@@ -145,7 +148,10 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
   if (decision.action === 'notify' && decision.changes.length > 0) {
     // Delivered before it is recorded: a failed delivery is retried, never recorded as sent.
     const sentAt = deps.clock.now();
-    await deps.notifier!.deliver(workload, decision.changes.map((c) => ({ kind: c.kind, name: c.name, digest: c.to })));
+    await deps.notifier!.deliver(
+      workload,
+      decision.changes.map((c) => ({ kind: c.kind, name: c.name, digest: c.to })),
+    );
     countReload(deps.metrics.reloader, cached.kind.kind, ns, true, (deps.clock.now() - sentAt) / 1000);
   }
   const sent = deps.clock.now();
@@ -173,7 +179,12 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
     deps.guard.record(cached.key);
     deps.metrics.notifications.inc({ kind: cached.kind.kind, namespace: ns });
     log.info({ changed, patchMs }, 'notified (--webhook-url): changes posted, nothing rolled');
-    await deps.events.post(entry, 'Normal', EventReasons.notified, `configstamp notified --webhook-url instead of rolling ${cached.kind.kind} ${cached.name}: ${changed}`);
+    await deps.events.post(
+      entry,
+      'Normal',
+      EventReasons.notified,
+      `configstamp notified --webhook-url instead of rolling ${cached.kind.kind} ${cached.name}: ${changed}`,
+    );
     return;
   }
   deps.guard.record(cached.key);

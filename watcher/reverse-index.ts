@@ -22,7 +22,10 @@ export class ReverseIndex {
   /** Replaces what `workload` (in `namespace`) wants. */
   set(workload: string, namespace: string, sources: readonly WantedSource[], patternKinds: Iterable<SourceKind>): void {
     this.remove(workload);
-    const entry = { sources: sources.map((s) => sourceKey(namespace, s.kind, s.name)), patterns: [...new Set(patternKinds)].map((k) => patternKey(namespace, k)) };
+    const entry = {
+      sources: sources.map((s) => sourceKey(namespace, s.kind, s.name)),
+      patterns: [...new Set(patternKinds)].map((k) => patternKey(namespace, k)),
+    };
     for (const key of entry.sources) add(this.bySource, key, workload);
     for (const key of entry.patterns) add(this.byPattern, key, workload);
     this.byWorkload.set(workload, entry);

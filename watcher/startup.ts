@@ -54,7 +54,10 @@ export async function syncAfterLists(deps: SyncDeps, stopped: Promise<string>): 
     deps.log.warn({ err: errorMessage(err) }, 'warm-up failed; sources will be read one by one');
   }
   deps.controller.markSynced();
-  deps.log.info({ workloads: deps.controller.cache.workloadKeys().length, tracked: deps.controller.index.size }, 'synced: listed namespaces, sources and workloads');
+  deps.log.info(
+    { workloads: deps.controller.cache.workloadKeys().length, tracked: deps.controller.index.size },
+    'synced: listed namespaces, sources and workloads',
+  );
 }
 
 export interface LeadDeps {

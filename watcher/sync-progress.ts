@@ -12,7 +12,11 @@ export class SyncProgress {
   private startedAt = 0;
   private lastReport = 0;
 
-  constructor(private readonly log: Logger, private readonly clock: Clock, private readonly everyMs = 5_000) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly clock: Clock,
+    private readonly everyMs = 5_000,
+  ) {}
 
   /** A restart sync begins over these keys (a later call starts a new one). */
   begin(keys: Iterable<string>): void {

@@ -51,7 +51,10 @@ function trackedSourceNeeds(cache: ClusterCache, policy: PolicyOptions): Map<str
   const groups = new Map<string, { namespace: string; kind: SourceKind; needs: Needs }>();
   for (const key of cache.workloadKeys()) {
     const w = cache.workload(key)!;
-    const { plan, tracked } = trackWorkload({ kind: w.kind, object: w.object, namespace: cache.namespaceView(w.namespace), policy }, cache.catalog(w.namespace));
+    const { plan, tracked } = trackWorkload(
+      { kind: w.kind, object: w.object, namespace: cache.namespaceView(w.namespace), policy },
+      cache.catalog(w.namespace),
+    );
     if (!plan.tracked) continue;
     for (const t of tracked) {
       if (cache.source(t.kind, w.namespace, t.name) === undefined) continue;
@@ -66,10 +69,15 @@ function trackedSourceNeeds(cache: ClusterCache, policy: PolicyOptions): Map<str
   return groups;
 }
 
-
 export async function warmDigests(
-  client: KubeApi, cache: ClusterCache, digests: DigestCache, hashKey: Uint8Array, policy: PolicyOptions, log: Logger,
-  options: WarmupOptions = DEFAULT_WARMUP, signal?: AbortSignal,
+  client: KubeApi,
+  cache: ClusterCache,
+  digests: DigestCache,
+  hashKey: Uint8Array,
+  policy: PolicyOptions,
+  log: Logger,
+  options: WarmupOptions = DEFAULT_WARMUP,
+  signal?: AbortSignal,
 ): Promise<WarmupResult> {
   const worth = [...trackedSourceNeeds(cache, policy).values()].filter(({ namespace, kind, needs }) => {
     const total = [...cache.catalog(namespace).names(kind)].length;
@@ -81,7 +89,9 @@ export async function warmDigests(
   await mapBounded(worth, options.concurrency, async ({ namespace, kind, needs }) => {
     try {
       const pages = listPages<ListPage & { items?: unknown[] }>(client, sourcePath(kind, namespace), {
-        query: { limit: options.pageSize, fieldSelector: sourceFieldSelector(kind) }, timeoutMs: 30_000, signal,
+        query: { limit: options.pageSize, fieldSelector: sourceFieldSelector(kind) },
+        timeoutMs: 30_000,
+        signal,
       });
       for await (const page of pages) {
         lists++;

@@ -66,7 +66,10 @@ export async function admit(request: AdmissionRequest, deps: AdmitDeps): Promise
     const namespace = request.namespace || String(getPath(request.object, ['metadata', 'namespace']) ?? '');
     if (namespace === '') return outcome('skipped', 'no namespace', kind);
     const ns = await deps.namespaces.get(namespace);
-    const { plan: tracking, stamp } = await evaluateWorkload({ kind, object: request.object, namespace: ns, policy: deps.policy }, deps.readSources(namespace, deps.hashKey));
+    const { plan: tracking, stamp } = await evaluateWorkload(
+      { kind, object: request.object, namespace: ns, policy: deps.policy },
+      deps.readSources(namespace, deps.hashKey),
+    );
     if (!tracking.tracked) return outcome('skipped', tracking.reason, kind);
     if (stamp.length === 0 && incoming === undefined) return outcome('unchanged', `${plan.reason}; tracked (${tracking.reason}) but no source is`, kind);
     const value = formatStamp(stamp);
@@ -83,7 +86,11 @@ function failOpen(kind: WorkloadKind, object: unknown, fallback: string | undefi
   const message = errorMessage(err);
   const patch = fallback !== undefined && fallback !== incoming ? buildStampJsonPatch(kind, object, fallback) : [];
   return {
-    result: 'failed_open', reason: 'could not compute fresh digests', kind, patch,
-    warnings: [failOpenWarning(code, message)], error: { code, message },
+    result: 'failed_open',
+    reason: 'could not compute fresh digests',
+    kind,
+    patch,
+    warnings: [failOpenWarning(code, message)],
+    error: { code, message },
   };
 }

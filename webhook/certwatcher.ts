@@ -95,8 +95,10 @@ export class CertWatcher {
       this.lastProblem = '';
       metrics.certReloads.inc({ result: 'loaded' });
       metrics.certNotAfter.set(Math.floor(pair.notAfter.getTime() / 1000));
-      log.info({ fingerprint: pair.fingerprint, notAfter: pair.notAfter.toISOString(), certFile: this.options.certFile },
-        first ? 'serving certificate loaded' : 'serving certificate reloaded');
+      log.info(
+        { fingerprint: pair.fingerprint, notAfter: pair.notAfter.toISOString(), certFile: this.options.certFile },
+        first ? 'serving certificate loaded' : 'serving certificate reloaded',
+      );
       return true;
     } catch (err) {
       metrics.certReloads.inc({ result: 'failed' });

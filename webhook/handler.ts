@@ -31,8 +31,12 @@ export function createAdmissionHandler(deps: AdmitDeps, log: Logger, metrics: We
       // admit() returns failures as outcomes; reaching here is a bug. Still allow, still answer.
       const message = `unexpected error: ${errorMessage(err)}`;
       result = {
-        result: 'failed_open', reason: 'internal error', kind: undefined, patch: [],
-        warnings: [failOpenWarning(ErrorCodes.INTERNAL, message)], error: { code: ErrorCodes.INTERNAL, message },
+        result: 'failed_open',
+        reason: 'internal error',
+        kind: undefined,
+        patch: [],
+        warnings: [failOpenWarning(ErrorCodes.INTERNAL, message)],
+        error: { code: ErrorCodes.INTERNAL, message },
       };
     }
     const kindLabel = result.kind?.kind ?? 'other';
@@ -41,8 +45,12 @@ export function createAdmissionHandler(deps: AdmitDeps, log: Logger, metrics: We
     metrics.admissionSeconds.observe({ kind: kindLabel, result: result.result }, seconds);
     if (result.result !== 'skipped' || log.isLevelEnabled('debug')) {
       const admissionLog = log.child({
-        uid: request.uid, kind: kindLabel, namespace: request.namespace, name: objectName(request),
-        operation: request.operation, dryRun: request.dryRun,
+        uid: request.uid,
+        kind: kindLabel,
+        namespace: request.namespace,
+        name: objectName(request),
+        operation: request.operation,
+        dryRun: request.dryRun,
       });
       const fields = { result: result.result, reason: result.reason, ms: Math.round(seconds * 1e4) / 10 };
       if (result.error) {

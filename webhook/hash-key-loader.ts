@@ -57,8 +57,10 @@ export class HashKeyLoader {
       // One warning per distinct problem; retries of the same one log at debug.
       const level = problem === this.lastProblem ? 'debug' : 'warn';
       this.lastProblem = problem;
-      this.log[level]({ code: errorCode(err), err: problem, retryMs: this.retryMs },
-        'hash key not loaded: admissions of tracked workloads are allowed unstamped until it is');
+      this.log[level](
+        { code: errorCode(err), err: problem, retryMs: this.retryMs },
+        'hash key not loaded: admissions of tracked workloads are allowed unstamped until it is',
+      );
       this.timer = setTimeout(() => void this.attempt(), this.retryMs);
       this.timer.unref();
     }

@@ -31,7 +31,11 @@ interface ErrorBody {
 }
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
-  400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed', 413: 'Payload Too Large', 415: 'Unsupported Media Type',
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
 };
 
 function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
@@ -49,9 +53,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     // The API server keeps connections alive for many admissions; do not cut them short.
     keepAliveTimeout: 75_000,
   };
-  const app: FastifyInstance = (options.https
-    ? fastify({ ...base, https: options.https })
-    : fastify(base)) as unknown as FastifyInstance;
+  const app: FastifyInstance = (options.https ? fastify({ ...base, https: options.https }) : fastify(base)) as unknown as FastifyInstance;
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
@@ -88,7 +90,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.get('/healthz', async (_request, reply) => reply.type('text/plain').send('ok\n'));
   app.get('/readyz', async (_request, reply) => {
     const ready = options.isReady();
-    return reply.code(ready ? 200 : 503).type('text/plain').send(ready ? 'ready\n' : 'not ready\n');
+    return reply
+      .code(ready ? 200 : 503)
+      .type('text/plain')
+      .send(ready ? 'ready\n' : 'not ready\n');
   });
   return app;
 }

@@ -34,21 +34,36 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   collectDefaultMetrics({ register: metrics.registry, prefix: 'configstamp_webhook_' });
   const client = await connect(config.kubeconfig, 'configstamp-webhook', env);
 
-  const hashKey = HashKeyLoader.forSecret(client, { namespace: config.namespace, name: config.hashKeySecret }, config.hashKeyRetryMs, log.child({ part: 'hash-key' }), metrics);
+  const hashKey = HashKeyLoader.forSecret(
+    client,
+    { namespace: config.namespace, name: config.hashKeySecret },
+    config.hashKeyRetryMs,
+    log.child({ part: 'hash-key' }),
+    metrics,
+  );
   void hashKey.start();
   // A scoped install (--namespaces) may not read Namespace objects: their labels read as none.
-  const namespaces = config.namespaces.length === 0 ? new NamespaceCache(client, log.child({ part: 'namespaces' }), config.fetchDeadlineMs) : unlabelledNamespaces;
+  const namespaces =
+    config.namespaces.length === 0 ? new NamespaceCache(client, log.child({ part: 'namespaces' }), config.fetchDeadlineMs) : unlabelledNamespaces;
   if (namespaces instanceof NamespaceCache) namespaces.start();
   const fetchOptions = { concurrency: config.fetchConcurrency, deadlineMs: config.fetchDeadlineMs };
   const readSources = kubeSourceReader(client, fetchOptions, (s) => metrics.sourceReadSeconds.observe(s));
-  const handler = createAdmissionHandler({ policy: config.policy, namespaces, hashKey: () => hashKey.current, readSources }, log.child({ part: 'admission' }), metrics);
+  const handler = createAdmissionHandler(
+    { policy: config.policy, namespaces, hashKey: () => hashKey.current, readSources },
+    log.child({ part: 'admission' }),
+    metrics,
+  );
 
   let listening = false;
   let pending: { cert: Buffer; key: Buffer } | undefined;
   let applyPair = (pair: { cert: Buffer; key: Buffer }): void => void (pending = pair);
   const certs = new CertWatcher({
-    certFile: config.certFile, keyFile: config.keyFile, pollIntervalMs: config.certPollIntervalMs,
-    log: log.child({ part: 'certificates' }), metrics, onChange: (pair) => applyPair(pair),
+    certFile: config.certFile,
+    keyFile: config.keyFile,
+    pollIntervalMs: config.certPollIntervalMs,
+    log: log.child({ part: 'certificates' }),
+    metrics,
+    onChange: (pair) => applyPair(pair),
   });
   await certs.load();
   const isReady = (): boolean => listening && certs.loaded;

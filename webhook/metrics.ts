@@ -26,17 +26,20 @@ export function createWebhookMetrics(registry = new Registry()): WebhookMetrics 
     admissions: new Counter({
       name: 'configstamp_webhook_admissions_total',
       help: 'Admission reviews answered, by workload kind (or "other"), operation and result.',
-      labelNames: ['kind', 'operation', 'result'], registers,
+      labelNames: ['kind', 'operation', 'result'],
+      registers,
     }),
     failures: new Counter({
       name: 'configstamp_webhook_failures_total',
       help: 'Admissions allowed unchanged because of an internal failure (fail open), by error code.',
-      labelNames: ['code'], registers,
+      labelNames: ['code'],
+      registers,
     }),
     admissionSeconds: new Histogram({
       name: 'configstamp_webhook_admission_duration_seconds',
       help: 'Time to answer one admission review, from decoded request to response.',
-      labelNames: ['kind', 'result'], registers,
+      labelNames: ['kind', 'result'],
+      registers,
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     }),
     sourceReadSeconds: new Histogram({
@@ -48,20 +51,24 @@ export function createWebhookMetrics(registry = new Registry()): WebhookMetrics 
     badRequests: new Counter({
       name: 'configstamp_webhook_bad_requests_total',
       help: 'Requests to /mutate answered with a 4xx (not a readable AdmissionReview), by HTTP status.',
-      labelNames: ['status'], registers,
+      labelNames: ['status'],
+      registers,
     }),
     certReloads: new Counter({
       name: 'configstamp_webhook_certificate_loads_total',
       help: 'Loads of the serving certificate from its files, by result (loaded, failed).',
-      labelNames: ['result'], registers,
+      labelNames: ['result'],
+      registers,
     }),
     certNotAfter: new Gauge({
       name: 'configstamp_webhook_certificate_expiry_timestamp_seconds',
-      help: 'notAfter of the serving certificate in use (Unix seconds).', registers,
+      help: 'notAfter of the serving certificate in use (Unix seconds).',
+      registers,
     }),
     hashKeyLoaded: new Gauge({
       name: 'configstamp_webhook_hash_key_loaded',
-      help: '1 once the per-cluster hash key is loaded; 0 while admissions fail open for want of it.', registers,
+      help: '1 once the per-cluster hash key is loaded; 0 while admissions fail open for want of it.',
+      registers,
     }),
   };
 }

@@ -31,15 +31,25 @@ export class NamespaceCache implements NamespaceLookup {
   private readonly controller = new AbortController();
   private readonly informer: Informer;
 
-  constructor(private readonly client: KubeApi, log: Logger, private readonly getTimeoutMs: number) {
-    this.informer = new Informer(client, { resource: 'namespaces', path: namespacePath(), listAccept: METADATA_LIST_ACCEPT }, {
-      replace: (items) => {
-        this.views.clear();
-        for (const item of items) this.apply('ADDED', item);
+  constructor(
+    private readonly client: KubeApi,
+    log: Logger,
+    private readonly getTimeoutMs: number,
+  ) {
+    this.informer = new Informer(
+      client,
+      { resource: 'namespaces', path: namespacePath(), listAccept: METADATA_LIST_ACCEPT },
+      {
+        replace: (items) => {
+          this.views.clear();
+          for (const item of items) this.apply('ADDED', item);
+        },
+        event: (type, object) => this.apply(type, object),
+        restarted: () => undefined,
       },
-      event: (type, object) => this.apply(type, object),
-      restarted: () => undefined,
-    }, log, { watchTimeoutMs: 300_000, backoffMs: { base: 500, max: 30_000 } });
+      log,
+      { watchTimeoutMs: 300_000, backoffMs: { base: 500, max: 30_000 } },
+    );
   }
 
   start(): void {

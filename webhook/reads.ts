@@ -26,14 +26,16 @@ export type SourceReader = (namespace: string, hashKey: () => Uint8Array | undef
 async function listPatternKinds(client: KubeApi, namespace: string, plan: WantedPlan, deadlineMs: number): Promise<Map<SourceKind, NamedSourceMeta[]>> {
   const kinds = [...new Set(plan.patterns.map((p) => p.kind))];
   const signal = AbortSignal.timeout(deadlineMs);
-  const lists = await Promise.all(kinds.map(async (kind) => {
-    try {
-      return await listSourceMetadata(client, kind, namespace, signal);
-    } catch (err) {
-      if (signal.aborted) throw new ConfigstampError(ErrorCodes.DEADLINE, `listing ${kind}s in ${namespace}: no answer within ${deadlineMs} ms`);
-      throw new ConfigstampError(ErrorCodes.SOURCE_READ, `listing ${kind}s in ${namespace}: ${errorMessage(err)}`, { cause: err });
-    }
-  }));
+  const lists = await Promise.all(
+    kinds.map(async (kind) => {
+      try {
+        return await listSourceMetadata(client, kind, namespace, signal);
+      } catch (err) {
+        if (signal.aborted) throw new ConfigstampError(ErrorCodes.DEADLINE, `listing ${kind}s in ${namespace}: no answer within ${deadlineMs} ms`);
+        throw new ConfigstampError(ErrorCodes.SOURCE_READ, `listing ${kind}s in ${namespace}: ${errorMessage(err)}`, { cause: err });
+      }
+    }),
+  );
   return new Map(kinds.map((kind, i) => [kind, lists[i]!]));
 }
 
@@ -54,35 +56,40 @@ export function kubeSourceReader(client: KubeApi, options: FetchOptions, observe
     };
     return {
       // The wanted sources (GETs) and, for name patterns, the metadata of their kinds (LISTs).
-      catalog: (plan) => timed(async () => {
-        // Nothing is read for a stamp that could not be keyed.
-        if (hashKey() === undefined) throw new ConfigstampError(ErrorCodes.HASH_KEY, 'the per-cluster hash key is not loaded yet');
-        const [fetched, listed] = await Promise.all([fetchSources(client, namespace, plan.wants, options), listPatternKinds(client, namespace, plan, options.deadlineMs)]);
-        for (const [id, object] of fetched) objects.set(id, object);
-        return {
-          get(kind, name) {
-            const id = sourceId(kind, name);
-            if (objects.has(id)) {
-              const object = objects.get(id);
-              return object === null ? undefined : readSourceMeta(object);
-            }
-            return listed.get(kind)?.find((m) => m.name === name);
-          },
-          names: (kind) => (listed.get(kind) ?? []).map((m) => m.name),
-        } satisfies SourceCatalog;
-      }, false),
+      catalog: (plan) =>
+        timed(async () => {
+          // Nothing is read for a stamp that could not be keyed.
+          if (hashKey() === undefined) throw new ConfigstampError(ErrorCodes.HASH_KEY, 'the per-cluster hash key is not loaded yet');
+          const [fetched, listed] = await Promise.all([
+            fetchSources(client, namespace, plan.wants, options),
+            listPatternKinds(client, namespace, plan, options.deadlineMs),
+          ]);
+          for (const [id, object] of fetched) objects.set(id, object);
+          return {
+            get(kind, name) {
+              const id = sourceId(kind, name);
+              if (objects.has(id)) {
+                const object = objects.get(id);
+                return object === null ? undefined : readSourceMeta(object);
+              }
+              return listed.get(kind)?.find((m) => m.name === name);
+            },
+            names: (kind) => (listed.get(kind) ?? []).map((m) => m.name),
+          } satisfies SourceCatalog;
+        }, false),
       // What a pattern matched is read now, in the time the deadline leaves; then one batch of digests.
-      digests: (tracked) => timed(async () => {
-        const missing = tracked.filter((t) => !objects.has(sourceId(t.kind, t.name)));
-        if (missing.length > 0) {
-          const remaining = options.deadlineMs - (performance.now() - started);
-          if (remaining <= 0) throw new ConfigstampError(ErrorCodes.DEADLINE, `reading sources in ${namespace}: no answer within ${options.deadlineMs} ms`);
-          for (const [id, object] of await fetchSources(client, namespace, missing, { ...options, deadlineMs: remaining })) objects.set(id, object);
-        }
-        const key = hashKey();
-        if (key === undefined) throw new ConfigstampError(ErrorCodes.HASH_KEY, 'the per-cluster hash key is not loaded yet');
-        return digestsFromData(key, namespace, tracked, (kind, name) => objects.get(sourceId(kind, name)) ?? null);
-      }, true),
+      digests: (tracked) =>
+        timed(async () => {
+          const missing = tracked.filter((t) => !objects.has(sourceId(t.kind, t.name)));
+          if (missing.length > 0) {
+            const remaining = options.deadlineMs - (performance.now() - started);
+            if (remaining <= 0) throw new ConfigstampError(ErrorCodes.DEADLINE, `reading sources in ${namespace}: no answer within ${options.deadlineMs} ms`);
+            for (const [id, object] of await fetchSources(client, namespace, missing, { ...options, deadlineMs: remaining })) objects.set(id, object);
+          }
+          const key = hashKey();
+          if (key === undefined) throw new ConfigstampError(ErrorCodes.HASH_KEY, 'the per-cluster hash key is not loaded yet');
+          return digestsFromData(key, namespace, tracked, (kind, name) => objects.get(sourceId(kind, name)) ?? null);
+        }, true),
     };
   };
 }

@@ -112,7 +112,11 @@ function convert(spec: FlagSpec, raw: string): FlagValue {
       return ms;
     }
     case 'list':
-      return Object.freeze(csvFields(raw).map((s) => s.trim()).filter((s) => s !== ''));
+      return Object.freeze(
+        csvFields(raw)
+          .map((s) => s.trim())
+          .filter((s) => s !== ''),
+      );
     case 'selector': {
       const text = csvFields(raw).join(',');
       return text.trim() === '' ? null : parseLabelSelector(normaliseSelector(text));
@@ -127,13 +131,17 @@ function convert(spec: FlagSpec, raw: string): FlagValue {
 }
 
 /** The value a flag of each type parses to. */
-export type ValueOf<T extends FlagType> =
-  T extends 'string' | 'enum' ? string
-    : T extends 'int' | 'port' | 'duration' ? number
-      : T extends 'bool' ? boolean
-        : T extends 'list' ? readonly string[]
-          : T extends 'selector' ? LabelSelector | null
-            : never;
+export type ValueOf<T extends FlagType> = T extends 'string' | 'enum'
+  ? string
+  : T extends 'int' | 'port' | 'duration'
+    ? number
+    : T extends 'bool'
+      ? boolean
+      : T extends 'list'
+        ? readonly string[]
+        : T extends 'selector'
+          ? LabelSelector | null
+          : never;
 
 /**
  * The parsed values of a flag table, typed from it: `values['patch-qps']` is a number, and a name
@@ -152,7 +160,11 @@ export interface ParsedFlags<S extends readonly FlagSpec[] = readonly FlagSpec[]
 }
 
 /** Parses argv (without the subcommand) and env against the specs; throws CS_ERR_CONFIG listing every problem. */
-export function parseFlags<const S extends readonly FlagSpec[]>(specs: S, argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParsedFlags<S> {
+export function parseFlags<const S extends readonly FlagSpec[]>(
+  specs: S,
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): ParsedFlags<S> {
   const byName = new Map<string, FlagSpec>();
   for (const spec of specs) for (const n of [spec.name, ...(spec.aliases ?? [])]) byName.set(n, spec);
   const problems: string[] = [];
@@ -164,8 +176,14 @@ export function parseFlags<const S extends readonly FlagSpec[]>(specs: S, argv: 
   let help = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') { help = true; continue; }
-    if (!arg.startsWith('--')) { problems.push(`unexpected argument "${arg}" (flags start with --)`); continue; }
+    if (arg === '--help' || arg === '-h') {
+      help = true;
+      continue;
+    }
+    if (!arg.startsWith('--')) {
+      problems.push(`unexpected argument "${arg}" (flags start with --)`);
+      continue;
+    }
     const eq = arg.indexOf('=');
     let name = arg.slice(2, eq < 0 ? undefined : eq);
     let text = eq < 0 ? undefined : arg.slice(eq + 1);
@@ -175,13 +193,19 @@ export function parseFlags<const S extends readonly FlagSpec[]>(specs: S, argv: 
       name = name.slice(3);
       text = 'false';
     }
-    if (spec === undefined) { problems.push(`unknown flag --${name}`); continue; }
+    if (spec === undefined) {
+      problems.push(`unknown flag --${name}`);
+      continue;
+    }
     if (text === undefined) {
       // A bare boolean is true; `--flag false` as two words also works (configstamp takes no
       // positional arguments, and Reloader's string-typed booleans are written so).
       if (spec.type === 'bool') text = i + 1 < argv.length && parseBool(argv[i + 1]!) !== undefined ? argv[++i]! : 'true';
       else if (i + 1 < argv.length) text = argv[++i]!;
-      else { problems.push(`--${name} needs a value`); continue; }
+      else {
+        problems.push(`--${name} needs a value`);
+        continue;
+      }
     }
     const prev = raw.get(spec.name);
     // A repeated list or selector flag adds to what the command line gave before (not to the env).
@@ -192,7 +216,10 @@ export function parseFlags<const S extends readonly FlagSpec[]>(specs: S, argv: 
   const warnings: string[] = [];
   for (const spec of specs) {
     const given = raw.get(spec.name);
-    if (given === undefined) { values[spec.name] = spec.default as FlagValue; continue; }
+    if (given === undefined) {
+      values[spec.name] = spec.default as FlagValue;
+      continue;
+    }
     try {
       values[spec.name] = convert(spec, given.text);
       const notice = spec.notice?.(values[spec.name]!);

@@ -25,10 +25,31 @@ export function reloaderEnv(flag: string): string {
 
 export const CONNECTION_FLAGS = [
   { name: 'kubeconfig', type: 'string', default: '', env: 'KUBECONFIG', help: 'Path to a kubeconfig; empty uses the in-cluster ServiceAccount.' },
-  { name: 'namespace', type: 'string', required: true, default: 'configstamp', envAliases: ['POD_NAMESPACE', 'RELOADER_NAMESPACE'], help: "configstamp's own namespace (hash key, leases, certificates)." },
+  {
+    name: 'namespace',
+    type: 'string',
+    required: true,
+    default: 'configstamp',
+    envAliases: ['POD_NAMESPACE', 'RELOADER_NAMESPACE'],
+    help: "configstamp's own namespace (hash key, leases, certificates).",
+  },
   { name: 'hash-key-secret', type: 'string', required: true, default: 'configstamp-hash-key', help: 'Secret in --namespace holding the per-cluster HMAC key.' },
-  { name: 'log-level', type: 'enum', default: 'info', choices: LOG_LEVELS, envAliases: ['LOG_LEVEL'], help: "Log level; Reloader's (logrus) names work too: warning is warn, panic is fatal." },
-  { name: 'log-format', type: 'enum', default: 'json', choices: ['json', 'text', ''], envAliases: ['LOG_FORMAT'], help: 'json (JSON lines), or text: logfmt lines, as Reloader writes with --log-format="" (empty means text here too).' },
+  {
+    name: 'log-level',
+    type: 'enum',
+    default: 'info',
+    choices: LOG_LEVELS,
+    envAliases: ['LOG_LEVEL'],
+    help: "Log level; Reloader's (logrus) names work too: warning is warn, panic is fatal.",
+  },
+  {
+    name: 'log-format',
+    type: 'enum',
+    default: 'json',
+    choices: ['json', 'text', ''],
+    envAliases: ['LOG_FORMAT'],
+    help: 'json (JSON lines), or text: logfmt lines, as Reloader writes with --log-format="" (empty means text here too).',
+  },
 ] as const satisfies readonly FlagSpec[];
 
 /** The log format a --log-format value asks for (Reloader's empty value is its text format). */
@@ -61,46 +82,124 @@ const CSI_NOTICE = 'Secrets Store CSI (SecretProviderClass) sources are not trac
 
 /** Reloader's annotation keys configstamp does not read (yet), with their defaults. */
 const UNREAD_KEY_FLAGS = [
-  { flag: 'pause-deployment-annotation', default: 'deployment.reloader.stakater.com/pause-period', notice: 'Deployments are not paused after a rollout; the churn guard (--min-rollout-interval) limits how often one rolls instead' },
-  { flag: 'pause-deployment-time-annotation', default: 'deployment.reloader.stakater.com/paused-at', notice: 'Deployments are not paused after a rollout, so no paused-at time is written' },
+  {
+    flag: 'pause-deployment-annotation',
+    default: 'deployment.reloader.stakater.com/pause-period',
+    notice: 'Deployments are not paused after a rollout; the churn guard (--min-rollout-interval) limits how often one rolls instead',
+  },
+  {
+    flag: 'pause-deployment-time-annotation',
+    default: 'deployment.reloader.stakater.com/paused-at',
+    notice: 'Deployments are not paused after a rollout, so no paused-at time is written',
+  },
   { flag: 'secretproviderclass-annotation', default: 'secretproviderclass.reloader.stakater.com/reload', notice: CSI_NOTICE },
   { flag: 'secretproviderclass-auto-annotation', default: 'secretproviderclass.reloader.stakater.com/auto', notice: CSI_NOTICE },
   { flag: 'secretproviderclass-exclude-annotation', default: 'secretproviderclasses.exclude.reloader.stakater.com/reload', notice: CSI_NOTICE },
 ] as const satisfies readonly { flag: string; default: string; notice: string }[];
 
 /** String flags, one per row, keeping each row's flag name as the spec's literal name (FlagValues). */
-function stringFlags<const T extends readonly { readonly flag: string }[]>(rows: T, spec: (row: T[number]) => Omit<FlagSpec, 'name' | 'type'>): { readonly [I in keyof T]: FlagSpec & { readonly name: T[I]['flag']; readonly type: 'string' } } {
-  return rows.map((row) => compatFlag({ ...spec(row), name: row.flag, type: 'string' })) as unknown as { readonly [I in keyof T]: FlagSpec & { readonly name: T[I]['flag']; readonly type: 'string' } };
+function stringFlags<const T extends readonly { readonly flag: string }[]>(
+  rows: T,
+  spec: (row: T[number]) => Omit<FlagSpec, 'name' | 'type'>,
+): { readonly [I in keyof T]: FlagSpec & { readonly name: T[I]['flag']; readonly type: 'string' } } {
+  return rows.map((row) => compatFlag({ ...spec(row), name: row.flag, type: 'string' })) as unknown as {
+    readonly [I in keyof T]: FlagSpec & { readonly name: T[I]['flag']; readonly type: 'string' };
+  };
 }
 
 /** Another product's flag (Reloader's): listed apart in --help, and read from its v2 env name. */
-export function compatFlag<const S extends Omit<FlagSpec, 'compat' | 'envAliases'> & { readonly envAliases?: readonly string[] }>(spec: S): S & { readonly compat: true; readonly envAliases: readonly string[] } {
+export function compatFlag<const S extends Omit<FlagSpec, 'compat' | 'envAliases'> & { readonly envAliases?: readonly string[] }>(
+  spec: S,
+): S & { readonly compat: true; readonly envAliases: readonly string[] } {
   return { ...spec, compat: true, envAliases: spec.envAliases ?? [reloaderEnv(spec.name)] };
 }
 
 export const POLICY_FLAGS = [
-  { name: 'track-all', aliases: ['auto-reload-all'], type: 'bool', default: false, envAliases: ['AUTO_RELOAD_ALL'], help: 'Track every workload unless it opts out.' },
-  { name: 'reloader-compat', type: 'bool', default: true, help: "Honour Stakater Reloader's annotations." },
-  { name: 'wave-compat', type: 'bool', default: true, help: "Honour Wave's annotations (wave.pusher.com/update-on-config-change, extra-configmaps, extra-secrets)." },
   {
-    name: 'namespaces', type: 'list', default: [], envAliases: ['NAMESPACES', 'KUBERNETES_NAMESPACE'],
+    name: 'track-all',
+    aliases: ['auto-reload-all'],
+    type: 'bool',
+    default: false,
+    envAliases: ['AUTO_RELOAD_ALL'],
+    help: 'Track every workload unless it opts out.',
+  },
+  { name: 'reloader-compat', type: 'bool', default: true, help: "Honour Stakater Reloader's annotations." },
+  {
+    name: 'wave-compat',
+    type: 'bool',
+    default: true,
+    help: "Honour Wave's annotations (wave.pusher.com/update-on-config-change, extra-configmaps, extra-secrets).",
+  },
+  {
+    name: 'namespaces',
+    type: 'list',
+    default: [],
+    envAliases: ['NAMESPACES', 'KUBERNETES_NAMESPACE'],
     help: "Watch and stamp only these namespaces (a scoped install: Roles, no ClusterRole); empty means all. Reloader's KUBERNETES_NAMESPACE (one namespace) works too.",
   },
   { name: 'namespaces-to-ignore', type: 'list', default: [], envAliases: ['NAMESPACES_TO_IGNORE'], help: 'Comma list of namespaces never tracked.' },
-  { name: 'namespace-selector', type: 'selector', default: null, envAliases: ['NAMESPACE_SELECTOR'], help: "Only namespaces whose labels match this selector are tracked (Reloader's key:value and key=* forms work; repeated flags must all match)." },
-  { name: 'resource-label-selector', type: 'selector', default: null, envAliases: ['RESOURCE_LABEL_SELECTOR'], help: 'Only ConfigMaps/Secrets whose labels match this selector are tracked.' },
-  { name: 'resources-to-ignore', type: 'list', default: [], envAliases: ['RESOURCES_TO_IGNORE'], help: 'configMaps and/or secrets: source kinds never tracked.' },
-  { name: 'ignored-workload-types', type: 'list', default: [], envAliases: ['IGNORED_WORKLOAD_TYPES'], help: 'Workload kinds never tracked: deployments, statefulsets, daemonsets, cronjobs, rollouts, deploymentconfigs (jobs is accepted; configstamp does not roll Jobs anyway).' },
-  compatFlag({ name: 'is-Argo-Rollouts', type: 'bool', default: true, help: 'false: Argo Rollouts are never tracked. true, or unset: they are, when the Rollout CRD is served.' }),
-  compatFlag({ name: 'is-openshift', type: 'string', default: '', help: 'Reloader v2: "false" (or anything but true, auto, ""): OpenShift DeploymentConfigs are never tracked. Otherwise they are, when apps.openshift.io is served.' }),
-  compatFlag({ name: 'enable-csi-integration', type: 'bool', default: false, help: 'Reloader: watch Secrets Store CSI SecretProviderClassPodStatuses.', notice: (v) => (v === true ? CSI_NOTICE : undefined) }),
-  ...stringFlags(KEY_FLAGS, ({ key }) => ({ required: true, default: Reloader[key], help: `Reloader's annotation key ${Reloader[key]}, renamed; read by the webhook and the watcher alike.` })),
-  ...stringFlags(UNREAD_KEY_FLAGS, (k) => ({ required: true, default: k.default, help: `Reloader's annotation key ${k.default}, renamed (not read by configstamp).`, notice: () => k.notice })),
+  {
+    name: 'namespace-selector',
+    type: 'selector',
+    default: null,
+    envAliases: ['NAMESPACE_SELECTOR'],
+    help: "Only namespaces whose labels match this selector are tracked (Reloader's key:value and key=* forms work; repeated flags must all match).",
+  },
+  {
+    name: 'resource-label-selector',
+    type: 'selector',
+    default: null,
+    envAliases: ['RESOURCE_LABEL_SELECTOR'],
+    help: 'Only ConfigMaps/Secrets whose labels match this selector are tracked.',
+  },
+  {
+    name: 'resources-to-ignore',
+    type: 'list',
+    default: [],
+    envAliases: ['RESOURCES_TO_IGNORE'],
+    help: 'configMaps and/or secrets: source kinds never tracked.',
+  },
+  {
+    name: 'ignored-workload-types',
+    type: 'list',
+    default: [],
+    envAliases: ['IGNORED_WORKLOAD_TYPES'],
+    help: 'Workload kinds never tracked: deployments, statefulsets, daemonsets, cronjobs, rollouts, deploymentconfigs (jobs is accepted; configstamp does not roll Jobs anyway).',
+  },
+  compatFlag({
+    name: 'is-Argo-Rollouts',
+    type: 'bool',
+    default: true,
+    help: 'false: Argo Rollouts are never tracked. true, or unset: they are, when the Rollout CRD is served.',
+  }),
+  compatFlag({
+    name: 'is-openshift',
+    type: 'string',
+    default: '',
+    help: 'Reloader v2: "false" (or anything but true, auto, ""): OpenShift DeploymentConfigs are never tracked. Otherwise they are, when apps.openshift.io is served.',
+  }),
+  compatFlag({
+    name: 'enable-csi-integration',
+    type: 'bool',
+    default: false,
+    help: 'Reloader: watch Secrets Store CSI SecretProviderClassPodStatuses.',
+    notice: (v) => (v === true ? CSI_NOTICE : undefined),
+  }),
+  ...stringFlags(KEY_FLAGS, ({ key }) => ({
+    required: true,
+    default: Reloader[key],
+    help: `Reloader's annotation key ${Reloader[key]}, renamed; read by the webhook and the watcher alike.`,
+  })),
+  ...stringFlags(UNREAD_KEY_FLAGS, (k) => ({
+    required: true,
+    default: k.default,
+    help: `Reloader's annotation key ${k.default}, renamed (not read by configstamp).`,
+    notice: () => k.notice,
+  })),
 ] as const satisfies readonly FlagSpec[];
 
 /** What the shared flags parse to. */
 export type SharedFlagValues = FlagValues<typeof CONNECTION_FLAGS> & FlagValues<typeof POLICY_FLAGS>;
-
 
 /** Kinds Reloader reloads that configstamp does not roll: ignoring them changes nothing. */
 const UNROLLED_KINDS: Readonly<Record<string, string>> = { jobs: 'Job', job: 'Job' };
@@ -138,7 +237,7 @@ export function policyFromFlags(values: FlagValues<typeof POLICY_FLAGS>): Policy
   if (!/^(true|auto|)$/i.test(values['is-openshift'].trim())) ignoredWorkloadKinds.add('DeploymentConfig');
   const overrides: Partial<Record<keyof ReloaderKeys, string>> = {};
   for (const { flag, key } of KEY_FLAGS) {
-    const value = (values[flag]).trim();
+    const value = values[flag].trim();
     if (!isLabelKey(value)) problems.push(`--${flag}: "${value}" is not an annotation key (prefix/name)`);
     else overrides[key] = value;
   }

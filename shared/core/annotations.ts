@@ -106,5 +106,8 @@ export function readGoBool(value: string | undefined): boolean | undefined {
 /** Splits a comma list, trimming blanks away. */
 export function readList(value: string | undefined): string[] {
   if (value === undefined) return [];
-  return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 }

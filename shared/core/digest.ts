@@ -146,8 +146,9 @@ export interface DigestInput {
 
 /** What the stamp records for each source, in order: a short keyed digest, or "absent". */
 export function stampDigests(hashKey: Uint8Array, inputs: readonly DigestInput[]): string[] {
-  return withHmac(hashKey, (enc, hmac) => inputs.map(({ id, keys, object }) =>
-    isAbsent(object) ? ABSENT : hmacHex(enc, hmac, id, keys, object).slice(0, SHORT_DIGEST_LENGTH)));
+  return withHmac(hashKey, (enc, hmac) =>
+    inputs.map(({ id, keys, object }) => (isAbsent(object) ? ABSENT : hmacHex(enc, hmac, id, keys, object).slice(0, SHORT_DIGEST_LENGTH))),
+  );
 }
 
 /** What the stamp records for a source: a short keyed digest, or "absent". */

@@ -74,7 +74,10 @@ export type SourceObjects = (kind: TrackedSource['kind'], name: string) => unkno
  * every source fresh at admission).
  */
 export function digestsFromData(hashKey: Uint8Array, namespace: string, tracked: readonly TrackedSource[], objects: SourceObjects): string[] {
-  return stampDigests(hashKey, tracked.map((t) => ({ id: { kind: t.kind, namespace, name: t.name }, keys: t.keys, object: objects(t.kind, t.name) })));
+  return stampDigests(
+    hashKey,
+    tracked.map((t) => ({ id: { kind: t.kind, namespace, name: t.name }, keys: t.keys, object: objects(t.kind, t.name) })),
+  );
 }
 
 /** The stamp of tracked sources and their digests, in the same order. */

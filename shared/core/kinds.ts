@@ -61,7 +61,15 @@ export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
   { kind: 'StatefulSet', group: 'apps', version: 'v1', plural: 'statefulsets', templatePath: ['spec', 'template'], crd: false },
   { kind: 'DaemonSet', group: 'apps', version: 'v1', plural: 'daemonsets', templatePath: ['spec', 'template'], crd: false },
   { kind: 'CronJob', group: 'batch', version: 'v1', plural: 'cronjobs', templatePath: ['spec', 'jobTemplate', 'spec', 'template'], crd: false },
-  { kind: 'Rollout', group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts', templatePath: ['spec', 'template'], crd: true, restartPath: ['spec', 'restartAt'] },
+  {
+    kind: 'Rollout',
+    group: 'argoproj.io',
+    version: 'v1alpha1',
+    plural: 'rollouts',
+    templatePath: ['spec', 'template'],
+    crd: true,
+    restartPath: ['spec', 'restartAt'],
+  },
   { kind: 'DeploymentConfig', group: 'apps.openshift.io', version: 'v1', plural: 'deploymentconfigs', templatePath: ['spec', 'template'], crd: true },
 ];
 

@@ -139,7 +139,12 @@ function namespaceVerdict(ns: NamespaceView, options: PolicyOptions): string | u
  * kind's typed `/auto` key or `auto` itself when "true"; the cluster-wide default (here also the
  * namespace label) only when neither `auto` nor that kind's typed key is set.
  */
-function autoKinds(ann: Readonly<Record<string, string>>, own: Readonly<Record<string, string>>, ns: NamespaceView, options: PolicyOptions): { kinds: Set<SourceKind>; reason: string } {
+function autoKinds(
+  ann: Readonly<Record<string, string>>,
+  own: Readonly<Record<string, string>>,
+  ns: NamespaceView,
+  options: PolicyOptions,
+): { kinds: Set<SourceKind>; reason: string } {
   const compat = options.reloaderCompat;
   const ours = readBool(ann[Ours.track]);
   const rk = options.reloaderKeys;
@@ -149,9 +154,14 @@ function autoKinds(ann: Readonly<Record<string, string>>, own: Readonly<Record<s
   const flag = ours ?? reloaderAuto ?? waveAuto;
   const flagKey = ours !== undefined ? Ours.track : reloaderAuto !== undefined ? rk.keys.auto : Wave.updateOnConfigChange;
   if (flag === true) return { kinds: new Set(SOURCE_KINDS), reason: `annotation ${flagKey}=true` };
-  const fallback = flag !== undefined ? undefined
-    : readBool(ns.labels[Ours.namespaceTrack]) === true ? `namespace label ${Ours.namespaceTrack}=true`
-      : options.trackAll ? 'cluster-wide --track-all' : undefined;
+  const fallback =
+    flag !== undefined
+      ? undefined
+      : readBool(ns.labels[Ours.namespaceTrack]) === true
+        ? `namespace label ${Ours.namespaceTrack}=true`
+        : options.trackAll
+          ? 'cluster-wide --track-all'
+          : undefined;
   const kinds = new Set<SourceKind>();
   const reasons = new Set<string>();
   for (const kind of SOURCE_KINDS) {
@@ -174,10 +184,19 @@ class WantSet {
   }
   add(want: SourceWant): void {
     const prev = this.wants.get(want.kind, want.name);
-    this.wants.set(want.kind, want.name, prev === undefined ? want : {
-      kind: want.kind, name: want.name, keys: mergeSelections(prev.keys, want.keys),
-      optional: prev.optional && want.optional, named: prev.named || want.named,
-    });
+    this.wants.set(
+      want.kind,
+      want.name,
+      prev === undefined
+        ? want
+        : {
+            kind: want.kind,
+            name: want.name,
+            keys: mergeSelections(prev.keys, want.keys),
+            optional: prev.optional && want.optional,
+            named: prev.named || want.named,
+          },
+    );
   }
   /** The wants sorted by source id, leaving out the excluded ids. */
   sorted(excluded: ReadonlySet<string> = new Set()): SourceWant[] {
@@ -302,7 +321,6 @@ export interface TrackedSource {
   readonly keys: KeySelection;
   readonly optional: boolean;
 }
-
 
 /** Whether the source itself allows being tracked (ignore, selector, Helm release data). */
 export function sourceAllowed(meta: SourceMeta, options: PolicyOptions): boolean {

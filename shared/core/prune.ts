@@ -112,4 +112,3 @@ export function pruneWorkload(kind: WorkloadKind, object: unknown): unknown {
   }
   return out;
 }
-

@@ -73,8 +73,7 @@ class ReferenceSet {
   }
 
   toArray(): SourceRef[] {
-    return this.refs.sorted()
-      .map(({ kind, name, keys, optional }) => ({ kind, name, keys: keys === undefined ? ALL_KEYS : { all: false, keys }, optional }));
+    return this.refs.sorted().map(({ kind, name, keys, optional }) => ({ kind, name, keys: keys === undefined ? ALL_KEYS : { all: false, keys }, optional }));
   }
 }
 

@@ -70,12 +70,15 @@ function parseTerm(term: string): Requirement {
  * values hold no `:`, so a `:` term cannot be one).
  */
 export function normaliseSelector(text: string): string {
-  return splitTerms(text).filter((term) => term !== '').map((term) => {
-    const any = /^([^=!:\s(),]+)\s*(?:==?|:)\s*\*$/.exec(term);
-    if (any) return any[1]!;
-    const legacy = /^([^=!:\s(),]+):([^=!:\s(),]*)$/.exec(term);
-    return legacy ? `${legacy[1]}=${legacy[2]}` : term;
-  }).join(',');
+  return splitTerms(text)
+    .filter((term) => term !== '')
+    .map((term) => {
+      const any = /^([^=!:\s(),]+)\s*(?:==?|:)\s*\*$/.exec(term);
+      if (any) return any[1]!;
+      const legacy = /^([^=!:\s(),]+):([^=!:\s(),]*)$/.exec(term);
+      return legacy ? `${legacy[1]}=${legacy[2]}` : term;
+    })
+    .join(',');
 }
 
 /** Parses a selector; an empty string selects everything. Throws Error naming the bad term. */
@@ -98,12 +101,18 @@ export function matchesLabels(selector: LabelSelector, labels: Readonly<Record<s
     const has = Object.hasOwn(labels, r.key);
     const value = labels[r.key];
     switch (r.op) {
-      case 'eq': return has && value === r.value;
-      case 'neq': return !has || value !== r.value;
-      case 'in': return has && r.values.has(value!);
-      case 'notin': return !has || !r.values.has(value!);
-      case 'exists': return has;
-      case 'absent': return !has;
+      case 'eq':
+        return has && value === r.value;
+      case 'neq':
+        return !has || value !== r.value;
+      case 'in':
+        return has && r.values.has(value!);
+      case 'notin':
+        return !has || !r.values.has(value!);
+      case 'exists':
+        return has;
+      case 'absent':
+        return !has;
     }
   });
 }

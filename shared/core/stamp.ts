@@ -56,7 +56,9 @@ export function makeStamp(entries: Iterable<StampEntry>): Stamp {
 }
 
 export function formatStamp(stamp: Stamp): string {
-  const body = sortEntries([...stamp]).map((e) => `${SOURCE_KIND_TABLE[e.kind].token}/${e.name}=${e.digest}`).join(',');
+  const body = sortEntries([...stamp])
+    .map((e) => `${SOURCE_KIND_TABLE[e.kind].token}/${e.name}=${e.digest}`)
+    .join(',');
   return `${PREFIX}${body}`;
 }
 

@@ -57,7 +57,12 @@ async function readToken(file: string): Promise<string> {
 export class TokenFile {
   private refreshing: Promise<void> | undefined;
 
-  private constructor(readonly file: string, private token: string, private readAt: number, private readonly now: () => number) {}
+  private constructor(
+    readonly file: string,
+    private token: string,
+    private readAt: number,
+    private readonly now: () => number,
+  ) {}
 
   static async open(file: string, now: () => number, label: string): Promise<TokenFile> {
     try {

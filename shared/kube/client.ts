@@ -90,7 +90,11 @@ export class KubeClient implements KubeApi {
   private readonly server: URL;
   private readonly agent: https.Agent;
 
-  private constructor(private readonly access: ClusterAccess, agent: https.Agent, private readonly userAgent: string) {
+  private constructor(
+    private readonly access: ClusterAccess,
+    agent: https.Agent,
+    private readonly userAgent: string,
+  ) {
     this.server = new URL(access.server);
     this.agent = agent;
   }
@@ -103,7 +107,11 @@ export class KubeClient implements KubeApi {
 
   private async open(method: string, path: string, options: RequestOptions): Promise<{ res: IncomingMessage; full: string }> {
     const full = buildPath(path, options.query);
-    const headers: Record<string, string> = { ...(await this.access.authHeaders()), Accept: options.accept ?? 'application/json', 'User-Agent': this.userAgent };
+    const headers: Record<string, string> = {
+      ...(await this.access.authHeaders()),
+      Accept: options.accept ?? 'application/json',
+      'User-Agent': this.userAgent,
+    };
     let payload: Buffer | undefined;
     if (options.body !== undefined) {
       payload = Buffer.from(JSON.stringify(options.body));
@@ -111,12 +119,23 @@ export class KubeClient implements KubeApi {
       headers['Content-Length'] = String(payload.length);
     }
     return new Promise((resolve, reject) => {
-      const req = https.request({
-        protocol: this.server.protocol, hostname: this.server.hostname, port: this.server.port,
-        path: this.server.pathname.replace(/\/$/, '') + full, method, headers, agent: this.agent, signal: options.signal,
-      }, (res) => resolve({ res, full }));
+      const req = https.request(
+        {
+          protocol: this.server.protocol,
+          hostname: this.server.hostname,
+          port: this.server.port,
+          path: this.server.pathname.replace(/\/$/, '') + full,
+          method,
+          headers,
+          agent: this.agent,
+          signal: options.signal,
+        },
+        (res) => resolve({ res, full }),
+      );
       if (options.timeoutMs !== undefined) {
-        req.setTimeout(options.timeoutMs, () => req.destroy(new ConfigstampError(ErrorCodes.DEADLINE, `${method} ${full}: no answer within ${options.timeoutMs} ms`)));
+        req.setTimeout(options.timeoutMs, () =>
+          req.destroy(new ConfigstampError(ErrorCodes.DEADLINE, `${method} ${full}: no answer within ${options.timeoutMs} ms`)),
+        );
       }
       req.on('error', reject);
       req.end(payload);

@@ -26,7 +26,10 @@ function decodeKey(secret: unknown, ref: HashKeyRef): Uint8Array {
   }
   const key = Buffer.from(encoded, 'base64');
   if (key.length < 16) {
-    throw new ConfigstampError(ErrorCodes.HASH_KEY, `Secret ${ref.namespace}/${ref.name}: data.${HASH_KEY_FIELD} is ${key.length} bytes; at least 16 are needed`);
+    throw new ConfigstampError(
+      ErrorCodes.HASH_KEY,
+      `Secret ${ref.namespace}/${ref.name}: data.${HASH_KEY_FIELD} is ${key.length} bytes; at least 16 are needed`,
+    );
   }
   return key;
 }
@@ -53,7 +56,9 @@ export async function ensureHashKey(client: KubeApi, ref: HashKeyRef): Promise<{
   const existing = await client.getOrNull(sourcePath('Secret', ref.namespace, ref.name));
   if (existing !== null) return { key: decodeKey(existing, ref), created: false };
   const body = {
-    apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
     metadata: { name: ref.name, namespace: ref.namespace, labels: { 'app.kubernetes.io/part-of': 'configstamp' } },
     data: { [HASH_KEY_FIELD]: randomBytes(KEY_BYTES).toString('base64') },
   };

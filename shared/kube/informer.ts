@@ -66,7 +66,9 @@ export class Informer {
     let resourceVersion = '';
     const transform = this.spec.transform;
     for await (const page of listPages<ListPage & { items?: unknown[] }>(this.client, this.spec.path, {
-      accept: this.spec.listAccept, signal, timeoutMs: 60_000,
+      accept: this.spec.listAccept,
+      signal,
+      timeoutMs: 60_000,
       query: { limit: this.spec.pageSize ?? 500, fieldSelector: this.spec.fieldSelector },
     })) {
       for (const item of page.items ?? []) items.push(transform ? transform(item) : item);
@@ -78,20 +80,25 @@ export class Informer {
   private async watch(resourceVersion: string, signal: AbortSignal): Promise<string> {
     let rv = resourceVersion;
     for (;;) {
-      await this.client.watch(this.spec.path, {
-        accept: this.spec.watchAccept, signal,
-        query: { resourceVersion: rv, fieldSelector: this.spec.fieldSelector, timeoutSeconds: Math.ceil(this.options.watchTimeoutMs / 1000) },
-      }, (event) => {
-        if (event.type === 'ERROR') {
-          const code = (event.object as { code?: number } | null)?.code;
-          throw code === 410 ? new GoneError('410 Gone') : new Error(`watch error ${code ?? ''}`);
-        }
-        const eventRv = asString(getPath(event.object, ['metadata', 'resourceVersion']));
-        if (eventRv) rv = eventRv;
-        if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED') {
-          this.handlers.event(event.type, this.spec.transform ? this.spec.transform(event.object) : event.object);
-        }
-      });
+      await this.client.watch(
+        this.spec.path,
+        {
+          accept: this.spec.watchAccept,
+          signal,
+          query: { resourceVersion: rv, fieldSelector: this.spec.fieldSelector, timeoutSeconds: Math.ceil(this.options.watchTimeoutMs / 1000) },
+        },
+        (event) => {
+          if (event.type === 'ERROR') {
+            const code = (event.object as { code?: number } | null)?.code;
+            throw code === 410 ? new GoneError('410 Gone') : new Error(`watch error ${code ?? ''}`);
+          }
+          const eventRv = asString(getPath(event.object, ['metadata', 'resourceVersion']));
+          if (eventRv) rv = eventRv;
+          if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED') {
+            this.handlers.event(event.type, this.spec.transform ? this.spec.transform(event.object) : event.object);
+          }
+        },
+      );
       if (signal.aborted) return rv;
     }
   }
@@ -115,7 +122,10 @@ export class Informer {
         const gone = err instanceof GoneError || (err instanceof KubeApiError && err.status === 410);
         const missing = err instanceof KubeApiError && err.status === 404;
         if (!missing || failures === 0) {
-          this.log.warn({ resource: this.spec.resource, err: errorMessage(err) }, gone ? 'watch expired (410 Gone): relisting' : 'list/watch failed: relisting');
+          this.log.warn(
+            { resource: this.spec.resource, err: errorMessage(err) },
+            gone ? 'watch expired (410 Gone): relisting' : 'list/watch failed: relisting',
+          );
         }
         if (missing && this.spec.optional && !this.synced) {
           this.handlers.replace([], true);

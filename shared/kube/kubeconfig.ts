@@ -80,7 +80,12 @@ function namedEntries(root: JsonRecord, list: string, body: string, problems: st
 
 /** Reads fields of one entry; each problem is recorded with the entry's name, never its value. */
 class FieldReader {
-  constructor(private readonly record: JsonRecord, private readonly where: string, private readonly directory: string, private readonly problems: string[]) {}
+  constructor(
+    private readonly record: JsonRecord,
+    private readonly where: string,
+    private readonly directory: string,
+    private readonly problems: string[],
+  ) {}
 
   has(key: string): boolean {
     return isSet(this.record[key]);

@@ -38,7 +38,6 @@ export interface KubeconfigSelection {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-
 /** The one form of a loading error: `label` is the kubeconfig's path or "(in-cluster)". */
 export function kubeconfigError(label: string, problem: string, cause?: unknown): ConfigstampError {
   return new ConfigstampError(ErrorCodes.KUBECONFIG, `loading kubeconfig ${label}: ${problem}`, cause === undefined ? undefined : { cause });

@@ -42,7 +42,12 @@ export async function mapBounded<T, R>(items: readonly T[], limit: number, work:
  * GETs each source; the map holds the object, or null when it does not exist. Throws
  * ConfigstampError (SOURCE_READ or DEADLINE) naming the source when any read fails.
  */
-export async function fetchSources(client: KubeApi, namespace: string, keys: readonly SourceKey[], options: FetchOptions): Promise<Map<string, unknown | null>> {
+export async function fetchSources(
+  client: KubeApi,
+  namespace: string,
+  keys: readonly SourceKey[],
+  options: FetchOptions,
+): Promise<Map<string, unknown | null>> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), options.deadlineMs);
   try {
@@ -68,7 +73,11 @@ export type NamedSourceMeta = SourceMeta & { readonly name: string };
 /** Names and metadata of every source of a kind in a namespace, without their data. */
 export async function listSourceMetadata(client: KubeApi, kind: SourceKind, namespace: string, signal?: AbortSignal): Promise<NamedSourceMeta[]> {
   const out: NamedSourceMeta[] = [];
-  for await (const page of listPages<ListPage & { items?: unknown[] }>(client, sourcePath(kind, namespace), { accept: METADATA_LIST_ACCEPT, query: { limit: 500 }, signal })) {
+  for await (const page of listPages<ListPage & { items?: unknown[] }>(client, sourcePath(kind, namespace), {
+    accept: METADATA_LIST_ACCEPT,
+    query: { limit: 500 },
+    signal,
+  })) {
     for (const item of page.items ?? []) {
       const meta = readSourceMeta(item);
       if (meta.name !== undefined) out.push({ ...meta, name: meta.name });

@@ -29,7 +29,18 @@ import {
   trackWorkload,
   workloadKindByName,
 } from '../../shared/core/index.js';
-import type { JsonRecord, NamespaceView, ReconcileDecision, SourceCatalog, SourceKind, SourceMeta, SourceObjects, Stamp, TrackedSource, WorkloadKind } from '../../shared/core/index.js';
+import type {
+  JsonRecord,
+  NamespaceView,
+  ReconcileDecision,
+  SourceCatalog,
+  SourceKind,
+  SourceMeta,
+  SourceObjects,
+  Stamp,
+  TrackedSource,
+  WorkloadKind,
+} from '../../shared/core/index.js';
 import { FakeNamespace, configMap, hashKey, namespace, podSpec, secret, setPath, workload } from '../fixtures/index.js';
 import { reloaderHash } from '../fixtures/reloader-hash.js';
 import { DigestCache, selectionId } from '../../watcher/digest-cache.js';
@@ -58,7 +69,10 @@ export function buildScene(): { kind: WorkloadKind; deployment: JsonRecord; sour
     {
       envFrom: [{ configMapRef: { name: 'app-env' } }, { secretRef: { name: 'db-credentials' } }],
       env: keysOf('FLAG').map((k) => ({ name: k, valueFrom: { configMapKeyRef: { name: 'feature-flags', key: k } } })),
-      volumeMounts: [{ name: 'files', mountPath: '/etc/app' }, { name: 'tls', mountPath: '/etc/tls' }],
+      volumeMounts: [
+        { name: 'files', mountPath: '/etc/app' },
+        { name: 'tls', mountPath: '/etc/tls' },
+      ],
     },
     {
       volumes: [
@@ -175,7 +189,10 @@ function measureAll<K extends string>(ops: Readonly<Record<K, () => unknown>>, m
   for (let r = 0; r < rounds; r++) for (const name of names) samples[name].push(timeOne(ops[name], ms));
   if (sink === 2) console.log('unreachable'); // keeps `sink` alive
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  return Object.fromEntries(names.map((n) => [n, { wall: median(samples[n].map((s) => s.wall)), cpu: median(samples[n].map((s) => s.cpu)) }])) as Record<K, Rate>;
+  return Object.fromEntries(names.map((n) => [n, { wall: median(samples[n].map((s) => s.wall)), cpu: median(samples[n].map((s) => s.cpu)) }])) as Record<
+    K,
+    Rate
+  >;
 }
 
 export interface BenchResult {
@@ -237,7 +254,10 @@ export function run(options: { ms?: number; rounds?: number } = {}): BenchResult
   const changedDigests = knownDigests(kind, deployment, changed);
 
   // Check the scenes decide what they are meant to before timing them, both ways alike.
-  for (const [name, cache, digests, action] of [['steady-state', steady, steadyDigests, 'none'], ['changed', changed, changedDigests, 'rollout']] as const) {
+  for (const [name, cache, digests, action] of [
+    ['steady-state', steady, steadyDigests, 'none'],
+    ['changed', changed, changedDigests, 'rollout'],
+  ] as const) {
     const known = decide(kind, deployment, cache, digests);
     const fromData = decideFromData(kind, deployment, cache).decision;
     if (known.action !== action || fromData.action !== action) throw new Error(`${name} scene does not decide "${action}"`);
@@ -252,14 +272,18 @@ export function run(options: { ms?: number; rounds?: number } = {}): BenchResult
     throw new Error('scene does not hold 5 sources of 10 keys');
   }
 
-  const rates = measureAll({
-    decision: () => decide(kind, deployment, steady, steadyDigests),
-    rollout: () => decide(kind, deployment, changed, changedDigests),
-    fromData: () => decideFromData(kind, deployment, steady).decision,
-    fromDataRollout: () => decideFromData(kind, deployment, changed).decision,
-    clone: () => JSON.parse(JSON.stringify(deployment)) as unknown,
-    reloaderSha1: () => sourceObjects.map((o) => reloaderHash(o)),
-  }, ms, rounds);
+  const rates = measureAll(
+    {
+      decision: () => decide(kind, deployment, steady, steadyDigests),
+      rollout: () => decide(kind, deployment, changed, changedDigests),
+      fromData: () => decideFromData(kind, deployment, steady).decision,
+      fromDataRollout: () => decideFromData(kind, deployment, changed).decision,
+      clone: () => JSON.parse(JSON.stringify(deployment)) as unknown,
+      reloaderSha1: () => sourceObjects.map((o) => reloaderHash(o)),
+    },
+    ms,
+    rounds,
+  );
   const decisionsPerSecond = rates.decision.cpu;
   const fromDataPerSecond = rates.fromData.cpu;
   const clonePerSecond = rates.clone.cpu;
@@ -311,8 +335,12 @@ function printTable(r: BenchResult): void {
   for (const [name, cpu, wall] of rows) {
     console.log(`${name.padEnd(width)}  ${fmt(cpu).padStart(11)}  ${fmt(wall).padStart(11)}  ${(r.decisionsPerSecond / cpu).toFixed(2).padStart(18)}`);
   }
-  console.log(`one decision (digests known) costs ${r.ratios.decisionVsClone.toFixed(2)} deep clones of the Deployment; with its 5 digests from data, ${r.ratios.fromDataVsClone.toFixed(2)} (${r.ratios.fromDataVsReloaderSha1.toFixed(2)} Reloader-style hash passes over its sources)`);
-  console.log(`target >= ${fmt(r.target)} decisions per CPU-second: ${r.meetsTarget ? 'met' : 'NOT met'} (digests known); with 5 digests from data: ${r.fromData.meetsTarget ? 'met' : 'not met'}`);
+  console.log(
+    `one decision (digests known) costs ${r.ratios.decisionVsClone.toFixed(2)} deep clones of the Deployment; with its 5 digests from data, ${r.ratios.fromDataVsClone.toFixed(2)} (${r.ratios.fromDataVsReloaderSha1.toFixed(2)} Reloader-style hash passes over its sources)`,
+  );
+  console.log(
+    `target >= ${fmt(r.target)} decisions per CPU-second: ${r.meetsTarget ? 'met' : 'NOT met'} (digests known); with 5 digests from data: ${r.fromData.meetsTarget ? 'met' : 'not met'}`,
+  );
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -71,7 +71,11 @@ async function main(roots: readonly string[], rounds: number): Promise<void> {
   console.log(`${'stage (µs)'.padEnd(22)}${roots.map((r) => r.padStart(width + 2)).join('')}`);
   const totals = roots.map(() => 0);
   for (const name of names) {
-    const row = samples.map((s, i) => { const m = median(s.get(name)!); totals[i]! += m; return m.toFixed(1).padStart(width + 2); });
+    const row = samples.map((s, i) => {
+      const m = median(s.get(name)!);
+      totals[i]! += m;
+      return m.toFixed(1).padStart(width + 2);
+    });
     console.log(`${name.padEnd(22)}${row.join('')}`);
   }
   console.log(`${'total'.padEnd(22)}${totals.map((t) => t.toFixed(1).padStart(width + 2)).join('')}`);

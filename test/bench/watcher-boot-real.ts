@@ -28,13 +28,11 @@ import type { Memory } from './watcher-harness.js';
 import { sleep } from '../support/poll.js';
 import type { ConfigstampProcess } from '../support/process.js';
 
-
-
 /** V8 heap used and committed (MB), from the watcher's own /metrics (prom-client default metrics). */
 async function heapOf(watcher: { records(): Record<string, unknown>[] }): Promise<{ usedMB: number; totalMB: number }> {
   const port = watcher.records().find((r) => r.msg === 'ops serving')?.port;
   const text = await (await fetch(`http://127.0.0.1:${String(port)}/metrics`)).text();
-  const mb = (name: string): number => Math.round(Number(new RegExp(`^configstamp_watcher_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 1048576 * 10) / 10;
+  const mb = (name: string): number => Math.round((Number(new RegExp(`^configstamp_watcher_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 1048576) * 10) / 10;
   return { usedMB: mb('nodejs_heap_size_used_bytes'), totalMB: mb('nodejs_heap_size_total_bytes') };
 }
 
@@ -50,14 +48,32 @@ async function restartSyncAfterLists(watcher: ConfigstampProcess): Promise<{ ms:
 
 function pausedDeployment(name: string, configMap: string, secret: string): unknown {
   return {
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, annotations: { 'configstamp.io/track': 'true' } },
-    spec: { paused: true, replicas: 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{
-      name: 'c', image: 'app:1', envFrom: [{ configMapRef: { name: configMap } }, { secretRef: { name: secret } }],
-    }] } } },
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, annotations: { 'configstamp.io/track': 'true' } },
+    spec: {
+      paused: true,
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          containers: [
+            {
+              name: 'c',
+              image: 'app:1',
+              envFrom: [{ configMapRef: { name: configMap } }, { secretRef: { name: secret } }],
+            },
+          ],
+        },
+      },
+    },
   };
 }
 
-export async function run(options: { workloads?: number; namespaces?: number; concurrency?: number; settleMs?: number } = {}): Promise<Record<string, unknown>> {
+export async function run(
+  options: { workloads?: number; namespaces?: number; concurrency?: number; settleMs?: number } = {},
+): Promise<Record<string, unknown>> {
   const n = options.workloads ?? 5_000;
   const namespaces = options.namespaces ?? 50;
   const concurrency = options.concurrency ?? 16;
@@ -68,7 +84,12 @@ export async function run(options: { workloads?: number; namespaces?: number; co
   try {
     const { client } = bench;
     const nsNames = Array.from({ length: namespaces }, (_, i) => `ns-${i}`);
-    await createAll(client, '/api/v1/namespaces', nsNames.map((name) => ({ metadata: { name } })), concurrency);
+    await createAll(
+      client,
+      '/api/v1/namespaces',
+      nsNames.map((name) => ({ metadata: { name } })),
+      concurrency,
+    );
 
     // Baseline: the same watcher command with nothing to track, idle after sync.
     const baseline = await startBenchWatcher(bench.cluster, watcherArgs);
@@ -87,9 +108,18 @@ export async function run(options: { workloads?: number; namespaces?: number; co
       await mapBounded(items, concurrency, ({ ns, body }) => client.request('POST', path(ns), { body }));
     };
     const createStarted = performance.now();
-    await createKind((ns) => `/api/v1/namespaces/${ns}/configmaps`, (i) => ({ metadata: { name: `cm-${i}` }, data: { key: `value of cm-${i}` } }));
-    await createKind((ns) => `/api/v1/namespaces/${ns}/secrets`, (i) => ({ metadata: { name: `sec-${i}` }, type: 'Opaque', stringData: { key: `value of sec-${i}` } }));
-    await createKind((ns) => `/apis/apps/v1/namespaces/${ns}/deployments`, (i) => pausedDeployment(`app-${i}`, `cm-${i}`, `sec-${i}`));
+    await createKind(
+      (ns) => `/api/v1/namespaces/${ns}/configmaps`,
+      (i) => ({ metadata: { name: `cm-${i}` }, data: { key: `value of cm-${i}` } }),
+    );
+    await createKind(
+      (ns) => `/api/v1/namespaces/${ns}/secrets`,
+      (i) => ({ metadata: { name: `sec-${i}` }, type: 'Opaque', stringData: { key: `value of sec-${i}` } }),
+    );
+    await createKind(
+      (ns) => `/apis/apps/v1/namespaces/${ns}/deployments`,
+      (i) => pausedDeployment(`app-${i}`, `cm-${i}`, `sec-${i}`),
+    );
     const createMs = Math.round(performance.now() - createStarted);
 
     const spawnedAt = Date.now();
@@ -139,10 +169,20 @@ export async function run(options: { workloads?: number; namespaces?: number; co
         await again.stop();
       }
       return {
-        workloadKind: 'Deployment (spec.paused: true, no ReplicaSets)', workloads: n, configMaps: n, secrets: n, namespaces,
-        createConcurrency: concurrency, createMs, watcherArgs,
+        workloadKind: 'Deployment (spec.paused: true, no ReplicaSets)',
+        workloads: n,
+        configMaps: n,
+        secrets: n,
+        namespaces,
+        createConcurrency: concurrency,
+        createMs,
+        watcherArgs,
         syncedLog: { workloads: synced.workloads, tracked: synced.tracked },
-        spawnToSyncedMs: syncedMs, spawnToAllAdoptedMs: lastAdoption - spawnedAt, adoptions: adopted, rollouts, replicaSets,
+        spawnToSyncedMs: syncedMs,
+        spawnToAllAdoptedMs: lastAdoption - spawnedAt,
+        adoptions: adopted,
+        rollouts,
+        replicaSets,
         // Nothing changes during this benchmark: any rollout is a bug, shown here to be chased.
         unexpectedRolloutLines: watcher.lines.filter((l) => l.includes('"rollout: stamp patched"')).slice(0, 5),
         warmup: { lists: install.warm.lists, digested: install.warm.digested, ms: install.warm.ms },

@@ -26,11 +26,25 @@ const DEPLOYMENT = workloadKindByName('Deployment')!;
 
 function workloads(n: number, namespaces: number): Record<string, unknown>[] {
   return Array.from({ length: n }, (_, i) => ({
-    apiVersion: 'apps/v1', kind: 'Deployment',
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
     metadata: { name: `app-${i}`, namespace: `ns-${i % namespaces}`, resourceVersion: '1', annotations: { 'configstamp.io/track': 'true' } },
-    spec: { replicas: 1, selector: { matchLabels: { app: `app-${i}` } }, template: { metadata: { labels: { app: `app-${i}` } }, spec: { containers: [{
-      name: 'c', image: 'app:1', envFrom: [{ configMapRef: { name: `cm-${i}` } }, { secretRef: { name: `sec-${i}` } }],
-    }] } } },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: `app-${i}` } },
+      template: {
+        metadata: { labels: { app: `app-${i}` } },
+        spec: {
+          containers: [
+            {
+              name: 'c',
+              image: 'app:1',
+              envFrom: [{ configMapRef: { name: `cm-${i}` } }, { secretRef: { name: `sec-${i}` } }],
+            },
+          ],
+        },
+      },
+    },
   }));
 }
 
@@ -46,15 +60,29 @@ async function boot(objects: Map<string, Record<string, unknown>>, n: number, na
   const digests = new DigestCache(new Uint8Array(32).fill(1), async (_ns, keys) => {
     await new Promise((r) => setImmediate(r));
     reads += keys.length;
-    return new Map(keys.map((k) => [`${k.kind}/${k.name}`, { metadata: { resourceVersion: '1' }, data: { key: Buffer.from(`value of ${k.name}`).toString(k.kind === 'Secret' ? 'base64' : 'utf8') } }]));
+    return new Map(
+      keys.map((k) => [
+        `${k.kind}/${k.name}`,
+        { metadata: { resourceVersion: '1' }, data: { key: Buffer.from(`value of ${k.name}`).toString(k.kind === 'Secret' ? 'base64' : 'utf8') } },
+      ]),
+    );
   });
   const guard = new ChurnGuard(0, systemClock);
   const controller = new EventRouter({ queue, digests, guard, policy: DEFAULT_POLICY, log });
   let patches = 0;
   let reconciled = 0;
   const deps = {
-    cache: controller.cache, digests, policy: DEFAULT_POLICY, rollOnDelete: false, guard, limiter: new TokenBucket(1e9, 1e9, systemClock),
-    events: { post: async () => undefined }, metrics, log, clock: systemClock, isLeader: () => true,
+    cache: controller.cache,
+    digests,
+    policy: DEFAULT_POLICY,
+    rollOnDelete: false,
+    guard,
+    limiter: new TokenBucket(1e9, 1e9, systemClock),
+    events: { post: async () => undefined },
+    metrics,
+    log,
+    clock: systemClock,
+    isLeader: () => true,
     api: {
       get: async (w: { key: string }) => structuredClone(objects.get(w.key)),
       patch: async (w: { key: string }, body: unknown) => {
@@ -67,10 +95,16 @@ async function boot(objects: Map<string, Record<string, unknown>>, n: number, na
   };
   // The lists have returned: from here on is what is measured.
   const t0 = performance.now();
-  controller.namespaceHandlers().replace(Array.from({ length: namespaces }, (_, i) => ({ metadata: { name: `ns-${i}` } })), true);
+  controller.namespaceHandlers().replace(
+    Array.from({ length: namespaces }, (_, i) => ({ metadata: { name: `ns-${i}` } })),
+    true,
+  );
   controller.sourceHandlers('ConfigMap').replace(sourceMeta('cm', n, namespaces), true);
   controller.sourceHandlers('Secret').replace(sourceMeta('sec', n, namespaces), true);
-  controller.workloadHandlers(DEPLOYMENT).replace([...objects.values()].map((o) => structuredClone(o)), true);
+  controller.workloadHandlers(DEPLOYMENT).replace(
+    [...objects.values()].map((o) => structuredClone(o)),
+    true,
+  );
   controller.markSynced();
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
@@ -89,10 +123,12 @@ async function boot(objects: Map<string, Record<string, unknown>>, n: number, na
 export async function run(options: { workloads?: number; namespaces?: number } = {}): Promise<Record<string, unknown>> {
   const n = options.workloads ?? 5_000;
   const namespaces = options.namespaces ?? 50;
-  const objects = new Map(workloads(n, namespaces).map((o) => {
-    const m = o.metadata as { name: string; namespace: string };
-    return [`Deployment/${m.namespace}/${m.name}`, o];
-  }));
+  const objects = new Map(
+    workloads(n, namespaces).map((o) => {
+      const m = o.metadata as { name: string; namespace: string };
+      return [`Deployment/${m.namespace}/${m.name}`, o];
+    }),
+  );
   const rssBeforeMB = Math.round(process.memoryUsage().rss / 2 ** 20);
   const install = await boot(objects, n, namespaces);
   const restart = await boot(objects, n, namespaces);

@@ -34,28 +34,49 @@ export async function run(options: { deployments?: number; qps?: number; burst?:
     const { client } = bench;
     await client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: 'fanout' } } });
     await client.request('POST', '/api/v1/namespaces/fanout/configmaps', { body: { metadata: { name: 'shared' }, data: { k: '0' } } });
-    await createAll(client, '/apis/apps/v1/namespaces/fanout/deployments', Array.from({ length: n }, (_, i) => trackedDeployment(`app-${i}`, 'shared')));
-    const watcher = await startBenchWatcher(bench.cluster, ['--debounce=200ms', `--patch-qps=${qps}`, `--patch-burst=${burst}`, '--min-rollout-interval=0', '--workers=8']);
+    await createAll(
+      client,
+      '/apis/apps/v1/namespaces/fanout/deployments',
+      Array.from({ length: n }, (_, i) => trackedDeployment(`app-${i}`, 'shared')),
+    );
+    const watcher = await startBenchWatcher(bench.cluster, [
+      '--debounce=200ms',
+      `--patch-qps=${qps}`,
+      `--patch-burst=${burst}`,
+      '--min-rollout-interval=0',
+      '--workers=8',
+    ]);
     try {
-      await waitFor('every Deployment adopted', async () => watcher.records().filter((r) => String(r.msg).startsWith('adopted')).length >= n, { timeoutMs: 300_000 });
+      await waitFor('every Deployment adopted', async () => watcher.records().filter((r) => String(r.msg).startsWith('adopted')).length >= n, {
+        timeoutMs: 300_000,
+      });
       const t0 = Date.now();
       await client.request('PATCH', '/api/v1/namespaces/fanout/configmaps/shared', { body: { data: { k: '1' } }, contentType: 'application/merge-patch+json' });
       const rollouts = () => watcher.records().filter((r) => r.msg === 'rollout: stamp patched');
       await waitFor('every Deployment patched', async () => rollouts().length >= n, { timeoutMs: 300_000 });
       const allMs = Date.now() - t0;
-      const list = await client.request<{ items: { spec: { template: { metadata: { annotations?: Record<string, string> } } } }[] }>('GET', '/apis/apps/v1/namespaces/fanout/deployments');
+      const list = await client.request<{ items: { spec: { template: { metadata: { annotations?: Record<string, string> } } } }[] }>(
+        'GET',
+        '/apis/apps/v1/namespaces/fanout/deployments',
+      );
       const stamped = list.items.filter((d) => d.spec.template.metadata.annotations?.['configstamp.io/stamp']).length;
       const adoptions = watcher.records().filter((r) => String(r.msg).startsWith('adopted'));
       const answered = (records: readonly Record<string, unknown>[]): number[] => records.map((r) => Date.parse(String(r.time)));
-      const sent = (records: readonly Record<string, unknown>[]): number[] => records.map((r) => {
-        if (typeof r.patchMs !== 'number') throw new Error(`a patch line without patchMs: ${JSON.stringify(r)}`);
-        return Date.parse(String(r.time)) - r.patchMs;
-      });
+      const sent = (records: readonly Record<string, unknown>[]): number[] =>
+        records.map((r) => {
+          if (typeof r.patchMs !== 'number') throw new Error(`a patch line without patchMs: ${JSON.stringify(r)}`);
+          return Date.parse(String(r.time)) - r.patchMs;
+        });
       const excess = (times: readonly number[]): number => Math.round(worstExcess(times, qps, burst) * 100) / 100;
       const times = sent(rollouts());
       const worstSent = Math.max(excess(times), excess(sent(adoptions)));
       return {
-        deployments: n, qps, burst, patched: rollouts().length, stampedOnTemplate: stamped, changeToAllPatchedMs: allMs,
+        deployments: n,
+        qps,
+        burst,
+        patched: rollouts().length,
+        stampedOnTemplate: stamped,
+        changeToAllPatchedMs: allMs,
         achievedQps: Math.round((n / ((Math.max(...times) - Math.min(...times)) / 1000)) * 10) / 10,
         worstExcessSentRollouts: excess(times),
         worstExcessSentAdoptions: excess(sent(adoptions)),

@@ -24,7 +24,8 @@ export async function benchCluster(): Promise<BenchCluster> {
   const client = await KubeClient.create(cluster.access, 'configstamp-bench');
   await client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: 'configstamp' } } });
   return {
-    cluster, client,
+    cluster,
+    client,
     async stop() {
       client.close();
       await cluster.stop();
@@ -38,15 +39,32 @@ export async function createAll(client: KubeClient, path: string, bodies: readon
 
 export function trackedDeployment(name: string, configMap: string, replicas = 0): unknown {
   return {
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, annotations: { 'configstamp.io/track': 'true' } },
-    spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'app:1', envFrom: [{ configMapRef: { name: configMap } }] }] } } },
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, annotations: { 'configstamp.io/track': 'true' } },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'c', image: 'app:1', envFrom: [{ configMapRef: { name: configMap } }] }] },
+      },
+    },
   };
 }
 
 export function trackedCronJob(name: string, configMap: string): unknown {
   return {
-    apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name, annotations: { 'configstamp.io/track': 'true' } },
-    spec: { schedule: '0 0 1 1 *', suspend: true, jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'app:1', envFrom: [{ configMapRef: { name: configMap } }] }] } } } } },
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: { name, annotations: { 'configstamp.io/track': 'true' } },
+    spec: {
+      schedule: '0 0 1 1 *',
+      suspend: true,
+      jobTemplate: {
+        spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'app:1', envFrom: [{ configMapRef: { name: configMap } }] }] } } },
+      },
+    },
   };
 }
 
@@ -59,7 +77,11 @@ export async function startBenchWatcher(cluster: ControlPlane, extra: readonly s
     buildCompiled();
     built = true;
   }
-  const proc = startConfigstamp(['watcher', `--kubeconfig=${cluster.kubeconfigPath}`, '--namespace=configstamp', '--health-port=0', '--leader-elect=false', '--log-level=info', ...extra], {}, { compiled: true });
+  const proc = startConfigstamp(
+    ['watcher', `--kubeconfig=${cluster.kubeconfigPath}`, '--namespace=configstamp', '--health-port=0', '--leader-elect=false', '--log-level=info', ...extra],
+    {},
+    { compiled: true },
+  );
   await proc.waitFor((r) => r.msg === 'synced: listed namespaces, sources and workloads', 120_000);
   return proc;
 }
@@ -69,7 +91,10 @@ export function rssMB(pid: number): number {
   return memory(pid).rssMB;
 }
 
-export interface Memory { rssMB: number; hwmMB: number }
+export interface Memory {
+  rssMB: number;
+  hwmMB: number;
+}
 
 /** VmRSS and VmHWM (peak resident set) of a process in MB, from /proc (Linux). */
 export function memory(pid: number): Memory {
@@ -82,4 +107,3 @@ export function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 10) / 10;
 }
-

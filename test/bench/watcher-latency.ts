@@ -16,35 +16,55 @@ import { waitFor } from '../cluster/readiness.js';
 async function fill(client: KubeClient, ns: string, total: number): Promise<void> {
   await client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: ns } } });
   const bulk = total - 1;
-  await createAll(client, `/api/v1/namespaces/${ns}/configmaps`, [{ metadata: { name: 'target-cfg' }, data: { k: '0' } },
-    ...Array.from({ length: bulk }, (_, i) => ({ metadata: { name: `cfg-${i}` }, data: { k: '0' } }))]);
+  await createAll(client, `/api/v1/namespaces/${ns}/configmaps`, [
+    { metadata: { name: 'target-cfg' }, data: { k: '0' } },
+    ...Array.from({ length: bulk }, (_, i) => ({ metadata: { name: `cfg-${i}` }, data: { k: '0' } })),
+  ]);
   await createAll(client, `/apis/apps/v1/namespaces/${ns}/deployments`, [trackedDeployment('target', 'target-cfg')]);
   const small = Math.min(bulk, 9);
-  await createAll(client, `/apis/apps/v1/namespaces/${ns}/deployments`, Array.from({ length: small }, (_, i) => trackedDeployment(`d-${i}`, `cfg-${i}`)));
-  await createAll(client, `/apis/batch/v1/namespaces/${ns}/cronjobs`, Array.from({ length: bulk - small }, (_, i) => trackedCronJob(`c-${i}`, `cfg-${i + small}`)));
+  await createAll(
+    client,
+    `/apis/apps/v1/namespaces/${ns}/deployments`,
+    Array.from({ length: small }, (_, i) => trackedDeployment(`d-${i}`, `cfg-${i}`)),
+  );
+  await createAll(
+    client,
+    `/apis/batch/v1/namespaces/${ns}/cronjobs`,
+    Array.from({ length: bulk - small }, (_, i) => trackedCronJob(`c-${i}`, `cfg-${i + small}`)),
+  );
 }
 
 async function measure(client: KubeClient, ns: string, changes: number): Promise<{ p50: number; p99: number; max: number }> {
   let stamp = '';
   let onStamp: (() => void) | undefined;
   const abort = new AbortController();
-  const watching = client.watch(`/apis/apps/v1/namespaces/${ns}/deployments`, { query: { fieldSelector: 'metadata.name=target' }, signal: abort.signal }, (e) => {
-    const next = (e.object as { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } }).spec?.template?.metadata?.annotations?.['configstamp.io/stamp'];
-    if (next !== undefined && next !== stamp) {
-      stamp = next;
-      onStamp?.();
-    }
-  }).catch(() => undefined);
+  const watching = client
+    .watch(`/apis/apps/v1/namespaces/${ns}/deployments`, { query: { fieldSelector: 'metadata.name=target' }, signal: abort.signal }, (e) => {
+      const next = (e.object as { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } }).spec?.template?.metadata?.annotations?.[
+        'configstamp.io/stamp'
+      ];
+      if (next !== undefined && next !== stamp) {
+        stamp = next;
+        onStamp?.();
+      }
+    })
+    .catch(() => undefined);
   await new Promise((r) => setTimeout(r, 300));
   const latencies: number[] = [];
   for (let i = 1; i <= changes; i++) {
     // Resolved by the watch callback the moment the Deployment shows a new stamp (no polling).
     const changed = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`change ${i}: no new stamp within 30 s`)), 30_000);
-      onStamp = () => { clearTimeout(timer); resolve(); };
+      onStamp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
     });
     const t0 = performance.now();
-    await client.request('PATCH', `/api/v1/namespaces/${ns}/configmaps/target-cfg`, { body: { data: { k: String(i) } }, contentType: 'application/merge-patch+json' });
+    await client.request('PATCH', `/api/v1/namespaces/${ns}/configmaps/target-cfg`, {
+      body: { data: { k: String(i) } },
+      contentType: 'application/merge-patch+json',
+    });
     await changed;
     latencies.push(performance.now() - t0);
   }
@@ -63,10 +83,19 @@ export async function run(options: { changes?: number; large?: number } = {}): P
     const watcher = await startBenchWatcher(bench.cluster, ['--debounce=0', '--min-rollout-interval=0', '--patch-qps=1000', '--patch-burst=1000']);
     try {
       const total = 10 + large;
-      await waitFor('every workload adopted', async () => watcher.records().filter((r) => String(r.msg).startsWith('adopted')).length >= total, { timeoutMs: 300_000 });
+      await waitFor('every workload adopted', async () => watcher.records().filter((r) => String(r.msg).startsWith('adopted')).length >= total, {
+        timeoutMs: 300_000,
+      });
       const small = await measure(bench.client, 'small', changes);
       const big = await measure(bench.client, 'large', changes);
-      return { changes, workloads: { small: 10, large }, smallMs: small, largeMs: big, p50Ratio: Math.round((big.p50 / small.p50) * 100) / 100, p99Ratio: Math.round((big.p99 / small.p99) * 100) / 100 };
+      return {
+        changes,
+        workloads: { small: 10, large },
+        smallMs: small,
+        largeMs: big,
+        p50Ratio: Math.round((big.p50 / small.p50) * 100) / 100,
+        p99Ratio: Math.round((big.p99 / small.p99) * 100) / 100,
+      };
     } finally {
       await watcher.stop();
     }

@@ -28,7 +28,11 @@ export async function run(options: { secrets?: number; sizeKiB?: number } = {}):
 
     const started = performance.now();
     // Each Secret's value is random (incompressible) base64 of sizeKiB.
-    const bodies = Array.from({ length: secrets }, (_, i) => ({ metadata: { name: `big-${i}` }, type: 'Opaque', data: { blob: randomBytes(sizeKiB * 1024).toString('base64') } }));
+    const bodies = Array.from({ length: secrets }, (_, i) => ({
+      metadata: { name: `big-${i}` },
+      type: 'Opaque',
+      data: { blob: randomBytes(sizeKiB * 1024).toString('base64') },
+    }));
     await createAll(bench.client, '/api/v1/namespaces/payload/secrets', bodies, 8);
     const createMs = Math.round(performance.now() - started);
 

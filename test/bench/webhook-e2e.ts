@@ -21,11 +21,25 @@ import { probeWebhook, registerWebhook, startWebhookProcess } from '../support/w
 
 function deployment(name: string, tracked: boolean): unknown {
   return {
-    apiVersion: 'apps/v1', kind: 'Deployment',
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
     metadata: { name, annotations: tracked ? { 'configstamp.io/track': 'true' } : {} },
-    spec: { replicas: 0, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{
-      name: 'web', image: 'app:1', envFrom: [{ configMapRef: { name: 'app-config' } }, { secretRef: { name: 'app-secret' } }],
-    }] } } },
+    spec: {
+      replicas: 0,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          containers: [
+            {
+              name: 'web',
+              image: 'app:1',
+              envFrom: [{ configMapRef: { name: 'app-config' } }, { secretRef: { name: 'app-secret' } }],
+            },
+          ],
+        },
+      },
+    },
   };
 }
 
@@ -34,7 +48,10 @@ async function createMany(client: KubeClient, namespace: string, prefix: string,
   const started = performance.now();
   for (let i = 0; i < n; i++) {
     const created = await client.request<{ spec: { template: { metadata: { annotations?: Record<string, string> } } } }>(
-      'POST', `/apis/apps/v1/namespaces/${namespace}/deployments`, { body: deployment(`${prefix}-${i}`, tracked) });
+      'POST',
+      `/apis/apps/v1/namespaces/${namespace}/deployments`,
+      { body: deployment(`${prefix}-${i}`, tracked) },
+    );
     if (created.spec.template.metadata.annotations?.['configstamp.io/stamp']) stamped++;
   }
   return { ms: Math.round(performance.now() - started), stamped };
@@ -79,13 +96,18 @@ export async function run(options: { n?: number; rounds?: number } = {}): Promis
     }
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     return {
-      n, rounds, withWebhookMs: withHook, withoutWebhookMs: withoutHook, untrackedWithWebhookMs: floorHook,
+      n,
+      rounds,
+      withWebhookMs: withHook,
+      withoutWebhookMs: withoutHook,
+      untrackedWithWebhookMs: floorHook,
       perCreateWithMs: Math.round((sum(withHook) / (n * rounds)) * 100) / 100,
       perCreateWithoutMs: Math.round((sum(withoutHook) / (n * rounds)) * 100) / 100,
       perCreateUntrackedWithMs: Math.round((sum(floorHook) / (n * rounds)) * 100) / 100,
       ratio: Math.round((sum(withHook) / sum(withoutHook)) * 100) / 100,
       floorRatio: Math.round((sum(floorHook) / sum(withoutHook)) * 100) / 100,
-      stamped, expectedStamped: n * rounds,
+      stamped,
+      expectedStamped: n * rounds,
     };
   } finally {
     await webhook.process.stop();

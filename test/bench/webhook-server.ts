@@ -42,18 +42,29 @@ export async function loadLoop(port: number, caPem: string, body: string, count:
   const latencies: number[] = [];
   const started = performance.now();
   let issued = 0;
-  const one = (): Promise<void> => new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const req = https.request({ host: '127.0.0.1', port, path: '/mutate', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume().on('end', () => {
-        if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode}`));
-        latencies.push(performance.now() - t0);
-        resolve();
-      });
+  const one = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const t0 = performance.now();
+      const req = https.request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/mutate',
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          res.resume().on('end', () => {
+            if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode}`));
+            latencies.push(performance.now() - t0);
+            resolve();
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
     });
-    req.on('error', reject);
-    req.end(body);
-  });
   const worker = async (): Promise<void> => {
     while (issued < count && performance.now() - started < maxMs) {
       issued++;
@@ -65,26 +76,51 @@ export async function loadLoop(port: number, caPem: string, body: string, count:
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const r = (n: number) => Math.round(n * 1000) / 1000;
-  return { requests: latencies.length, perSecond: Math.round(latencies.length / (elapsed / 1000)), p50Ms: r(percentile(latencies, 0.5)), p99Ms: r(percentile(latencies, 0.99)) };
+  return {
+    requests: latencies.length,
+    perSecond: Math.round(latencies.length / (elapsed / 1000)),
+    p50Ms: r(percentile(latencies, 0.5)),
+    p99Ms: r(percentile(latencies, 0.99)),
+  };
 }
 
 function review(namespace: string, object: unknown): string {
   return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
-    request: { uid: 'bench', kind: { group: 'apps', version: 'v1', kind: 'Deployment' }, resource: { group: 'apps', version: 'v1', resource: 'deployments' }, namespace, operation: 'CREATE', object },
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: 'bench',
+      kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
+      resource: { group: 'apps', version: 'v1', resource: 'deployments' },
+      namespace,
+      operation: 'CREATE',
+      object,
+    },
   });
 }
 
 function deployment(tracked: boolean): unknown {
   const names = ['cm-a', 'cm-b', 'cm-c'];
   return {
-    apiVersion: 'apps/v1', kind: 'Deployment',
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
     metadata: { name: 'web', annotations: tracked ? { 'configstamp.io/track': 'true' } : {} },
-    spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{
-      name: 'web', image: 'app:1',
-      envFrom: [...names.map((name) => ({ configMapRef: { name } })), { secretRef: { name: 'secret-a' } }],
-      env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'secret-b', key: 'token' } } }],
-    }] } } },
+    spec: {
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: {
+          containers: [
+            {
+              name: 'web',
+              image: 'app:1',
+              envFrom: [...names.map((name) => ({ configMapRef: { name } })), { secretRef: { name: 'secret-a' } }],
+              env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'secret-b', key: 'token' } } }],
+            },
+          ],
+        },
+      },
+    },
   };
 }
 
@@ -100,11 +136,14 @@ export async function run(options: { count?: number; concurrency?: number } = {}
     await cluster.kubectl(['create', 'namespace', 'configstamp']);
     await cluster.kubectl(['create', 'namespace', 'bench']);
     const { key } = await ensureHashKey(client, { namespace: 'configstamp', name: 'configstamp-hash-key' });
-    for (const name of ['cm-a', 'cm-b', 'cm-c']) await cluster.kubectl(['create', 'configmap', name, '-n', 'bench', `--from-literal=k=${name}-${'v'.repeat(200)}`]);
+    for (const name of ['cm-a', 'cm-b', 'cm-c'])
+      await cluster.kubectl(['create', 'configmap', name, '-n', 'bench', `--from-literal=k=${name}-${'v'.repeat(200)}`]);
     for (const name of ['secret-a', 'secret-b']) await cluster.kubectl(['create', 'secret', 'generic', name, '-n', 'bench', `--from-literal=token=${name}`]);
 
     const bare = fastify({ https: { cert: serving.certPem, key: serving.keyPem } });
-    const constant = JSON.parse(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'bench', allowed: true } })) as unknown;
+    const constant = JSON.parse(
+      JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'bench', allowed: true } }),
+    ) as unknown;
     bare.post('/mutate', async () => constant);
     await bare.listen({ host: '127.0.0.1', port: 0 });
 
@@ -113,14 +152,26 @@ export async function run(options: { count?: number; concurrency?: number } = {}
     namespaces.start();
     const readSources = kubeSourceReader(client, { concurrency: 8, deadlineMs: 2000 }, (s) => metrics.sourceReadSeconds.observe(s));
     const handler = createAdmissionHandler({ policy: DEFAULT_POLICY, namespaces, hashKey: () => key, readSources }, silent, metrics);
-    const app = buildApp({ handler, log: silent, metrics, maxRequestBytes: 7 << 20, isReady: () => true, https: { cert: serving.certPem, key: serving.keyPem } });
+    const app = buildApp({
+      handler,
+      log: silent,
+      metrics,
+      maxRequestBytes: 7 << 20,
+      isReady: () => true,
+      https: { cert: serving.certPem, key: serving.keyPem },
+    });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const port = (server: { server: { address(): unknown } }) => (server.server.address() as AddressInfo).port;
 
     const untrackedBody = review('bench', deployment(false));
     const trackedBody = review('bench', deployment(true));
     // Warm up every path (TLS sessions, JIT, the namespace cache, the API connection pool).
-    for (const [p, body] of [[port(bare), untrackedBody], [port(app), untrackedBody], [port(app), trackedBody]] as const) await loadLoop(p, ca.certPem, body, 300, concurrency);
+    for (const [p, body] of [
+      [port(bare), untrackedBody],
+      [port(app), untrackedBody],
+      [port(app), trackedBody],
+    ] as const)
+      await loadLoop(p, ca.certPem, body, 300, concurrency);
     const readsBefore = await metrics.sourceReadSeconds.get();
     // Two alternating rounds, the second reported: the fresh control plane is still busy at first.
     let bareResult = await loadLoop(port(bare), ca.certPem, untrackedBody, count, concurrency);
@@ -140,7 +191,11 @@ export async function run(options: { count?: number; concurrency?: number } = {}
     const readSecondsPerAdmission = (sumAfter - sumBefore) / tracked.requests;
     const trackedMeanS = (trackedWallS * concurrency) / tracked.requests;
     return {
-      count, concurrency, bare: bareResult, untracked, tracked,
+      count,
+      concurrency,
+      bare: bareResult,
+      untracked,
+      tracked,
       untrackedThroughputRatio: Math.round((untracked.perSecond / bareResult.perSecond) * 100) / 100,
       trackedThroughputRatio: Math.round((tracked.perSecond / bareResult.perSecond) * 100) / 100,
       trackedMeanSourceReadMs: Math.round(readSecondsPerAdmission * 100_000) / 100,

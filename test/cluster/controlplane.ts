@@ -137,8 +137,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       dir: dir.root,
       timings,
       kubectl: (args, kubectlOptions) => runKubectl(kubectlContext, args, kubectlOptions),
-      serviceAccountKubeconfig: (namespace, name) =>
-        serviceAccountKubeconfig({ admin: kubeConfig, server, caPem: ca.certPem, dir: dir.root }, namespace, name),
+      serviceAccountKubeconfig: (namespace, name) => serviceAccountKubeconfig({ admin: kubeConfig, server, caPem: ca.certPem, dir: dir.root }, namespace, name),
       async restartApiServer(whileDown) {
         if (stopping) throw new Error('the control plane is stopped');
         await running.apiServer?.stop();

@@ -22,9 +22,8 @@ const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64
 
 /** The kubeconfig as YAML text. */
 export function renderKubeconfig(spec: KubeconfigSpec): string {
-  const user = 'token' in spec.user
-    ? { token: spec.user.token }
-    : { 'client-certificate-data': b64(spec.user.certPem), 'client-key-data': b64(spec.user.keyPem) };
+  const user =
+    'token' in spec.user ? { token: spec.user.token } : { 'client-certificate-data': b64(spec.user.certPem), 'client-key-data': b64(spec.user.keyPem) };
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',

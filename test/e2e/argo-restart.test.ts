@@ -15,17 +15,25 @@ await kubectl(cluster, ['wait', '--for=condition=Established', 'crd/rollouts.arg
 await createNamespace(cluster, 'configstamp');
 const ns = await createNamespace(cluster, 'argo');
 
-interface RolloutView { generation: number; restartAt?: string; template: unknown; annotations: Record<string, string> }
+interface RolloutView {
+  generation: number;
+  restartAt?: string;
+  template: unknown;
+  annotations: Record<string, string>;
+}
 
 async function read(name: string): Promise<RolloutView> {
   const o = await client.request<{ metadata: { generation: number; annotations?: Record<string, string> }; spec: { restartAt?: string; template: unknown } }>(
-    'GET', `/apis/argoproj.io/v1alpha1/namespaces/${ns}/rollouts/${name}`);
+    'GET',
+    `/apis/argoproj.io/v1alpha1/namespaces/${ns}/rollouts/${name}`,
+  );
   return { generation: o.metadata.generation, restartAt: o.spec.restartAt, template: o.spec.template, annotations: o.metadata.annotations ?? {} };
 }
 
 function rollout(name: string, strategyKey: string): unknown {
   return {
-    apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout',
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Rollout',
     metadata: { name, annotations: { 'reloader.stakater.com/auto': 'true', [strategyKey]: 'restart' } },
     spec: { replicas: 0, selector: { matchLabels: { app: name } }, template: podTemplate(name, { configMap: 'cfg' }) },
   };
@@ -37,7 +45,8 @@ const NAMES = ['reloader-key', 'our-key'];
 
 t.test('restart, not a template rollout; once across restarts; a change made while down restarts once at boot', async (t) => {
   let watcher = await startWatcher(cluster, 'configstamp', [`--namespaces=${ns}`]);
-  for (const name of NAMES) await eventually(`${name} adopted`, async () => ((await read(name)).annotations['configstamp.io/adopted-stamp'] ? true : undefined));
+  for (const name of NAMES)
+    await eventually(`${name} adopted`, async () => ((await read(name)).annotations['configstamp.io/adopted-stamp'] ? true : undefined));
   const before = Object.fromEntries(await Promise.all(NAMES.map(async (n) => [n, await read(n)] as const)));
   await apply(cluster, ns, [configMap('cfg', { level: 'debug' })]);
   for (const name of NAMES) await eventually(`${name} restarted`, async () => ((await read(name)).restartAt ? true : undefined));
@@ -56,7 +65,8 @@ t.test('restart, not a template rollout; once across restarts; a change made whi
   await apply(cluster, ns, [configMap('cfg', { level: 'warn' })]);
   watcher = await startWatcher(cluster, 'configstamp', [`--namespaces=${ns}`]);
   t.teardown(() => watcher.proc.stop());
-  for (const name of NAMES) await eventually(`${name} restarted at boot`, async () => ((await read(name)).restartAt !== first[name]!.restartAt ? true : undefined));
+  for (const name of NAMES)
+    await eventually(`${name} restarted at boot`, async () => ((await read(name)).restartAt !== first[name]!.restartAt ? true : undefined));
   await sleep(1_500);
   for (const name of NAMES) {
     const now = await read(name);

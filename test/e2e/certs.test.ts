@@ -25,7 +25,14 @@ const port = await freeLoopbackPort();
 const kubectl = (args: string[], input?: string): Promise<string> => kubectlOk(cluster, args, input);
 
 async function runCerts(extra: string[] = []): Promise<Record<string, unknown>[]> {
-  const proc = startConfigstamp(['certs', `--kubeconfig=${cluster.kubeconfigPath}`, '--extra-ip-addresses=127.0.0.1', `--out-dir=${outDir}`, '--trust-propagation=2s', ...extra]);
+  const proc = startConfigstamp([
+    'certs',
+    `--kubeconfig=${cluster.kubeconfigPath}`,
+    '--extra-ip-addresses=127.0.0.1',
+    `--out-dir=${outDir}`,
+    '--trust-propagation=2s',
+    ...extra,
+  ]);
   const code = await proc.exited;
   if (code !== 0) throw new Error(`configstamp certs exited ${code}:\n${proc.lines.join('\n')}`);
   return proc.records();
@@ -35,7 +42,10 @@ type Secret = { data: Record<string, string>; metadata: { resourceVersion: strin
 const secret = (name: string): Promise<Secret> => client.request<Secret>('GET', `/api/v1/namespaces/configstamp/secrets/${name}`);
 const text = (b64: string | undefined): string => Buffer.from(b64 ?? '', 'base64').toString('utf8');
 async function caBundle(): Promise<string[]> {
-  const config = await client.request<{ webhooks: { clientConfig: { caBundle?: string } }[] }>('GET', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/configstamp');
+  const config = await client.request<{ webhooks: { clientConfig: { caBundle?: string } }[] }>(
+    'GET',
+    '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/configstamp',
+  );
   return splitPemBundle(text(config.webhooks[0]!.clientConfig.caBundle));
 }
 
@@ -47,7 +57,10 @@ await kubectl(['apply', '-f', '-'], JSON.stringify(config));
 
 t.test('first run: CA, serving certificate, hash key and caBundle', async (t) => {
   const records = await runCerts();
-  t.ok(records.some((r) => r.msg === 'hash key created'), 'hash key created');
+  t.ok(
+    records.some((r) => r.msg === 'hash key created'),
+    'hash key created',
+  );
   const ca = await secret('configstamp-ca');
   const tls = await secret('configstamp-webhook-tls');
   const key = await secret('configstamp-hash-key');
@@ -62,7 +75,11 @@ t.test('first run: CA, serving certificate, hash key and caBundle', async (t) =>
   t.same(sans.ips, ['127.0.0.1'], 'extra IP in the SANs');
   const days = (Date.parse(leaf.validTo) - Date.now()) / 86_400_000;
   t.ok(days > 364 && days < 366, `serving certificate valid for a year (${days.toFixed(1)} days)`);
-  t.same((await caBundle()).map((pem) => new X509Certificate(pem).fingerprint256), [caCert.fingerprint256], 'caBundle is the CA');
+  t.same(
+    (await caBundle()).map((pem) => new X509Certificate(pem).fingerprint256),
+    [caCert.fingerprint256],
+    'caBundle is the CA',
+  );
   t.equal(readFileSync(path.join(outDir, 'tls.crt'), 'utf8'), text(tls.data['tls.crt']), 'files match the Secret');
 });
 
@@ -72,14 +89,26 @@ t.test('second run is idempotent: nothing rewritten', async (t) => {
   const records = await runCerts();
   t.ok(records.some((r) => r.msg === 'certificates are current'));
   const after = await Promise.all(['configstamp-ca', 'configstamp-webhook-tls', 'configstamp-hash-key'].map(secret));
-  t.same(after.map((s) => s.metadata.resourceVersion), before.map((s) => s.metadata.resourceVersion), 'Secrets untouched');
+  t.same(
+    after.map((s) => s.metadata.resourceVersion),
+    before.map((s) => s.metadata.resourceVersion),
+    'Secrets untouched',
+  );
   t.same(await caBundle(), bundle, 'caBundle untouched');
 });
 
 t.test('CA rotation while admissions flow: zero failed admissions', async (t) => {
-  const webhook = startConfigstamp(['webhook', `--kubeconfig=${cluster.kubeconfigPath}`, '--host=127.0.0.1', `--port=${port}`,
-    '--metrics-host=127.0.0.1', '--metrics-port=0', `--cert-file=${path.join(outDir, 'tls.crt')}`, `--key-file=${path.join(outDir, 'tls.key')}`,
-    '--cert-poll-interval=500ms']);
+  const webhook = startConfigstamp([
+    'webhook',
+    `--kubeconfig=${cluster.kubeconfigPath}`,
+    '--host=127.0.0.1',
+    `--port=${port}`,
+    '--metrics-host=127.0.0.1',
+    '--metrics-port=0',
+    `--cert-file=${path.join(outDir, 'tls.crt')}`,
+    `--key-file=${path.join(outDir, 'tls.key')}`,
+    '--cert-poll-interval=500ms',
+  ]);
   t.teardown(() => webhook.stop());
   await webhook.waitFor((r) => r.msg === 'serving');
   await eventually('the API server to call the webhook', async () => ((await probeWebhook(cluster)) ? true : undefined), 30_000, 200);
@@ -92,12 +121,22 @@ t.test('CA rotation while admissions flow: zero failed admissions', async (t) =>
   const load = (async () => {
     for (let i = 0; !stop || i < 10; i++) {
       const name = `load-${i}`;
-      await kubectl(['create', '-n', ns, '-f', '-'], JSON.stringify({
-        apiVersion: 'apps/v1', kind: 'Deployment',
-        metadata: { name, annotations: { 'configstamp.io/track': 'true' } },
-        spec: { replicas: 0, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } },
-          spec: { containers: [{ name: 'c', image: 'busybox', envFrom: [{ configMapRef: { name: 'cfg' } }] }] } } },
-      }));
+      await kubectl(
+        ['create', '-n', ns, '-f', '-'],
+        JSON.stringify({
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name, annotations: { 'configstamp.io/track': 'true' } },
+          spec: {
+            replicas: 0,
+            selector: { matchLabels: { app: name } },
+            template: {
+              metadata: { labels: { app: name } },
+              spec: { containers: [{ name: 'c', image: 'busybox', envFrom: [{ configMapRef: { name: 'cfg' } }] }] },
+            },
+          },
+        }),
+      );
       created.push(name);
     }
   })();
@@ -107,17 +146,26 @@ t.test('CA rotation while admissions flow: zero failed admissions', async (t) =>
   stop = true;
   await load;
 
-  t.ok(records.some((r) => r.msg === 'issuing certificates' && r.newCa === true), 'a new CA was issued');
+  t.ok(
+    records.some((r) => r.msg === 'issuing certificates' && r.newCa === true),
+    'a new CA was issued',
+  );
   const bundle = (await caBundle()).map((pem) => new X509Certificate(pem));
   const newCa = new X509Certificate(text((await secret('configstamp-ca')).data['ca.crt']));
   t.not(newCa.fingerprint256, oldCa.fingerprint256, 'the CA changed');
-  t.same(bundle.map((c) => c.fingerprint256), [newCa.fingerprint256, oldCa.fingerprint256], 'bundle: new CA first, old kept for the overlap');
+  t.same(
+    bundle.map((c) => c.fingerprint256),
+    [newCa.fingerprint256, oldCa.fingerprint256],
+    'bundle: new CA first, old kept for the overlap',
+  );
   const leaf = new X509Certificate(readFileSync(path.join(outDir, 'tls.crt'), 'utf8'));
   t.ok(leaf.verify(newCa.publicKey), 'the webhook now serves a certificate of the new CA');
 
   t.ok(created.length >= 10, `${created.length} Deployments created during the rotation`);
   const list = await client.request<{ items: { metadata: { name: string }; spec: { template: { metadata: { annotations?: Record<string, string> } } } }[] }>(
-    'GET', `/apis/apps/v1/namespaces/${ns}/deployments`);
+    'GET',
+    `/apis/apps/v1/namespaces/${ns}/deployments`,
+  );
   const unstamped = list.items.filter((d) => !d.spec.template.metadata.annotations?.['configstamp.io/stamp']).map((d) => d.metadata.name);
   t.same(unstamped, [], 'every admission during the rotation reached the webhook and was stamped');
   t.ok(await probeWebhook(cluster), 'the API server still reaches the webhook after the rotation');

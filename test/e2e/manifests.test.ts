@@ -29,12 +29,21 @@ const NAMESPACE = 'configstamp';
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const IMAGE = `ghcr.io/configstamp/configstamp:${VERSION}`;
 const WORKLOADS = [
-  ['apps', 'deployments'], ['apps', 'statefulsets'], ['apps', 'daemonsets'], ['batch', 'cronjobs'], ['argoproj.io', 'rollouts'], ['apps.openshift.io', 'deploymentconfigs'],
+  ['apps', 'deployments'],
+  ['apps', 'statefulsets'],
+  ['apps', 'daemonsets'],
+  ['batch', 'cronjobs'],
+  ['argoproj.io', 'rollouts'],
+  ['apps.openshift.io', 'deploymentconfigs'],
 ] as const;
 
 // ---- running the real tools -------------------------------------------------------------------
 
-interface RunResult { readonly code: number | null; readonly stdout: string; readonly stderr: string }
+interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
 
 // helm and kubectl get a home of their own: nothing of the user's is read or written.
 const toolHome = mkdtempSync(join(tmpdir(), 'configstamp-manifests-'));
@@ -43,10 +52,16 @@ t.teardown(() => rmSync(toolHome, { recursive: true, force: true }));
 /** Runs a tool; `isolated` (the default) gives it the private home, build.sh keeps the real one (Go's caches). */
 function run(bin: string, args: readonly string[], { timeoutMs = 120_000, isolated = true } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = isolated ? {
-      ...process.env, HOME: toolHome, KUBECACHEDIR: join(toolHome, 'kube-cache'),
-      HELM_CACHE_HOME: join(toolHome, 'helm-cache'), HELM_CONFIG_HOME: join(toolHome, 'helm-config'), HELM_DATA_HOME: join(toolHome, 'helm-data'),
-    } : { ...process.env };
+    const env: NodeJS.ProcessEnv = isolated
+      ? {
+          ...process.env,
+          HOME: toolHome,
+          KUBECACHEDIR: join(toolHome, 'kube-cache'),
+          HELM_CACHE_HOME: join(toolHome, 'helm-cache'),
+          HELM_CONFIG_HOME: join(toolHome, 'helm-config'),
+          HELM_DATA_HOME: join(toolHome, 'helm-data'),
+        }
+      : { ...process.env };
     delete env.KUBECONFIG;
     const child = spawn(bin, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -57,8 +72,14 @@ function run(bin: string, args: readonly string[], { timeoutMs = 120_000, isolat
       if (!isolated) process.stderr.write(c); // build.sh's progress: a cold build takes minutes
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (err) => { clearTimeout(timer); reject(err); });
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -82,10 +103,20 @@ async function ensureHelm(): Promise<string> {
 type AccessCase = [account: string, verb: string, resource: string, namespace: string | undefined, allowed: boolean];
 
 /** Asks the real authorizer (`kubectl auth can-i --as` each ServiceAccount) and checks every answer. */
-async function expectAccess(t: Pick<typeof tap, 'equal'>, cluster: { kubectl: (args: readonly string[]) => Promise<RunResult> }, cases: readonly AccessCase[]): Promise<void> {
+async function expectAccess(
+  t: Pick<typeof tap, 'equal'>,
+  cluster: { kubectl: (args: readonly string[]) => Promise<RunResult> },
+  cases: readonly AccessCase[],
+): Promise<void> {
   const ask = async ([account, verb, resource, namespace]: AccessCase): Promise<boolean> => {
-    const r = await cluster.kubectl(['auth', 'can-i', verb, resource, `--as=system:serviceaccount:${NAMESPACE}:${account}`,
-      ...(namespace === undefined ? ['--all-namespaces'] : ['-n', namespace])]);
+    const r = await cluster.kubectl([
+      'auth',
+      'can-i',
+      verb,
+      resource,
+      `--as=system:serviceaccount:${NAMESPACE}:${account}`,
+      ...(namespace === undefined ? ['--all-namespaces'] : ['-n', namespace]),
+    ]);
     if (r.code !== 0 && r.code !== 1) throw new Error(`kubectl auth can-i: ${r.stderr}`);
     return r.code === 0;
   };
@@ -98,14 +129,50 @@ async function expectAccess(t: Pick<typeof tap, 'equal'>, cluster: { kubectl: (a
 // ---- reading rendered objects -----------------------------------------------------------------
 
 type Json = Record<string, unknown>;
-interface K8sObject { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [key: string]: unknown }
-interface Container { name: string; image?: string; args?: string[]; env?: { name: string; value?: string; valueFrom?: unknown }[]; ports?: { name?: string; containerPort: number }[]; securityContext?: Json; resources?: { requests?: Json; limits?: Json }; livenessProbe?: Json; readinessProbe?: Json; volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[] }
-interface PodSpec { serviceAccountName?: string; securityContext?: Json; containers: Container[]; initContainers?: Container[]; volumes?: Json[]; affinity?: Json; hostNetwork?: boolean; hostPID?: boolean; hostIPC?: boolean }
-interface PodTemplate { metadata?: { labels?: Record<string, string> }; spec: PodSpec }
-interface Rule { apiGroups?: string[]; resources?: string[]; verbs: string[]; resourceNames?: string[] }
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [key: string]: unknown;
+}
+interface Container {
+  name: string;
+  image?: string;
+  args?: string[];
+  env?: { name: string; value?: string; valueFrom?: unknown }[];
+  ports?: { name?: string; containerPort: number }[];
+  securityContext?: Json;
+  resources?: { requests?: Json; limits?: Json };
+  livenessProbe?: Json;
+  readinessProbe?: Json;
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+}
+interface PodSpec {
+  serviceAccountName?: string;
+  securityContext?: Json;
+  containers: Container[];
+  initContainers?: Container[];
+  volumes?: Json[];
+  affinity?: Json;
+  hostNetwork?: boolean;
+  hostPID?: boolean;
+  hostIPC?: boolean;
+}
+interface PodTemplate {
+  metadata?: { labels?: Record<string, string> };
+  spec: PodSpec;
+}
+interface Rule {
+  apiGroups?: string[];
+  resources?: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
 
 function parseObjects(text: string): K8sObject[] {
-  return parseAllDocuments(text).map((d) => d.toJS() as K8sObject | null).filter((o): o is K8sObject => o !== null);
+  return parseAllDocuments(text)
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null);
 }
 
 const idOf = (o: K8sObject): string => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
@@ -134,7 +201,10 @@ function podTemplates(objects: readonly K8sObject[]): { owner: string; template:
 
 // ---- RBAC, evaluated the way the API server's authorizer does ---------------------------------
 
-interface Grant { readonly namespace: string | null; readonly rule: Rule }
+interface Grant {
+  readonly namespace: string | null;
+  readonly rule: Rule;
+}
 
 function grantsOf(objects: readonly K8sObject[], account: string, namespace = NAMESPACE): Grant[] {
   const grants: Grant[] = [];
@@ -142,8 +212,9 @@ function grantsOf(objects: readonly K8sObject[], account: string, namespace = NA
     const subjects = at<{ kind: string; name: string; namespace?: string }[]>(b, 'subjects') ?? [];
     if (!subjects.some((s) => s.kind === 'ServiceAccount' && s.name === account && s.namespace === namespace)) continue;
     const ref = at<{ kind: string; name: string }>(b, 'roleRef');
-    const role = objects.find((o) => o.kind === ref.kind && o.metadata.name === ref.name
-      && (ref.kind === 'ClusterRole' || o.metadata.namespace === b.metadata.namespace));
+    const role = objects.find(
+      (o) => o.kind === ref.kind && o.metadata.name === ref.name && (ref.kind === 'ClusterRole' || o.metadata.namespace === b.metadata.namespace),
+    );
     if (role === undefined) throw new Error(`${idOf(b)} refers to a missing ${ref.kind} ${ref.name}`);
     const scope = b.kind === 'ClusterRoleBinding' ? null : (b.metadata.namespace ?? null);
     for (const rule of at<Rule[]>(role, 'rules') ?? []) grants.push({ namespace: scope, rule });
@@ -153,12 +224,14 @@ function grantsOf(objects: readonly K8sObject[], account: string, namespace = NA
 
 /** Whether `grants` allow verb on group/resource; namespace undefined asks cluster-wide. */
 function can(grants: readonly Grant[], verb: string, group: string, resource: string, where: { namespace?: string; name?: string } = {}): boolean {
-  return grants.some(({ namespace, rule }) =>
-    (namespace === null || namespace === where.namespace)
-    && (rule.apiGroups ?? []).some((g) => g === group || g === '*')
-    && (rule.resources ?? []).some((r) => r === resource || r === '*')
-    && rule.verbs.some((v) => v === verb || v === '*')
-    && (rule.resourceNames === undefined || rule.resourceNames.length === 0 || (where.name !== undefined && rule.resourceNames.includes(where.name))));
+  return grants.some(
+    ({ namespace, rule }) =>
+      (namespace === null || namespace === where.namespace) &&
+      (rule.apiGroups ?? []).some((g) => g === group || g === '*') &&
+      (rule.resources ?? []).some((r) => r === resource || r === '*') &&
+      rule.verbs.some((v) => v === verb || v === '*') &&
+      (rule.resourceNames === undefined || rule.resourceNames.length === 0 || (where.name !== undefined && rule.resourceNames.includes(where.name))),
+  );
 }
 
 // ---- rendering ----------------------------------------------------------------------------------
@@ -216,11 +289,16 @@ function envOf(c: Container, objects: readonly K8sObject[] = []): Record<string,
   const secretKey = (ref: { name: string; key: string } | undefined): string => {
     const secret = ref === undefined ? undefined : objects.find((o) => o.kind === 'Secret' && o.metadata.name === ref.name);
     const data = at<string | undefined>(secret, 'data', ref?.key ?? '');
-    return data === undefined ? at<string | undefined>(secret, 'stringData', ref?.key ?? '') ?? '' : Buffer.from(data, 'base64').toString('utf8');
+    return data === undefined ? (at<string | undefined>(secret, 'stringData', ref?.key ?? '') ?? '') : Buffer.from(data, 'base64').toString('utf8');
   };
-  return Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value
-    ?? downward[at<string>(e.valueFrom, 'fieldRef', 'fieldPath')]
-    ?? secretKey(at<{ name: string; key: string } | undefined>(e.valueFrom, 'secretKeyRef'))]));
+  return Object.fromEntries(
+    (c.env ?? []).map((e) => [
+      e.name,
+      e.value ??
+        downward[at<string>(e.valueFrom, 'fieldRef', 'fieldPath')] ??
+        secretKey(at<{ name: string; key: string } | undefined>(e.valueFrom, 'secretKeyRef')),
+    ]),
+  );
 }
 
 const FLAGS: Readonly<Record<string, readonly FlagSpec[]>> = { webhook: WEBHOOK_FLAGS, watcher: WATCHER_FLAGS, certs: CERTS_FLAGS };
@@ -255,16 +333,30 @@ function selects(matchLabels: Record<string, string> | undefined, template: PodT
 
 t.test('the kustomize base renders every object of the install', async (t) => {
   t.same(comparableIds(rendered.kustomize), [
-    'ClusterRole//configstamp-certs', 'ClusterRole//configstamp-watcher', 'ClusterRole//configstamp-webhook',
-    'ClusterRoleBinding//configstamp-certs', 'ClusterRoleBinding//configstamp-watcher', 'ClusterRoleBinding//configstamp-webhook',
-    'CronJob/configstamp/configstamp-certs', 'Deployment/configstamp/configstamp-watcher', 'Deployment/configstamp/configstamp-webhook',
-    'Job/configstamp/configstamp-certs', 'MutatingWebhookConfiguration//configstamp', 'Namespace//configstamp',
-    'NetworkPolicy/configstamp/configstamp-certs', 'NetworkPolicy/configstamp/configstamp-watcher', 'NetworkPolicy/configstamp/configstamp-webhook',
+    'ClusterRole//configstamp-certs',
+    'ClusterRole//configstamp-watcher',
+    'ClusterRole//configstamp-webhook',
+    'ClusterRoleBinding//configstamp-certs',
+    'ClusterRoleBinding//configstamp-watcher',
+    'ClusterRoleBinding//configstamp-webhook',
+    'CronJob/configstamp/configstamp-certs',
+    'Deployment/configstamp/configstamp-watcher',
+    'Deployment/configstamp/configstamp-webhook',
+    'Job/configstamp/configstamp-certs',
+    'MutatingWebhookConfiguration//configstamp',
+    'Namespace//configstamp',
+    'NetworkPolicy/configstamp/configstamp-certs',
+    'NetworkPolicy/configstamp/configstamp-watcher',
+    'NetworkPolicy/configstamp/configstamp-webhook',
     'PodDisruptionBudget/configstamp/configstamp-webhook',
-    'Role/configstamp/configstamp-certs', 'Role/configstamp/configstamp-watcher',
-    'RoleBinding/configstamp/configstamp-certs', 'RoleBinding/configstamp/configstamp-watcher',
+    'Role/configstamp/configstamp-certs',
+    'Role/configstamp/configstamp-watcher',
+    'RoleBinding/configstamp/configstamp-certs',
+    'RoleBinding/configstamp/configstamp-watcher',
     'Service/configstamp/configstamp-webhook',
-    'ServiceAccount/configstamp/configstamp-certs', 'ServiceAccount/configstamp/configstamp-watcher', 'ServiceAccount/configstamp/configstamp-webhook',
+    'ServiceAccount/configstamp/configstamp-certs',
+    'ServiceAccount/configstamp/configstamp-watcher',
+    'ServiceAccount/configstamp/configstamp-webhook',
   ]);
   const ns = find(rendered.kustomize, 'Namespace', NAMESPACE);
   t.equal(ns.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'restricted', 'the namespace enforces the restricted Pod Security level');
@@ -285,9 +377,11 @@ t.test('the chart and the kustomize base install the same objects', async (t) =>
   t.same(comparableIds(rendered.helm), withoutNamespace, 'same kinds, namespaces and names (helm installs into a namespace it is given)');
   const cmWithoutNamespace = comparableIds(rendered.kustomizeCertManager).filter((id) => id !== `Namespace//${NAMESPACE}`);
   t.same(comparableIds(rendered.helmCertManager), cmWithoutNamespace, 'and the same with cert-manager');
-  t.same(at(find(rendered.helm, 'MutatingWebhookConfiguration', 'configstamp'), 'webhooks'),
+  t.same(
+    at(find(rendered.helm, 'MutatingWebhookConfiguration', 'configstamp'), 'webhooks'),
     at(find(rendered.kustomize, 'MutatingWebhookConfiguration', 'configstamp'), 'webhooks'),
-    "the chart's webhook configuration is deploy/base/mutatingwebhookconfiguration.yaml's");
+    "the chart's webhook configuration is deploy/base/mutatingwebhookconfiguration.yaml's",
+  );
   sameConfiguration(t, 'default', rendered.kustomize, rendered.helm);
   sameConfiguration(t, 'cert-manager', rendered.kustomizeCertManager, rendered.helmCertManager);
 });
@@ -297,8 +391,16 @@ type Asserts = Pick<typeof t, 'same' | 'fail'>;
 
 /** What sameConfiguration() compares of each kind, beyond its name. */
 const COMPARED: Readonly<Record<string, readonly string[]>> = {
-  ClusterRole: ['rules'], Role: ['rules'], ClusterRoleBinding: ['roleRef', 'subjects'], RoleBinding: ['roleRef', 'subjects'],
-  NetworkPolicy: ['spec'], Service: ['spec'], PodDisruptionBudget: ['spec'], Certificate: ['spec'], Issuer: ['spec'], MutatingWebhookConfiguration: ['webhooks'],
+  ClusterRole: ['rules'],
+  Role: ['rules'],
+  ClusterRoleBinding: ['roleRef', 'subjects'],
+  RoleBinding: ['roleRef', 'subjects'],
+  NetworkPolicy: ['spec'],
+  Service: ['spec'],
+  PodDisruptionBudget: ['spec'],
+  Certificate: ['spec'],
+  Issuer: ['spec'],
+  MutatingWebhookConfiguration: ['webhooks'],
 };
 
 /** Beyond names: the same rules, bindings, policies, Service, PDB, certificates, webhooks, pod specs and parsed flags. */
@@ -334,7 +436,10 @@ t.test('every pod runs non-root, read-only, unprivileged, seccomp-confined, with
       t.equal(at(pod.securityContext, 'runAsUser'), 10001, `${where}: pod runAsUser 10001`);
       t.equal(at(pod.securityContext, 'seccompProfile', 'type'), 'RuntimeDefault', `${where}: pod seccomp RuntimeDefault`);
       t.notOk(pod.hostNetwork || pod.hostPID || pod.hostIPC, `${where}: no host namespaces`);
-      t.notOk((pod.volumes ?? []).some((v) => 'hostPath' in v), `${where}: no hostPath volumes`);
+      t.notOk(
+        (pod.volumes ?? []).some((v) => 'hostPath' in v),
+        `${where}: no hostPath volumes`,
+      );
       for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
         const sc = c.securityContext ?? {};
         const w = `${where} container ${c.name}`;
@@ -374,7 +479,10 @@ t.test('the webhook: two spread replicas behind a PDB, probes on the ops port, t
     t.equal(at(d, 'spec', 'replicas'), 2, `${render}: 2 replicas`);
     t.equal(at(d, 'spec', 'strategy', 'rollingUpdate', 'maxUnavailable'), 0, `${render}: a rollout never drops below 2`);
     const anti = at<{ podAffinityTerm: { topologyKey: string; labelSelector: { matchLabels: Record<string, string> } } }[]>(
-      pod.spec.affinity, 'podAntiAffinity', 'preferredDuringSchedulingIgnoredDuringExecution');
+      pod.spec.affinity,
+      'podAntiAffinity',
+      'preferredDuringSchedulingIgnoredDuringExecution',
+    );
     t.equal(anti[0]?.podAffinityTerm.topologyKey, 'kubernetes.io/hostname', `${render}: preferred anti-affinity on hostname`);
     t.ok(selects(anti[0]?.podAffinityTerm.labelSelector.matchLabels, pod), `${render}: anti-affinity selects webhook pods`);
 
@@ -386,8 +494,19 @@ t.test('the webhook: two spread replicas behind a PDB, probes on the ops port, t
     t.match(c.readinessProbe, { httpGet: { path: '/readyz', port: 'metrics' } }, `${render}: readiness /readyz on the ops port`);
     const mount = c.volumeMounts?.find((m) => m.name === 'tls');
     t.equal(mount?.readOnly, true, `${render}: TLS mounted read-only`);
-    t.ok(config?.certFile.startsWith(`${mount?.mountPath ?? '?'}/`) && config.keyFile.startsWith(`${mount?.mountPath ?? '?'}/`), `${render}: --cert-file and --key-file are in the mount`);
-    t.equal(at(pod.spec.volumes?.find((v) => v.name === 'tls'), 'secret', 'secretName'), 'configstamp-webhook-tls', `${render}: from the Secret configstamp certs writes`);
+    t.ok(
+      config?.certFile.startsWith(`${mount?.mountPath ?? '?'}/`) && config.keyFile.startsWith(`${mount?.mountPath ?? '?'}/`),
+      `${render}: --cert-file and --key-file are in the mount`,
+    );
+    t.equal(
+      at(
+        pod.spec.volumes?.find((v) => v.name === 'tls'),
+        'secret',
+        'secretName',
+      ),
+      'configstamp-webhook-tls',
+      `${render}: from the Secret configstamp certs writes`,
+    );
 
     const pdb = find(objects, 'PodDisruptionBudget', 'configstamp-webhook');
     t.equal(at(pdb, 'spec', 'minAvailable'), 1, `${render}: PDB minAvailable 1`);
@@ -399,8 +518,11 @@ t.test('the webhook: two spread replicas behind a PDB, probes on the ops port, t
     t.equal(portNamed(port?.targetPort ?? '?'), 8443, `${render}: to the webhook's 8443`);
     t.ok(selects(at(svc, 'spec', 'selector'), pod), `${render}: Service selects webhook pods`);
     t.notOk(selects(at(svc, 'spec', 'selector'), at(find(objects, 'Deployment', 'configstamp-watcher'), 'spec', 'template')), `${render}: and not the watcher`);
-    t.match(at(find(objects, 'MutatingWebhookConfiguration', 'configstamp'), 'webhooks', 0, 'clientConfig', 'service'),
-      { name: 'configstamp-webhook', namespace: NAMESPACE, port: 443 }, `${render}: the webhook configuration calls this Service`);
+    t.match(
+      at(find(objects, 'MutatingWebhookConfiguration', 'configstamp'), 'webhooks', 0, 'clientConfig', 'service'),
+      { name: 'configstamp-webhook', namespace: NAMESPACE, port: 443 },
+      `${render}: the webhook configuration calls this Service`,
+    );
   }
 });
 
@@ -425,10 +547,17 @@ t.test('the certs Job makes the hash key and certificates; with cert-manager onl
     t.equal(c.args?.[0], 'certs', `${render}: runs configstamp certs`);
     const certManager = render.endsWith('CertManager');
     t.equal(c.args?.includes('--hash-key-only'), certManager, `${render}: --hash-key-only ${certManager ? 'with' : 'without'} cert-manager`);
-    t.equal(objects.some((o) => o.kind === 'CronJob'), !certManager, `${render}: a rotation CronJob unless cert-manager renews`);
+    t.equal(
+      objects.some((o) => o.kind === 'CronJob'),
+      !certManager,
+      `${render}: a rotation CronJob unless cert-manager renews`,
+    );
     const mwc = find(objects, 'MutatingWebhookConfiguration', 'configstamp');
-    t.equal(mwc.metadata.annotations?.['cert-manager.io/inject-ca-from'], certManager ? `${NAMESPACE}/configstamp-webhook` : undefined,
-      `${render}: cert-manager injects the caBundle only when it makes the certificate`);
+    t.equal(
+      mwc.metadata.annotations?.['cert-manager.io/inject-ca-from'],
+      certManager ? `${NAMESPACE}/configstamp-webhook` : undefined,
+      `${render}: cert-manager injects the caBundle only when it makes the certificate`,
+    );
     if (certManager) {
       const cert = find(objects, 'Certificate', 'configstamp-webhook');
       t.equal(at(cert, 'spec', 'secretName'), 'configstamp-webhook-tls', `${render}: cert-manager fills the Secret the webhook mounts`);
@@ -444,12 +573,20 @@ t.test('network policies: admissions from anywhere, metrics in-cluster, egress o
       const mine = policies.filter((p) => selects(at(p, 'spec', 'podSelector', 'matchLabels'), template));
       t.equal(mine.length, 1, `${render} ${owner}: one policy selects its pods`);
       t.same(at(mine[0], 'spec', 'policyTypes'), ['Ingress', 'Egress'], `${render} ${owner}: both directions are isolated`);
-      const egressPorts = at<{ ports: { port: number; protocol: string }[] }[]>(mine[0], 'spec', 'egress').flatMap((r) => r.ports.map((p) => `${p.protocol}/${p.port}`));
+      const egressPorts = at<{ ports: { port: number; protocol: string }[] }[]>(mine[0], 'spec', 'egress').flatMap((r) =>
+        r.ports.map((p) => `${p.protocol}/${p.port}`),
+      );
       t.same(egressPorts.sort(), ['TCP/443', 'TCP/53', 'TCP/6443', 'UDP/53'], `${render} ${owner}: egress to the API server and DNS only`);
     }
     const ingress = at<{ from?: unknown[]; ports: { port: number }[] }[]>(find(objects, 'NetworkPolicy', 'configstamp-webhook'), 'spec', 'ingress');
-    t.ok(ingress.some((r) => r.from === undefined && r.ports.some((p) => p.port === 8443)), `${render}: 8443 open to any source (the API server's address is unknown)`);
-    t.ok(ingress.some((r) => r.from !== undefined && r.ports.some((p) => p.port === 8080)), `${render}: 8080 only from in-cluster peers`);
+    t.ok(
+      ingress.some((r) => r.from === undefined && r.ports.some((p) => p.port === 8443)),
+      `${render}: 8443 open to any source (the API server's address is unknown)`,
+    );
+    t.ok(
+      ingress.some((r) => r.from !== undefined && r.ports.some((p) => p.port === 8080)),
+      `${render}: 8080 only from in-cluster peers`,
+    );
     t.same(at(find(objects, 'NetworkPolicy', 'configstamp-certs'), 'spec', 'ingress'), [], `${render}: nothing may reach the certs Job`);
   }
 });
@@ -458,8 +595,14 @@ t.test('RBAC: each ServiceAccount gets what its process needs and nothing more',
   for (const [render, objects] of renders) {
     const roles = objects.filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole');
     const rules = roles.flatMap((r) => at<Rule[]>(r, 'rules'));
-    t.notOk(rules.some((r) => [...(r.apiGroups ?? []), ...(r.resources ?? []), ...r.verbs].includes('*')), `${render}: no wildcards`);
-    t.notOk(rules.some((r) => r.verbs.some((v) => ['escalate', 'bind', 'impersonate', 'delete', 'deletecollection'].includes(v))), `${render}: no escalate/bind/impersonate/delete`);
+    t.notOk(
+      rules.some((r) => [...(r.apiGroups ?? []), ...(r.resources ?? []), ...r.verbs].includes('*')),
+      `${render}: no wildcards`,
+    );
+    t.notOk(
+      rules.some((r) => r.verbs.some((v) => ['escalate', 'bind', 'impersonate', 'delete', 'deletecollection'].includes(v))),
+      `${render}: no escalate/bind/impersonate/delete`,
+    );
 
     const webhook = grantsOf(objects, 'configstamp-webhook');
     for (const kind of ['configmaps', 'secrets']) {
@@ -469,9 +612,13 @@ t.test('RBAC: each ServiceAccount gets what its process needs and nothing more',
     }
     t.ok(can(webhook, 'get', '', 'secrets', { namespace: NAMESPACE, name: 'configstamp-hash-key' }), `${render} webhook: reads its hash key`);
     t.ok(can(webhook, 'watch', '', 'namespaces'), `${render} webhook: watches namespace labels`);
-    t.notOk(webhook.some((g) => g.rule.verbs.some((v) => !['get', 'list', 'watch'].includes(v))), `${render} webhook: only reads`);
+    t.notOk(
+      webhook.some((g) => g.rule.verbs.some((v) => !['get', 'list', 'watch'].includes(v))),
+      `${render} webhook: only reads`,
+    );
     for (const [group, resource] of WORKLOADS) {
-      for (const verb of ['patch', 'update', 'create']) t.notOk(can(webhook, verb, group, resource, { namespace: 'team-a' }), `${render} webhook: no ${verb} ${resource}`);
+      for (const verb of ['patch', 'update', 'create'])
+        t.notOk(can(webhook, verb, group, resource, { namespace: 'team-a' }), `${render} webhook: no ${verb} ${resource}`);
     }
 
     const watcher = grantsOf(objects, 'configstamp-watcher');
@@ -482,14 +629,18 @@ t.test('RBAC: each ServiceAccount gets what its process needs and nothing more',
       t.ok(can(watcher, 'patch', group, resource, { namespace: 'team-a' }), `${render} watcher: patch ${resource}`);
       t.notOk(can(watcher, 'update', group, resource, { namespace: 'team-a' }), `${render} watcher: no update of ${resource} (patches only)`);
     }
-    for (const group of ['', 'events.k8s.io']) t.ok(can(watcher, 'create', group, 'events', { namespace: 'team-a' }), `${render} watcher: create events (${group || 'core'})`);
+    for (const group of ['', 'events.k8s.io'])
+      t.ok(can(watcher, 'create', group, 'events', { namespace: 'team-a' }), `${render} watcher: create events (${group || 'core'})`);
     for (const verb of ['get', 'create', 'update']) {
       t.ok(can(watcher, verb, 'coordination.k8s.io', 'leases', { namespace: NAMESPACE }), `${render} watcher: ${verb} its Lease`);
       t.notOk(can(watcher, verb, 'coordination.k8s.io', 'leases', { namespace: 'kube-system' }), `${render} watcher: ${verb} no Lease elsewhere`);
     }
     t.ok(can(watcher, 'create', '', 'secrets', { namespace: NAMESPACE }), `${render} watcher: may create the hash key`);
     t.notOk(can(watcher, 'create', '', 'secrets', { namespace: 'team-a' }), `${render} watcher: creates no Secret elsewhere`);
-    t.notOk(['get', 'list', 'watch'].some((v) => can(watcher, v, '', 'pods', { namespace: 'team-a' })), `${render} watcher: no access to Pods`);
+    t.notOk(
+      ['get', 'list', 'watch'].some((v) => can(watcher, v, '', 'pods', { namespace: 'team-a' })),
+      `${render} watcher: no access to Pods`,
+    );
     t.notOk(can(watcher, 'patch', '', 'configmaps', { namespace: 'team-a' }), `${render} watcher: never writes a source`);
 
     const certs = grantsOf(objects, 'configstamp-certs');
@@ -498,23 +649,64 @@ t.test('RBAC: each ServiceAccount gets what its process needs and nothing more',
       t.notOk(can(certs, verb, '', 'secrets', { namespace: 'team-a' }), `${render} certs: not elsewhere`);
     }
     const certManager = render.endsWith('CertManager');
-    t.equal(can(certs, 'patch', 'admissionregistration.k8s.io', 'mutatingwebhookconfigurations', { name: 'configstamp' }), !certManager,
-      `${render} certs: patches the caBundle of configstamp's webhook configuration${certManager ? ' (not with cert-manager)' : ''}`);
+    t.equal(
+      can(certs, 'patch', 'admissionregistration.k8s.io', 'mutatingwebhookconfigurations', { name: 'configstamp' }),
+      !certManager,
+      `${render} certs: patches the caBundle of configstamp's webhook configuration${certManager ? ' (not with cert-manager)' : ''}`,
+    );
     t.notOk(can(certs, 'patch', 'admissionregistration.k8s.io', 'mutatingwebhookconfigurations', { name: 'someone-else' }), `${render} certs: and no other`);
     t.notOk(can(certs, 'list', 'admissionregistration.k8s.io', 'mutatingwebhookconfigurations'), `${render} certs: lists none`);
-    t.notOk(WORKLOADS.some(([g, r]) => can(certs, 'get', g, r, { namespace: 'team-a' })), `${render} certs: no workloads`);
+    t.notOk(
+      WORKLOADS.some(([g, r]) => can(certs, 'get', g, r, { namespace: 'team-a' })),
+      `${render} certs: no workloads`,
+    );
   }
 });
 
 t.test('a fully configured chart passes only flags the processes accept', async (t) => {
   const objects = await helmTemplate([
-    '--set', 'logLevel=debug', '--set', 'policy.trackAll=true', '--set', 'policy.reloaderCompat=false', '--set', 'policy.waveCompat=false',
-    '--set', 'policy.namespacesToIgnore={a,b}', '--set-string', 'policy.namespaceSelector=team=a',
-    '--set-string', 'policy.resourceLabelSelector=tier=config', '--set', 'policy.resourcesToIgnore={secrets}',
-    '--set', 'policy.ignoredWorkloadTypes={rollouts}', '--set', 'webhook.fetchDeadline=1500ms', '--set', 'webhook.fetchConcurrency=4',
-    '--set', 'watcher.debounce=5s', '--set', 'watcher.qps=5', '--set', 'watcher.burst=10', '--set', 'watcher.minRolloutInterval=1m',
-    '--set', 'watcher.rollOnDelete=true', '--set', 'watcher.workers=2', '--set', 'certs.extraDnsNames={webhook.example.com}',
-    '--set', 'certs.extraIpAddresses={10.0.0.1}', '--set', 'certs.certValidity=2160h', '--set', 'certs.certRenewBefore=360h',
+    '--set',
+    'logLevel=debug',
+    '--set',
+    'policy.trackAll=true',
+    '--set',
+    'policy.reloaderCompat=false',
+    '--set',
+    'policy.waveCompat=false',
+    '--set',
+    'policy.namespacesToIgnore={a,b}',
+    '--set-string',
+    'policy.namespaceSelector=team=a',
+    '--set-string',
+    'policy.resourceLabelSelector=tier=config',
+    '--set',
+    'policy.resourcesToIgnore={secrets}',
+    '--set',
+    'policy.ignoredWorkloadTypes={rollouts}',
+    '--set',
+    'webhook.fetchDeadline=1500ms',
+    '--set',
+    'webhook.fetchConcurrency=4',
+    '--set',
+    'watcher.debounce=5s',
+    '--set',
+    'watcher.qps=5',
+    '--set',
+    'watcher.burst=10',
+    '--set',
+    'watcher.minRolloutInterval=1m',
+    '--set',
+    'watcher.rollOnDelete=true',
+    '--set',
+    'watcher.workers=2',
+    '--set',
+    'certs.extraDnsNames={webhook.example.com}',
+    '--set',
+    'certs.extraIpAddresses={10.0.0.1}',
+    '--set',
+    'certs.certValidity=2160h',
+    '--set',
+    'certs.certRenewBefore=360h',
   ]);
   const configs = Object.fromEntries(podTemplates(objects).map(({ owner, template }) => [owner, configsOf(template.spec)[0]]));
   const webhook = configs[`Deployment/${NAMESPACE}/configstamp-webhook`] as ReturnType<typeof parseWebhookConfig>;
@@ -525,7 +717,11 @@ t.test('a fully configured chart passes only flags the processes accept', async 
   const watcher = configs[`Deployment/${NAMESPACE}/configstamp-watcher`] as ReturnType<typeof parseWatcherConfig>;
   t.match(watcher, { debounceMs: 5000, patchQps: 5, patchBurst: 10, minRolloutIntervalMs: 60_000, rollOnDelete: true, workers: 2, policy: { trackAll: true } });
   t.same(watcher?.policy, webhook?.policy, 'both processes track the same things');
-  t.match(configs[`Job/${NAMESPACE}/configstamp-certs-1`], { 'extra-dns-names': ['webhook.example.com'], 'extra-ip-addresses': ['10.0.0.1'], 'cert-validity': 90 * 24 * 3_600_000 });
+  t.match(configs[`Job/${NAMESPACE}/configstamp-certs-1`], {
+    'extra-dns-names': ['webhook.example.com'],
+    'extra-ip-addresses': ['10.0.0.1'],
+    'cert-validity': 90 * 24 * 3_600_000,
+  });
 });
 
 // ---- scoped installs ------------------------------------------------------------------------
@@ -540,7 +736,11 @@ function configsByOwner(objects: readonly K8sObject[]): Record<string, unknown> 
 const webhookOf = (objects: readonly K8sObject[]) => configsByOwner(objects)[`Deployment/${NAMESPACE}/configstamp-webhook`] as WebhookCfg;
 const watcherOf = (objects: readonly K8sObject[]) => configsByOwner(objects)[`Deployment/${NAMESPACE}/configstamp-watcher`] as WatcherCfg;
 const podOf = (objects: readonly K8sObject[], name: string) => at<PodTemplate>(find(objects, 'Deployment', name), 'spec', 'template');
-const clusterWide = (objects: readonly K8sObject[]) => objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding').map(idOf).sort();
+const clusterWide = (objects: readonly K8sObject[]) =>
+  objects
+    .filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding')
+    .map(idOf)
+    .sort();
 const NAME_KEY = 'kubernetes.io/metadata.name';
 
 t.test('a scoped install: the chart with namespaces={team-a} and deploy/overlays/namespaced install the same objects', async (t) => {
@@ -548,19 +748,38 @@ t.test('a scoped install: the chart with namespaces={team-a} and deploy/overlays
   t.same(comparableIds(scoped.helm), withoutNamespace, 'same kinds, namespaces and names');
   sameConfiguration(t, 'scoped', scoped.kustomize, scoped.helm);
   for (const [render, objects] of Object.entries(scoped)) {
-    t.same(clusterWide(objects), ['ClusterRole//configstamp-certs', 'ClusterRoleBinding//configstamp-certs'],
-      `${render}: no ClusterRole or ClusterRoleBinding for the watcher or the webhook (the certs Job keeps its own)`);
-    for (const id of ['Role/team-a/configstamp-watcher-scoped', 'RoleBinding/team-a/configstamp-watcher-scoped', 'Role/team-a/configstamp-webhook-scoped',
-      'RoleBinding/team-a/configstamp-webhook-scoped', `Role/${NAMESPACE}/configstamp-watcher`, `Role/${NAMESPACE}/configstamp-webhook`]) {
-      t.ok(objects.some((o) => idOf(o) === id), `${render}: ${id}`);
+    t.same(
+      clusterWide(objects),
+      ['ClusterRole//configstamp-certs', 'ClusterRoleBinding//configstamp-certs'],
+      `${render}: no ClusterRole or ClusterRoleBinding for the watcher or the webhook (the certs Job keeps its own)`,
+    );
+    for (const id of [
+      'Role/team-a/configstamp-watcher-scoped',
+      'RoleBinding/team-a/configstamp-watcher-scoped',
+      'Role/team-a/configstamp-webhook-scoped',
+      'RoleBinding/team-a/configstamp-webhook-scoped',
+      `Role/${NAMESPACE}/configstamp-watcher`,
+      `Role/${NAMESPACE}/configstamp-webhook`,
+    ]) {
+      t.ok(
+        objects.some((o) => idOf(o) === id),
+        `${render}: ${id}`,
+      );
     }
-    t.same(at(find(objects, 'MutatingWebhookConfiguration', 'configstamp'), 'webhooks', 0, 'namespaceSelector', 'matchExpressions'), [
-      { key: NAME_KEY, operator: 'NotIn', values: ['kube-system', NAMESPACE] },
-      { key: NAME_KEY, operator: 'In', values: ['team-a'] },
-    ], `${render}: the API server sends admissions only from team-a, and still none from kube-system or configstamp`);
+    t.same(
+      at(find(objects, 'MutatingWebhookConfiguration', 'configstamp'), 'webhooks', 0, 'namespaceSelector', 'matchExpressions'),
+      [
+        { key: NAME_KEY, operator: 'NotIn', values: ['kube-system', NAMESPACE] },
+        { key: NAME_KEY, operator: 'In', values: ['team-a'] },
+      ],
+      `${render}: the API server sends admissions only from team-a, and still none from kube-system or configstamp`,
+    );
     const webhook = webhookOf(objects);
     const watcher = watcherOf(objects);
-    for (const [name, config] of [['webhook', webhook], ['watcher', watcher]] as const) {
+    for (const [name, config] of [
+      ['webhook', webhook],
+      ['watcher', watcher],
+    ] as const) {
       t.same(config.namespaces, ['team-a'], `${render}: the ${name} runs with --namespaces=team-a`);
       t.same([...(config.policy.namespaceScope ?? [])], ['team-a'], `${render}: the ${name}'s policy tracks team-a only`);
     }
@@ -570,16 +789,22 @@ t.test('a scoped install: the chart with namespaces={team-a} and deploy/overlays
 
 t.test('scoped RBAC: the rules of the ClusterRoles in each namespace in scope, nothing cluster-wide, no Namespace reads', async (t) => {
   const two = await helmTemplate(['--set', 'namespaces={team-b,team-a,team-a}']);
-  const cases: [string, readonly K8sObject[], string[]][] = [['kustomize', scoped.kustomize, ['team-a']], ['helm', scoped.helm, ['team-a']], ['helm, two namespaces', two, ['team-a', 'team-b']]];
+  const cases: [string, readonly K8sObject[], string[]][] = [
+    ['kustomize', scoped.kustomize, ['team-a']],
+    ['helm', scoped.helm, ['team-a']],
+    ['helm, two namespaces', two, ['team-a', 'team-b']],
+  ];
   for (const [render, objects, inScope] of cases) {
     t.same(watcherOf(objects).namespaces, inScope, `${render}: --namespaces is sorted and deduplicated`);
     const watcher = grantsOf(objects, 'configstamp-watcher');
     const webhook = grantsOf(objects, 'configstamp-webhook');
     for (const ns of inScope) {
       for (const [group, resource] of [['', 'configmaps'], ['', 'secrets'], ...WORKLOADS] as const) {
-        for (const verb of ['get', 'list', 'watch']) t.ok(can(watcher, verb, group, resource, { namespace: ns }), `${render} watcher: ${verb} ${resource} in ${ns}`);
+        for (const verb of ['get', 'list', 'watch'])
+          t.ok(can(watcher, verb, group, resource, { namespace: ns }), `${render} watcher: ${verb} ${resource} in ${ns}`);
       }
-      for (const [group, resource] of WORKLOADS) t.ok(can(watcher, 'patch', group, resource, { namespace: ns }), `${render} watcher: patch ${resource} in ${ns}`);
+      for (const [group, resource] of WORKLOADS)
+        t.ok(can(watcher, 'patch', group, resource, { namespace: ns }), `${render} watcher: patch ${resource} in ${ns}`);
       for (const group of ['', 'events.k8s.io']) t.ok(can(watcher, 'create', group, 'events', { namespace: ns }), `${render} watcher: create events in ${ns}`);
       for (const kind of ['configmaps', 'secrets']) {
         for (const verb of ['get', 'list']) t.ok(can(webhook, verb, '', kind, { namespace: ns }), `${render} webhook: ${verb} ${kind} in ${ns}`);
@@ -592,15 +817,27 @@ t.test('scoped RBAC: the rules of the ClusterRoles in each namespace in scope, n
       t.notOk(can(webhook, 'get', '', 'secrets', where), `${render} webhook: reads no Secret ${label}`);
     }
     for (const verb of ['get', 'list', 'watch']) {
-      t.notOk(can(watcher, verb, '', 'namespaces') || inScope.some((ns) => can(watcher, verb, '', 'namespaces', { namespace: ns })), `${render} watcher: no ${verb} on namespaces`);
-      t.notOk(can(webhook, verb, '', 'namespaces') || inScope.some((ns) => can(webhook, verb, '', 'namespaces', { namespace: ns })), `${render} webhook: no ${verb} on namespaces`);
+      t.notOk(
+        can(watcher, verb, '', 'namespaces') || inScope.some((ns) => can(watcher, verb, '', 'namespaces', { namespace: ns })),
+        `${render} watcher: no ${verb} on namespaces`,
+      );
+      t.notOk(
+        can(webhook, verb, '', 'namespaces') || inScope.some((ns) => can(webhook, verb, '', 'namespaces', { namespace: ns })),
+        `${render} webhook: no ${verb} on namespaces`,
+      );
     }
     t.ok(can(webhook, 'get', '', 'secrets', { namespace: NAMESPACE, name: 'configstamp-hash-key' }), `${render} webhook: still reads its hash key`);
-    t.notOk(can(webhook, 'get', '', 'secrets', { namespace: NAMESPACE, name: 'configstamp-webhook-tls' }), `${render} webhook: and no other Secret of configstamp's`);
+    t.notOk(
+      can(webhook, 'get', '', 'secrets', { namespace: NAMESPACE, name: 'configstamp-webhook-tls' }),
+      `${render} webhook: and no other Secret of configstamp's`,
+    );
     t.ok(can(watcher, 'update', 'coordination.k8s.io', 'leases', { namespace: NAMESPACE }), `${render} watcher: keeps its Lease`);
     t.ok(can(watcher, 'create', '', 'secrets', { namespace: NAMESPACE }), `${render} watcher: may still create the hash key`);
-    t.same(at(find(objects, 'MutatingWebhookConfiguration', 'configstamp'), 'webhooks', 0, 'namespaceSelector', 'matchExpressions', 1),
-      { key: NAME_KEY, operator: 'In', values: inScope }, `${render}: the webhook configuration selects ${inScope.join(', ')}`);
+    t.same(
+      at(find(objects, 'MutatingWebhookConfiguration', 'configstamp'), 'webhooks', 0, 'namespaceSelector', 'matchExpressions', 1),
+      { key: NAME_KEY, operator: 'In', values: inScope },
+      `${render}: the webhook configuration selects ${inScope.join(', ')}`,
+    );
   }
 });
 
@@ -609,15 +846,23 @@ t.test("Reloader's scope values: watchGlobally false is the release namespace; n
   t.same(watcherOf(single).namespaces, [NAMESPACE], 'watchGlobally: false watches the release namespace (Reloader sets KUBERNETES_NAMESPACE to its own)');
   t.same(webhookOf(single).namespaces, [NAMESPACE], 'and so does the webhook');
   t.same(clusterWide(single), ['ClusterRole//configstamp-certs', 'ClusterRoleBinding//configstamp-certs'], 'with Roles only');
-  t.ok(can(grantsOf(single, 'configstamp-watcher'), 'patch', 'apps', 'deployments', { namespace: NAMESPACE }), 'the watcher patches workloads in the release namespace');
+  t.ok(
+    can(grantsOf(single, 'configstamp-watcher'), 'patch', 'apps', 'deployments', { namespace: NAMESPACE }),
+    'the watcher patches workloads in the release namespace',
+  );
   t.notOk(can(grantsOf(single, 'configstamp-watcher'), 'patch', 'apps', 'deployments', { namespace: 'team-a' }), 'and nowhere else');
   const global = await helmTemplate(['--set', 'reloader.watchGlobally=true']);
   t.same(watcherOf(global).namespaces, [], 'watchGlobally: true is a cluster-wide install');
   const csv = await helmTemplate(['-f', valuesFile('csv.yaml', 'reloader:\n  watchGlobally: false\n  namespaces: "team-b, team-a,,team-b"\n')]);
   t.same(watcherOf(csv).namespaces, ['team-a', 'team-b'], 'a comma string is split, trimmed, deduplicated and sorted');
-  t.ok(csv.some((o) => idOf(o) === 'Role/team-b/configstamp-watcher-scoped'), 'with a Role in each');
-  t.notOk(csv.some((o) => o.metadata.namespace === NAMESPACE && o.kind === 'Role' && o.metadata.name === 'configstamp-watcher-scoped'),
-    "the release namespace is not added (Reloader v1's chart adds it, v2's does not)");
+  t.ok(
+    csv.some((o) => idOf(o) === 'Role/team-b/configstamp-watcher-scoped'),
+    'with a Role in each',
+  );
+  t.notOk(
+    csv.some((o) => o.metadata.namespace === NAMESPACE && o.kind === 'Role' && o.metadata.name === 'configstamp-watcher-scoped'),
+    "the release namespace is not added (Reloader v1's chart adds it, v2's does not)",
+  );
   const list = await helmTemplate(['-f', valuesFile('list.yaml', 'namespaces: [team-d]\nreloader:\n  watchGlobally: false\n  namespaces: [team-c]\n')]);
   t.same(watcherOf(list).namespaces, ['team-d'], 'namespaces wins over reloader.namespaces');
 });
@@ -770,20 +1015,39 @@ reloader:
 `;
 
 /** The existing Secret RELOADER_VALUES's deployment.env.existing names, as the cluster would have it. */
-const ALERT_EXTRA: K8sObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'alert-extra', namespace: NAMESPACE }, data: { structured: Buffer.from('true').toString('base64') } };
+const ALERT_EXTRA: K8sObject = {
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: { name: 'alert-extra', namespace: NAMESPACE },
+  data: { structured: Buffer.from('true').toString('base64') },
+};
 
 t.test('a Reloader values file as is: it renders, and every flag parses to what Reloader meant', async (t) => {
-  const objects = [...await helmTemplate(['-f', valuesFile('reloader.yaml', RELOADER_VALUES)]), ALERT_EXTRA];
+  const objects = [...(await helmTemplate(['-f', valuesFile('reloader.yaml', RELOADER_VALUES)])), ALERT_EXTRA];
   const webhook = webhookOf(objects);
   const watcher = watcherOf(objects);
   const custom = {
-    configMapReload: 'my.company.com/configmap', secretReload: 'my.company.com/secret', auto: 'my.company.com/auto',
-    secretAuto: 'my.company.com/secret-auto', configMapAuto: 'my.company.com/configmap-auto', search: 'my.company.com/search',
-    match: 'my.company.com/match', ignore: 'my.company.com/ignore', excludeConfigMaps: 'my.company.com/configmap-exclude', excludeSecrets: 'my.company.com/secret-exclude',
+    configMapReload: 'my.company.com/configmap',
+    secretReload: 'my.company.com/secret',
+    auto: 'my.company.com/auto',
+    secretAuto: 'my.company.com/secret-auto',
+    configMapAuto: 'my.company.com/configmap-auto',
+    search: 'my.company.com/search',
+    match: 'my.company.com/match',
+    ignore: 'my.company.com/ignore',
+    excludeConfigMaps: 'my.company.com/configmap-exclude',
+    excludeSecrets: 'my.company.com/secret-exclude',
     rolloutStrategy: 'reloader.stakater.com/rollout-strategy',
   };
-  for (const [name, config] of [['webhook', webhook], ['watcher', watcher]] as const) {
-    t.match(config, { logLevel: 'debug', logFormat: 'json', namespaces: [NAMESPACE] }, `${name}: logLevel, logFormat, and watchGlobally: false as the release namespace`);
+  for (const [name, config] of [
+    ['webhook', webhook],
+    ['watcher', watcher],
+  ] as const) {
+    t.match(
+      config,
+      { logLevel: 'debug', logFormat: 'json', namespaces: [NAMESPACE] },
+      `${name}: logLevel, logFormat, and watchGlobally: false as the release namespace`,
+    );
     const p = config.policy;
     t.equal(p.trackAll, true, `${name}: autoReloadAll is --track-all`);
     t.same([...p.ignoredSourceKinds].sort(), ['ConfigMap', 'Secret'], `${name}: ignoreConfigMaps and ignoreSecrets together (Reloader v1 would refuse both)`);
@@ -792,17 +1056,43 @@ t.test('a Reloader values file as is: it renders, and every flag parses to what 
     t.equal(p.namespaceSelector, null, `${name}: namespaceSelector dropped in a scoped install, as Reloader does`);
     t.not(p.sourceSelector, null, `${name}: resourceLabelSelector`);
     t.same(p.reloaderKeys.keys, custom, `${name}: every custom_annotations key renames its annotation`);
-    for (const flag of ['--pause-deployment-annotation', '--pause-deployment-time-annotation', '--secretproviderclass-annotation', '--enable-csi-integration']) {
-      t.ok(config.warnings.some((w) => w.startsWith(`${flag}:`)), `${name}: ${flag}, which configstamp does not act on, says so at startup`);
+    for (const flag of [
+      '--pause-deployment-annotation',
+      '--pause-deployment-time-annotation',
+      '--secretproviderclass-annotation',
+      '--enable-csi-integration',
+    ]) {
+      t.ok(
+        config.warnings.some((w) => w.startsWith(`${flag}:`)),
+        `${name}: ${flag}, which configstamp does not act on, says so at startup`,
+      );
     }
   }
   t.same(watcher.policy, webhook.policy, 'both processes track the same things');
-  t.match(watcher, { rollOnDelete: true, metricsByNamespace: true, webhookUrl: '', leaderElect: true }, 'reloadOnDelete, enableMetricsByNamespace; the watcher elects a leader whatever enableHA says');
-  t.match(watcher.alerts, {
-    url: 'https://hooks.slack.com/services/T000/B000/XXXX', sink: 'slack', proxy: 'http://proxy.internal:3128', additionalInfo: 'cluster prod-1', structured: true,
-  }, 'deployment.env.open, env.secret and env.existing bring the ALERT_* variables to the watcher');
-  t.ok(watcher.warnings.some((w) => w.startsWith('--enable-pprof:')), 'enablePProf: the watcher says it serves no pprof endpoint');
-  t.notOk(watcher.warnings.some((w) => /reload-strategy|sync-after-restart|reload-on-create/.test(w)), 'reloadStrategy annotations, syncAfterRestart and reloadOnCreate: true are what configstamp does anyway');
+  t.match(
+    watcher,
+    { rollOnDelete: true, metricsByNamespace: true, webhookUrl: '', leaderElect: true },
+    'reloadOnDelete, enableMetricsByNamespace; the watcher elects a leader whatever enableHA says',
+  );
+  t.match(
+    watcher.alerts,
+    {
+      url: 'https://hooks.slack.com/services/T000/B000/XXXX',
+      sink: 'slack',
+      proxy: 'http://proxy.internal:3128',
+      additionalInfo: 'cluster prod-1',
+      structured: true,
+    },
+    'deployment.env.open, env.secret and env.existing bring the ALERT_* variables to the watcher',
+  );
+  t.ok(
+    watcher.warnings.some((w) => w.startsWith('--enable-pprof:')),
+    'enablePProf: the watcher says it serves no pprof endpoint',
+  );
+  t.notOk(
+    watcher.warnings.some((w) => /reload-strategy|sync-after-restart|reload-on-create/.test(w)),
+    'reloadStrategy annotations, syncAfterRestart and reloadOnCreate: true are what configstamp does anyway',
+  );
 
   const pod = podOf(objects, 'configstamp-watcher');
   const c = pod.spec.containers[0]!;
@@ -812,7 +1102,11 @@ t.test('a Reloader values file as is: it renders, and every flag parses to what 
   t.ok(at(spec.affinity, 'nodeAffinity', 'requiredDuringSchedulingIgnoredDuringExecution'), 'deployment.affinity (replacing the default anti-affinity)');
   const spread = at<{ labelSelector: { matchLabels: Record<string, string> } }[]>(spec, 'topologySpreadConstraints');
   t.ok(selects(spread[0]?.labelSelector.matchLabels, pod), 'deployment.topologySpreadConstraints, given the watcher pods as their labelSelector');
-  t.same(c.resources, { requests: { cpu: '10m', memory: '128Mi' }, limits: { cpu: '200m', memory: '640Mi' } }, 'deployment.resources replaces the chart default');
+  t.same(
+    c.resources,
+    { requests: { cpu: '10m', memory: '128Mi' }, limits: { cpu: '200m', memory: '640Mi' } },
+    'deployment.resources replaces the chart default',
+  );
   t.equal(spec.priorityClassName, 'system-cluster-critical', 'deployment.priorityClassName');
   t.equal(at(find(objects, 'Deployment', 'configstamp-watcher'), 'spec', 'revisionHistoryLimit'), 5, 'deployment.revisionHistoryLimit');
   const labels = pod.metadata?.labels ?? {};
@@ -820,10 +1114,20 @@ t.test('a Reloader values file as is: it renders, and every flag parses to what 
   t.notOk('provider' in labels || 'version' in labels || 'group' in labels, "but not Reloader's own chart labels (version: v1.4.21 would be wrong here)");
   t.equal(find(objects, 'Deployment', 'configstamp-watcher').metadata.annotations?.owner, 'platform-team', 'deployment.annotations');
   t.equal(at(pod, 'metadata', 'annotations', 'sidecar.istio.io/inject'), 'false', 'deployment.pod.annotations');
-  t.ok(c.volumeMounts?.some((m) => m.name === 'extra' && m.mountPath === '/etc/extra') && spec.volumes?.some((v) => v.name === 'extra'), 'deployment.volumes and volumeMounts');
+  t.ok(
+    c.volumeMounts?.some((m) => m.name === 'extra' && m.mountPath === '/etc/extra') && spec.volumes?.some((v) => v.name === 'extra'),
+    'deployment.volumes and volumeMounts',
+  );
   t.equal(envOf(c, objects).MY_NODE, '', 'deployment.env.field as a fieldRef');
-  t.match(c.env?.find((e) => e.name === 'ALERT_STRUCTURED'), { valueFrom: { secretKeyRef: { name: 'alert-extra', key: 'structured' } } }, 'deployment.env.existing');
-  t.notOk(c.env?.some((e) => e.name === 'UNUSED'), 'an empty env.open value is skipped, as Reloader does');
+  t.match(
+    c.env?.find((e) => e.name === 'ALERT_STRUCTURED'),
+    { valueFrom: { secretKeyRef: { name: 'alert-extra', key: 'structured' } } },
+    'deployment.env.existing',
+  );
+  t.notOk(
+    c.env?.some((e) => e.name === 'UNUSED'),
+    'an empty env.open value is skipped, as Reloader does',
+  );
   t.equal(at(find(objects, 'Secret', 'configstamp-watcher-env'), 'type'), 'Opaque', 'env.secret values live in a Secret of the chart');
 
   t.equal(spec.serviceAccountName, 'reloader', 'serviceAccount.name names the watcher account');
@@ -831,19 +1135,31 @@ t.test('a Reloader values file as is: it renders, and every flag parses to what 
   t.equal(account.metadata.annotations?.['eks.amazonaws.com/role-arn'], 'arn:aws:iam::123456789012:role/reloader', 'serviceAccount.annotations');
   t.equal(account.metadata.labels?.owner, 'platform', 'serviceAccount.labels');
   const rights = grantsOf(objects, 'reloader');
-  t.ok(can(rights, 'patch', 'apps', 'deployments', { namespace: NAMESPACE }) && can(rights, 'update', 'coordination.k8s.io', 'leases', { namespace: NAMESPACE }),
-    'and its RBAC bindings follow the name');
+  t.ok(
+    can(rights, 'patch', 'apps', 'deployments', { namespace: NAMESPACE }) && can(rights, 'update', 'coordination.k8s.io', 'leases', { namespace: NAMESPACE }),
+    'and its RBAC bindings follow the name',
+  );
   t.same(grantsOf(objects, 'configstamp-watcher'), [], 'no binding names the old account');
 
   for (const { owner, template } of podTemplates(objects)) {
-    t.ok(template.spec.containers.every((x) => x.image === IMAGE), `${owner}: runs configstamp's image, not Reloader's image block`);
+    t.ok(
+      template.spec.containers.every((x) => x.image === IMAGE),
+      `${owner}: runs configstamp's image, not Reloader's image block`,
+    );
     t.same(at(template.spec, 'imagePullSecrets'), [{ name: 'regcred' }], `${owner}: global.imagePullSecrets`);
   }
   for (const component of ['webhook', 'watcher']) {
     const svc = find(objects, 'Service', `configstamp-${component}-metrics`);
     const sm = find(objects, 'ServiceMonitor', `configstamp-${component}`);
-    t.ok(Object.entries(at<Record<string, string>>(sm, 'spec', 'selector', 'matchLabels')).every(([k, v]) => svc.metadata.labels?.[k] === v), `serviceMonitor: ${component}'s selects its metrics Service`);
-    t.match(at(sm, 'spec', 'endpoints', 0), { port: 'metrics', interval: '30s', scrapeTimeout: '10s', honorLabels: true }, 'serviceMonitor: interval, timeout as scrapeTimeout, honorLabels');
+    t.ok(
+      Object.entries(at<Record<string, string>>(sm, 'spec', 'selector', 'matchLabels')).every(([k, v]) => svc.metadata.labels?.[k] === v),
+      `serviceMonitor: ${component}'s selects its metrics Service`,
+    );
+    t.match(
+      at(sm, 'spec', 'endpoints', 0),
+      { port: 'metrics', interval: '30s', scrapeTimeout: '10s', honorLabels: true },
+      'serviceMonitor: interval, timeout as scrapeTimeout, honorLabels',
+    );
     t.equal(sm.metadata.labels?.release, 'prometheus', 'serviceMonitor.labels');
     const pm = find(objects, 'PodMonitor', `configstamp-${component}`);
     t.ok(selects(at(pm, 'spec', 'selector', 'matchLabels'), podOf(objects, `configstamp-${component}`)), `podMonitor: ${component}'s selects its pods`);
@@ -853,22 +1169,50 @@ t.test('a Reloader values file as is: it renders, and every flag parses to what 
   t.equal(at(pdb, 'spec', 'maxUnavailable'), 1, 'podDisruptionBudget: a watcher PDB, maxUnavailable');
   t.ok(selects(at(pdb, 'spec', 'selector', 'matchLabels'), pod), 'selecting the watcher pods');
   const vpa = find(objects, 'VerticalPodAutoscaler', 'configstamp-watcher');
-  t.match(at(vpa, 'spec'), { targetRef: { kind: 'Deployment', name: 'configstamp-watcher' }, updatePolicy: { updateMode: 'Auto' },
-    resourcePolicy: { containerPolicies: [{ containerName: 'watcher', controlledResources: ['memory'], maxAllowed: { memory: '1Gi' } }] } }, 'verticalPodAutoscaler: the watcher');
-  t.notOk(objects.some((o) => o.kind === 'VerticalPodAutoscaler' && o.metadata.name === 'configstamp-webhook'), "Reloader's VPA maps onto the watcher only");
+  t.match(
+    at(vpa, 'spec'),
+    {
+      targetRef: { kind: 'Deployment', name: 'configstamp-watcher' },
+      updatePolicy: { updateMode: 'Auto' },
+      resourcePolicy: { containerPolicies: [{ containerName: 'watcher', controlledResources: ['memory'], maxAllowed: { memory: '1Gi' } }] },
+    },
+    'verticalPodAutoscaler: the watcher',
+  );
+  t.notOk(
+    objects.some((o) => o.kind === 'VerticalPodAutoscaler' && o.metadata.name === 'configstamp-webhook'),
+    "Reloader's VPA maps onto the watcher only",
+  );
 
   const strategy = watcherOf(await helmTemplate(['--set', 'reloader.reloadStrategy=env-vars']));
-  t.ok(strategy.warnings.some((w) => w.startsWith('--reload-strategy:') && /stamp annotation/.test(w)), 'reloadStrategy env-vars: accepted, with a warning that configstamp writes an annotation');
+  t.ok(
+    strategy.warnings.some((w) => w.startsWith('--reload-strategy:') && /stamp annotation/.test(w)),
+    'reloadStrategy env-vars: accepted, with a warning that configstamp writes an annotation',
+  );
   const openshift = webhookOf(await helmTemplate(['--set', 'reloader.isOpenshift=true']));
-  t.notOk(openshift.warnings.some((w) => w.startsWith('--is-openshift:')), 'isOpenshift: accepted without a warning');
+  t.notOk(
+    openshift.warnings.some((w) => w.startsWith('--is-openshift:')),
+    'isOpenshift: accepted without a warning',
+  );
   t.notOk(openshift.policy.ignoredWorkloadKinds.has('DeploymentConfig'), 'isOpenshift: DeploymentConfigs are tracked (when apps.openshift.io is served)');
   const byDefault = await helmTemplate(['--set', 'reloader.reloadStrategy=default', '--set', 'reloader.webhookUrl=https://notify.example.com/hook']);
-  t.notOk(podOf(byDefault, 'configstamp-watcher').spec.containers[0]!.args!.some((a) => a.startsWith('--reload-strategy')), "reloadStrategy 'default' passes no flag");
-  t.equal(watcherOf(byDefault).webhookUrl, 'https://notify.example.com/hook', 'webhookUrl is notify mode, even without custom_annotations (Reloader renders it only with them)');
+  t.notOk(
+    podOf(byDefault, 'configstamp-watcher').spec.containers[0]!.args!.some((a) => a.startsWith('--reload-strategy')),
+    "reloadStrategy 'default' passes no flag",
+  );
+  t.equal(
+    watcherOf(byDefault).webhookUrl,
+    'https://notify.example.com/hook',
+    'webhookUrl is notify mode, even without custom_annotations (Reloader renders it only with them)',
+  );
 });
 
 t.test("Reloader's values only fill what ours leave empty: ours win", async (t) => {
-  const objects = [...await helmTemplate(['-f', valuesFile('reloader-and-ours.yaml', `${RELOADER_VALUES}
+  const objects = [
+    ...(await helmTemplate([
+      '-f',
+      valuesFile(
+        'reloader-and-ours.yaml',
+        `${RELOADER_VALUES}
 logLevel: warn
 logFormat: text
 namespaces: [team-x]
@@ -887,7 +1231,11 @@ watcher:
   podDisruptionBudget: { enabled: true, minAvailable: 2 }
   extraVolumes: [{ name: mine, emptyDir: {} }]
   extraVolumeMounts: [{ name: mine, mountPath: /mine }]
-`)]), ALERT_EXTRA];
+`,
+      ),
+    ])),
+    ALERT_EXTRA,
+  ];
   const watcher = watcherOf(objects);
   t.match(watcher, { logLevel: 'warn', logFormat: 'text', namespaces: ['team-x'] }, 'logLevel, logFormat, namespaces');
   t.same([...watcher.policy.ignoredSourceKinds], ['Secret'], 'policy.resourcesToIgnore');
@@ -902,14 +1250,25 @@ watcher:
   t.equal(pod.spec.serviceAccountName, 'mine', 'serviceAccount.names.watcher');
   t.same(at(find(objects, 'PodDisruptionBudget', 'configstamp-watcher'), 'spec', 'minAvailable'), 2, 'watcher.podDisruptionBudget.minAvailable');
   t.notOk(at(find(objects, 'PodDisruptionBudget', 'configstamp-watcher'), 'spec', 'maxUnavailable'), "and not Reloader's maxUnavailable beside it");
-  t.same(pod.spec.volumes?.map((v) => v.name), ['tmp', 'mine'], 'watcher.extraVolumes');
-  t.notOk(pod.spec.containers[0]!.volumeMounts?.some((m) => m.name === 'extra'), "instead of Reloader's");
+  t.same(
+    pod.spec.volumes?.map((v) => v.name),
+    ['tmp', 'mine'],
+    'watcher.extraVolumes',
+  );
+  t.notOk(
+    pod.spec.containers[0]!.volumeMounts?.some((m) => m.name === 'extra'),
+    "instead of Reloader's",
+  );
 });
 
 // ---- configstamp's own values ---------------------------------------------------------------
 
 t.test("the chart's own values render what they say", async (t) => {
-  const objects = await helmTemplate(['-f', valuesFile('own.yaml', `
+  const objects = await helmTemplate([
+    '-f',
+    valuesFile(
+      'own.yaml',
+      `
 logFormat: text
 commonLabels: { team: platform, app.kubernetes.io/name: not-this }
 serviceAccount:
@@ -938,8 +1297,15 @@ watcher:
     - { maxSkew: 2, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: ScheduleAnyway, labelSelector: { matchLabels: { tier: ops } } }
   podDisruptionBudget: { enabled: true }
   verticalPodAutoscaler: { enabled: true, controlledValues: RequestsAndLimits, updatePolicy: { updateMode: Initial } }
-`)]);
-  const alertsSecret: K8sObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'alerts', namespace: NAMESPACE }, data: { url: Buffer.from('https://example.webhook.office.com/x').toString('base64') } } as K8sObject;
+`,
+    ),
+  ]);
+  const alertsSecret: K8sObject = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'alerts', namespace: NAMESPACE },
+    data: { url: Buffer.from('https://example.webhook.office.com/x').toString('base64') },
+  } as K8sObject;
   for (const o of objects) {
     t.equal(o.metadata.labels?.team, 'platform', `${idOf(o)}: commonLabels`);
     t.equal(o.metadata.labels?.['app.kubernetes.io/name'], 'configstamp', `${idOf(o)}: which never replace the chart's own`);
@@ -953,7 +1319,11 @@ watcher:
   }
   for (const component of ['webhook', 'watcher', 'certs']) {
     const account = find(objects, 'ServiceAccount', `cs-${component}`);
-    t.equal(account.metadata.annotations?.['iam.gke.io/gcp-service-account'], 'configstamp@example.iam.gserviceaccount.com', `${component}: serviceAccount.annotations`);
+    t.equal(
+      account.metadata.annotations?.['iam.gke.io/gcp-service-account'],
+      'configstamp@example.iam.gserviceaccount.com',
+      `${component}: serviceAccount.annotations`,
+    );
     t.same(grantsOf(objects, `configstamp-${component}`), [], `${component}: no binding names the default account`);
   }
   t.ok(can(grantsOf(objects, 'cs-watcher'), 'watch', '', 'secrets'), 'the bindings follow the names: the watcher');
@@ -966,7 +1336,10 @@ watcher:
   t.match(watcher.alerts, { url: 'https://example.webhook.office.com/x', sink: 'teams' }, 'watcher.extraEnv reaches the watcher (a secretKeyRef too)');
   t.equal(watcher.metricsByNamespace, true, 'watcher.metricsByNamespace');
 
-  for (const [component, limit] of [['webhook', 1], ['watcher', 2]] as const) {
+  for (const [component, limit] of [
+    ['webhook', 1],
+    ['watcher', 2],
+  ] as const) {
     const d = find(objects, 'Deployment', `configstamp-${component}`);
     const pod = at<PodTemplate>(d, 'spec', 'template');
     t.equal(at(d, 'spec', 'revisionHistoryLimit'), limit, `${component}: revisionHistoryLimit`);
@@ -978,7 +1351,11 @@ watcher:
     const sm = find(objects, 'ServiceMonitor', `configstamp-${component}`);
     const smSelector = at<Record<string, string>>(sm, 'spec', 'selector', 'matchLabels');
     const services = objects.filter((o) => o.kind === 'Service' && Object.entries(smSelector).every(([k, v]) => o.metadata.labels?.[k] === v));
-    t.same(services.map((o) => o.metadata.name), [`configstamp-${component}-metrics`], `${component}: the ServiceMonitor selects the metrics Service only`);
+    t.same(
+      services.map((o) => o.metadata.name),
+      [`configstamp-${component}-metrics`],
+      `${component}: the ServiceMonitor selects the metrics Service only`,
+    );
     t.match(at(sm, 'spec', 'endpoints', 0), { port: port.name, path: '/metrics', interval: '30s' }, `${component}: on its metrics port`);
     t.same(at(sm, 'spec', 'namespaceSelector'), { matchNames: [NAMESPACE] }, `${component}: in the release namespace`);
     const pm = find(objects, 'PodMonitor', `configstamp-${component}`);
@@ -987,28 +1364,63 @@ watcher:
     const pdb = find(objects, 'PodDisruptionBudget', `configstamp-${component}`);
     t.ok(selects(at(pdb, 'spec', 'selector', 'matchLabels'), pod), `${component}: a PDB selecting its pods`);
     const vpa = find(objects, 'VerticalPodAutoscaler', `configstamp-${component}`);
-    t.match(at(vpa, 'spec'), { targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: `configstamp-${component}` },
-      resourcePolicy: { containerPolicies: [{ containerName: pod.spec.containers[0]!.name }] } }, `${component}: a VPA for its Deployment and container`);
+    t.match(
+      at(vpa, 'spec'),
+      {
+        targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: `configstamp-${component}` },
+        resourcePolicy: { containerPolicies: [{ containerName: pod.spec.containers[0]!.name }] },
+      },
+      `${component}: a VPA for its Deployment and container`,
+    );
     const spread = at<{ labelSelector: { matchLabels: Record<string, string> } }[]>(pod.spec, 'topologySpreadConstraints');
     t.equal(spread.length, 1, `${component}: topologySpreadConstraints`);
     if (component === 'webhook') t.ok(selects(spread[0]!.labelSelector.matchLabels, pod), 'webhook: an entry without a labelSelector gets the pod labels');
     else t.same(spread[0]!.labelSelector, { matchLabels: { tier: 'ops' } }, 'watcher: a labelSelector given is kept');
   }
   t.same(at(find(objects, 'PodDisruptionBudget', 'configstamp-webhook'), 'spec', 'maxUnavailable'), 1, 'webhook.podDisruptionBudget.maxUnavailable');
-  t.same(at(find(objects, 'PodDisruptionBudget', 'configstamp-watcher'), 'spec', 'minAvailable'), 1, 'watcher.podDisruptionBudget: minAvailable 1 when neither is set');
-  t.equal(at(find(objects, 'VerticalPodAutoscaler', 'configstamp-webhook'), 'spec', 'resourcePolicy', 'containerPolicies', 0, 'controlledValues'), 'RequestsOnly',
-    'a VPA controls requests only unless told (the memory limit stays above the V8 heap ceiling)');
-  t.match(at(find(objects, 'VerticalPodAutoscaler', 'configstamp-watcher'), 'spec'), { updatePolicy: { updateMode: 'Initial' }, resourcePolicy: { containerPolicies: [{ controlledValues: 'RequestsAndLimits' }] } });
+  t.same(
+    at(find(objects, 'PodDisruptionBudget', 'configstamp-watcher'), 'spec', 'minAvailable'),
+    1,
+    'watcher.podDisruptionBudget: minAvailable 1 when neither is set',
+  );
+  t.equal(
+    at(find(objects, 'VerticalPodAutoscaler', 'configstamp-webhook'), 'spec', 'resourcePolicy', 'containerPolicies', 0, 'controlledValues'),
+    'RequestsOnly',
+    'a VPA controls requests only unless told (the memory limit stays above the V8 heap ceiling)',
+  );
+  t.match(at(find(objects, 'VerticalPodAutoscaler', 'configstamp-watcher'), 'spec'), {
+    updatePolicy: { updateMode: 'Initial' },
+    resourcePolicy: { containerPolicies: [{ controlledValues: 'RequestsAndLimits' }] },
+  });
   const hook = podOf(objects, 'configstamp-webhook');
-  t.ok(hook.spec.containers[0]!.volumeMounts?.some((m) => m.name === 'ca' && m.readOnly === true) && hook.spec.volumes?.some((v) => v.name === 'ca'), 'webhook.extraVolumes and extraVolumeMounts');
+  t.ok(
+    hook.spec.containers[0]!.volumeMounts?.some((m) => m.name === 'ca' && m.readOnly === true) && hook.spec.volumes?.some((v) => v.name === 'ca'),
+    'webhook.extraVolumes and extraVolumeMounts',
+  );
 
   const off = rendered.helm;
-  t.notOk(off.some((o) => ['ServiceMonitor', 'PodMonitor', 'VerticalPodAutoscaler', 'Secret'].includes(o.kind) || o.metadata.name.endsWith('-metrics')
-    || idOf(o) === `PodDisruptionBudget/${NAMESPACE}/configstamp-watcher`), 'all of them off by default');
+  t.notOk(
+    off.some(
+      (o) =>
+        ['ServiceMonitor', 'PodMonitor', 'VerticalPodAutoscaler', 'Secret'].includes(o.kind) ||
+        o.metadata.name.endsWith('-metrics') ||
+        idOf(o) === `PodDisruptionBudget/${NAMESPACE}/configstamp-watcher`,
+    ),
+    'all of them off by default',
+  );
 });
 
 t.test("the values schema takes Reloader's keys and still refuses a misspelt one of ours", async (t) => {
-  const ok = await run(helm, ['template', CHART, '--set', 'reloader.someFutureKey=1', '--set', 'reloader.deployment.hostUsers=false', '--set', 'global.imageRegistry=r.example.com']);
+  const ok = await run(helm, [
+    'template',
+    CHART,
+    '--set',
+    'reloader.someFutureKey=1',
+    '--set',
+    'reloader.deployment.hostUsers=false',
+    '--set',
+    'global.imageRegistry=r.example.com',
+  ]);
   t.equal(ok.code, 0, `unknown keys under reloader: are accepted (a newer Reloader chart's file still installs): ${ok.stderr}`);
   for (const [args, what] of [
     [['--set', 'reloader.custom_annotations.configmapp=x'], 'an unknown custom_annotations key (it would rename nothing)'],
@@ -1075,7 +1487,9 @@ t.test('a scoped install applied to a real API server: its accounts may act only
   }
   const dry = await cluster.kubectl(['apply', '--server-side', '--dry-run=server', '-k', NAMESPACED_OVERLAY]);
   t.equal(dry.code, 0, `server-side dry run of deploy/overlays/namespaced: ${dry.stderr}`);
-  const applied = await cluster.kubectl(['apply', '--server-side', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: scoped.helm }) });
+  const applied = await cluster.kubectl(['apply', '--server-side', '-f', '-'], {
+    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: scoped.helm }),
+  });
   t.equal(applied.code, 0, `helm template --set namespaces={team-a}, applied: ${applied.stderr}`);
 
   const cases: AccessCase[] = [

@@ -37,8 +37,14 @@ await kubectl(cluster, ['-n', NAMESPACE, 'delete', 'job/configstamp-certs', 'cro
 // the Service. Rules, namespaceSelector, failurePolicy and the rest stay as shipped.
 const port = await freeLoopbackPort();
 const shipped = JSON.parse(await kubectl(cluster, ['get', 'mutatingwebhookconfiguration', 'configstamp', '-o', 'json'])) as { webhooks: unknown[] };
-await kubectl(cluster, ['patch', 'mutatingwebhookconfiguration', 'configstamp', '--type=json', '-p', JSON.stringify(
-  shipped.webhooks.map((_, i) => ({ op: 'replace', path: `/webhooks/${i}/clientConfig`, value: { url: `https://127.0.0.1:${port}/mutate` } })))]);
+await kubectl(cluster, [
+  'patch',
+  'mutatingwebhookconfiguration',
+  'configstamp',
+  '--type=json',
+  '-p',
+  JSON.stringify(shipped.webhooks.map((_, i) => ({ op: 'replace', path: `/webhooks/${i}/clientConfig`, value: { url: `https://127.0.0.1:${port}/mutate` } }))),
+]);
 
 // ---- the three processes, each as its own ServiceAccount -------------------------------------
 
@@ -60,12 +66,30 @@ t.teardown(() => rmSync(outDir, { recursive: true, force: true }));
 const certs = startConfigstamp(['certs', `--kubeconfig=${kubeconfigs.certs.path}`, '--extra-ip-addresses=127.0.0.1', `--out-dir=${outDir}`]);
 const certsCode = await certs.exited;
 
-const webhook = startConfigstamp(['webhook', `--kubeconfig=${kubeconfigs.webhook.path}`, '--host=127.0.0.1', `--port=${port}`,
-  '--metrics-host=127.0.0.1', '--metrics-port=0', `--cert-file=${path.join(outDir, 'tls.crt')}`, `--key-file=${path.join(outDir, 'tls.key')}`]);
+const webhook = startConfigstamp([
+  'webhook',
+  `--kubeconfig=${kubeconfigs.webhook.path}`,
+  '--host=127.0.0.1',
+  `--port=${port}`,
+  '--metrics-host=127.0.0.1',
+  '--metrics-port=0',
+  `--cert-file=${path.join(outDir, 'tls.crt')}`,
+  `--key-file=${path.join(outDir, 'tls.key')}`,
+]);
 t.teardown(() => webhook.stop());
-const watcher = startConfigstamp(['watcher', `--kubeconfig=${kubeconfigs.watcher.path}`, `--namespace=${NAMESPACE}`,
-  '--health-host=127.0.0.1', '--health-port=0', '--debounce=300ms', '--min-rollout-interval=0',
-  '--lease-duration=2s', '--renew-deadline=1500ms', '--retry-period=250ms', '--log-level=debug']);
+const watcher = startConfigstamp([
+  'watcher',
+  `--kubeconfig=${kubeconfigs.watcher.path}`,
+  `--namespace=${NAMESPACE}`,
+  '--health-host=127.0.0.1',
+  '--health-port=0',
+  '--debounce=300ms',
+  '--min-rollout-interval=0',
+  '--lease-duration=2s',
+  '--renew-deadline=1500ms',
+  '--retry-period=250ms',
+  '--log-level=debug',
+]);
 t.teardown(() => watcher.stop());
 
 const processes: Record<string, ConfigstampProcess> = { certs, webhook, watcher };
@@ -77,7 +101,9 @@ t.test('configstamp certs, as configstamp-certs: hash key, CA, serving certifica
     t.ok(await admin.getOrNull(`/api/v1/namespaces/${NAMESPACE}/secrets/${name}`), `Secret ${name} exists`);
   }
   const config = await admin.request<{ webhooks: { clientConfig: { caBundle?: string; url?: string }; failurePolicy: string }[] }>(
-    'GET', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/configstamp');
+    'GET',
+    '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/configstamp',
+  );
   t.ok(config.webhooks[0]?.clientConfig.caBundle, 'caBundle injected');
   t.equal(config.webhooks[0]?.clientConfig.url, `https://127.0.0.1:${port}/mutate`, 'the loopback address is kept');
   t.equal(config.webhooks[0]?.failurePolicy, 'Ignore', 'the rest as shipped');
@@ -88,7 +114,9 @@ t.test('the webhook and the watcher start under their own accounts', async (t) =
   await watcher.waitFor((r) => r.msg === 'synced: listed namespaces, sources and workloads', 60_000);
   await watcher.waitFor((r) => r.msg === 'became leader' || r.msg === 'leading: reconciling every workload (restart sync)', 30_000);
   await eventually('the API server to call the webhook (stamped probe)', async () => ((await probeWebhook(cluster)) ? true : undefined), 30_000, 200);
-  const lease = await admin.getOrNull<{ spec?: { holderIdentity?: string } }>(`/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases/configstamp-watcher`);
+  const lease = await admin.getOrNull<{ spec?: { holderIdentity?: string } }>(
+    `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases/configstamp-watcher`,
+  );
   t.ok(lease?.spec?.holderIdentity, 'the watcher holds its Lease');
 });
 
@@ -107,8 +135,10 @@ t.test('the core scenarios work under the shipped RBAC', async (t) => {
   await apply(cluster, ns, [web]);
   const created = await annotationsOf(admin, deployPath);
   t.match(created.template[STAMP] ?? '', /configmap\/cfg=[0-9a-f]+.*secret\/sec=[0-9a-f]+/, 'stamped at creation (ConfigMap and Secret)');
-  t.ok(webhook.records().some((r) => r.part === 'admission' && r.namespace === ns && r.name === 'web' && r.operation === 'CREATE' && r.result === 'stamped'),
-    'by the webhook, in the admission of the CREATE');
+  t.ok(
+    webhook.records().some((r) => r.part === 'admission' && r.namespace === ns && r.name === 'web' && r.operation === 'CREATE' && r.result === 'stamped'),
+    'by the webhook, in the admission of the CREATE',
+  );
   t.equal(await settled('the first ReplicaSet', 1), 1, 'exactly 1 ReplicaSet');
 
   await apply(cluster, ns, [web]);
@@ -131,7 +161,10 @@ t.test('the core scenarios work under the shipped RBAC', async (t) => {
   const db = await annotationsOf(admin, `/apis/apps/v1/namespaces/${ns}/statefulsets/db`);
   t.match(db.template[STAMP] ?? '', /configmap\/cfg=[0-9a-f]+/, 'a StatefulSet is stamped at creation too');
 
-  t.ok(watcher.records().some((r) => r.msg === 'rollout: stamp patched' && r.workload === `Deployment/${ns}/web`), 'the rollout was the watcher\'s patch');
+  t.ok(
+    watcher.records().some((r) => r.msg === 'rollout: stamp patched' && r.workload === `Deployment/${ns}/web`),
+    "the rollout was the watcher's patch",
+  );
 });
 
 // ---- what each account is refused, by real requests -------------------------------------------
@@ -181,6 +214,10 @@ t.test('each ServiceAccount is refused what it should not have', async (t) => {
 t.test('no process was refused anything: no forbidden/403 in any log line', async (t) => {
   for (const [name, proc] of Object.entries(processes)) {
     t.ok(proc.lines.length > 0, `configstamp ${name} logged`);
-    t.same(proc.lines.filter((line) => FORBIDDEN.test(line)), [], `configstamp ${name}: no forbidden/403`);
+    t.same(
+      proc.lines.filter((line) => FORBIDDEN.test(line)),
+      [],
+      `configstamp ${name}: no forbidden/403`,
+    );
   }
 });

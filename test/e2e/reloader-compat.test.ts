@@ -17,7 +17,17 @@ import { eventually, sleep } from '../support/poll.js';
 import { startConfigstamp } from '../support/process.js';
 import { registerWebhook, startWebhookProcess } from '../support/webhook-registration.js';
 import {
-  ROLLOUT_CRD, annotationsOf, apply, configMap, createNamespace, kubectl, podTemplate, rolloutCount, secret, startCluster, startWatcher,
+  ROLLOUT_CRD,
+  annotationsOf,
+  apply,
+  configMap,
+  createNamespace,
+  kubectl,
+  podTemplate,
+  rolloutCount,
+  secret,
+  startCluster,
+  startWatcher,
 } from './watcher-support.js';
 import type { RunningWatcher } from './watcher-support.js';
 
@@ -55,10 +65,14 @@ function workload(s: Spec): unknown {
   const metadata = { name: s.name, annotations: s.annotations ?? {} };
   const selector = { matchLabels: { app: s.name } };
   switch (s.kind) {
-    case 'Deployment': return { apiVersion: 'apps/v1', kind: s.kind, metadata, spec: { replicas: 0, selector, template } };
-    case 'StatefulSet': return { apiVersion: 'apps/v1', kind: s.kind, metadata, spec: { replicas: 0, serviceName: s.name, selector, template } };
-    case 'DaemonSet': return { apiVersion: 'apps/v1', kind: s.kind, metadata, spec: { selector, template } };
-    case 'Rollout': return { apiVersion: 'argoproj.io/v1alpha1', kind: s.kind, metadata, spec: { replicas: 0, selector, template } };
+    case 'Deployment':
+      return { apiVersion: 'apps/v1', kind: s.kind, metadata, spec: { replicas: 0, selector, template } };
+    case 'StatefulSet':
+      return { apiVersion: 'apps/v1', kind: s.kind, metadata, spec: { replicas: 0, serviceName: s.name, selector, template } };
+    case 'DaemonSet':
+      return { apiVersion: 'apps/v1', kind: s.kind, metadata, spec: { selector, template } };
+    case 'Rollout':
+      return { apiVersion: 'argoproj.io/v1alpha1', kind: s.kind, metadata, spec: { replicas: 0, selector, template } };
     case 'CronJob':
       template.spec.restartPolicy = 'Never';
       return { apiVersion: 'batch/v1', kind: s.kind, metadata, spec: { schedule: '0 0 1 1 *', suspend: true, jobTemplate: { spec: { template } } } };
@@ -85,7 +99,14 @@ async function recorded(ns: string, s: Spec): Promise<true | undefined> {
 }
 
 /** Waits until each workload's revision count is baseline + want[name] (absent: + 0), then holds for `settleMs`. */
-async function expectRollouts(t: Pick<typeof tap, 'equal'>, ns: string, specs: readonly Spec[], baseline: Record<string, number>, want: Record<string, number>, settleMs = 2_500): Promise<void> {
+async function expectRollouts(
+  t: Pick<typeof tap, 'equal'>,
+  ns: string,
+  specs: readonly Spec[],
+  baseline: Record<string, number>,
+  want: Record<string, number>,
+  settleMs = 2_500,
+): Promise<void> {
   for (const s of specs) {
     const target = baseline[s.name]! + (want[s.name] ?? 0);
     await eventually(`${s.kind} ${s.name} at ${target}`, async () => ((await rolloutCount(client, ns, s.kind, s.name)) >= target ? true : undefined));
@@ -100,12 +121,36 @@ async function expectRollouts(t: Pick<typeof tap, 'equal'>, ns: string, specs: r
 const MIG = await createNamespace(cluster, 'migrated');
 const sha1 = (text: string): string => createHash('sha1').update(text).digest('hex');
 const MIGRATED: Spec[] = [
-  { kind: 'Deployment', name: 'env-vars', uses: { configMap: 'app-config' }, annotations: { 'reloader.stakater.com/auto': 'true' }, env: { STAKATER_APP_CONFIG_CONFIGMAP: sha1('level=info') } },
   {
-    kind: 'Deployment', name: 'annotations', uses: { configMap: 'app-config', key: 'level' }, annotations: { 'configmap.reloader.stakater.com/reload': 'app-config' },
-    templateAnnotations: { 'reloader.stakater.com/last-reloaded-from': JSON.stringify({ type: 'CONFIGMAP', name: 'app-config', namespace: MIG, hash: sha1('level=info'), containerRefs: ['c'], observedAt: 1764580000 }) },
+    kind: 'Deployment',
+    name: 'env-vars',
+    uses: { configMap: 'app-config' },
+    annotations: { 'reloader.stakater.com/auto': 'true' },
+    env: { STAKATER_APP_CONFIG_CONFIGMAP: sha1('level=info') },
   },
-  { kind: 'StatefulSet', name: 'db-client', uses: { secret: 'db' }, annotations: { 'secret.reloader.stakater.com/reload': 'db' }, env: { STAKATER_DB_SECRET: sha1('password=hunter2') } },
+  {
+    kind: 'Deployment',
+    name: 'annotations',
+    uses: { configMap: 'app-config', key: 'level' },
+    annotations: { 'configmap.reloader.stakater.com/reload': 'app-config' },
+    templateAnnotations: {
+      'reloader.stakater.com/last-reloaded-from': JSON.stringify({
+        type: 'CONFIGMAP',
+        name: 'app-config',
+        namespace: MIG,
+        hash: sha1('level=info'),
+        containerRefs: ['c'],
+        observedAt: 1764580000,
+      }),
+    },
+  },
+  {
+    kind: 'StatefulSet',
+    name: 'db-client',
+    uses: { secret: 'db' },
+    annotations: { 'secret.reloader.stakater.com/reload': 'db' },
+    env: { STAKATER_DB_SECRET: sha1('password=hunter2') },
+  },
   { kind: 'DaemonSet', name: 'agent', uses: { configMap: 'app-config' }, annotations: { 'configmap.reloader.stakater.com/auto': 'true' } },
   { kind: 'CronJob', name: 'report', uses: { configMap: 'app-config' }, annotations: { 'reloader.stakater.com/auto': 'true' } },
   { kind: 'Rollout', name: 'canary', uses: { configMap: 'app-config' }, annotations: { 'reloader.stakater.com/auto': 'true' } },
@@ -115,18 +160,56 @@ await apply(cluster, MIG, MIGRATED.map(workload));
 const migBaseline = await settledBaseline(MIG, MIGRATED);
 
 // Reloader's Deployment, as its chart renders it (args and env), given to configstamp as it is.
-const RELOADER_ARGS = ['--reload-strategy=annotations', '--reload-on-create=true', '--reload-on-delete=false', '--sync-after-restart=true',
-  '--enable-ha=true', '--log-format=', '--log-level=info', '--is-Argo-Rollouts=true', '--ignored-workload-types=jobs'];
-const RELOADER_ENV = { POD_NAME: 'reloader-7d9f-abcde', POD_NAMESPACE: 'configstamp', RELOADER_NAMESPACE: 'configstamp', RELOADER_DEPLOYMENT_NAME: 'reloader', ALERT_ON_RELOAD: 'false' };
-const migrating = startConfigstamp(['watcher', `--kubeconfig=${cluster.kubeconfigPath}`, '--health-port=0', '--health-host=127.0.0.1',
-  '--debounce=300ms', '--min-rollout-interval=0', '--lease-duration=2s', '--renew-deadline=1500ms', '--retry-period=250ms', ...RELOADER_ARGS], RELOADER_ENV);
+const RELOADER_ARGS = [
+  '--reload-strategy=annotations',
+  '--reload-on-create=true',
+  '--reload-on-delete=false',
+  '--sync-after-restart=true',
+  '--enable-ha=true',
+  '--log-format=',
+  '--log-level=info',
+  '--is-Argo-Rollouts=true',
+  '--ignored-workload-types=jobs',
+];
+const RELOADER_ENV = {
+  POD_NAME: 'reloader-7d9f-abcde',
+  POD_NAMESPACE: 'configstamp',
+  RELOADER_NAMESPACE: 'configstamp',
+  RELOADER_DEPLOYMENT_NAME: 'reloader',
+  ALERT_ON_RELOAD: 'false',
+};
+const migrating = startConfigstamp(
+  [
+    'watcher',
+    `--kubeconfig=${cluster.kubeconfigPath}`,
+    '--health-port=0',
+    '--health-host=127.0.0.1',
+    '--debounce=300ms',
+    '--min-rollout-interval=0',
+    '--lease-duration=2s',
+    '--renew-deadline=1500ms',
+    '--retry-period=250ms',
+    ...RELOADER_ARGS,
+  ],
+  RELOADER_ENV,
+);
 t.teardown(() => migrating.stop());
 
-t.test('a Reloader-reloaded cluster, configstamp started with Reloader\'s own settings: nothing rolls, then one change rolls each consumer once', async (t) => {
+t.test("a Reloader-reloaded cluster, configstamp started with Reloader's own settings: nothing rolls, then one change rolls each consumer once", async (t) => {
   // --log-format="" is Reloader's text format: logfmt lines, read here as such.
-  await eventually('the watcher synced (logfmt line)', async () => (migrating.lines.some((l) => /^time=\S+ level=info msg="synced: listed namespaces/.test(l)) ? true : undefined), 60_000);
-  t.ok(migrating.lines.some((l) => /msg="leading: reconciling every workload/.test(l) && /identity=reloader-7d9f-abcde/.test(l)), 'POD_NAME is the Lease identity');
-  t.notOk(migrating.lines.some((l) => /level=(error|fatal)/.test(l)), 'no error at startup');
+  await eventually(
+    'the watcher synced (logfmt line)',
+    async () => (migrating.lines.some((l) => /^time=\S+ level=info msg="synced: listed namespaces/.test(l)) ? true : undefined),
+    60_000,
+  );
+  t.ok(
+    migrating.lines.some((l) => /msg="leading: reconciling every workload/.test(l) && /identity=reloader-7d9f-abcde/.test(l)),
+    'POD_NAME is the Lease identity',
+  );
+  t.notOk(
+    migrating.lines.some((l) => /level=(error|fatal)/.test(l)),
+    'no error at startup',
+  );
   for (const s of MIGRATED) await eventually(`${s.name} recorded`, () => recorded(MIG, s));
   await expectRollouts(t, MIG, MIGRATED, migBaseline, {});
   for (const s of MIGRATED) {
@@ -151,7 +234,12 @@ const FORMS: Spec[] = [
   { kind: 'DaemonSet', name: 'named-regex', uses: { configMap: 'shared' }, annotations: { 'configmap.reloader.stakater.com/reload': 'regex-app-.*, other' } },
   { kind: 'CronJob', name: 'search', uses: { configMap: 'matched', secret: 'sec' }, annotations: { 'reloader.stakater.com/search': 'true' } },
   { kind: 'Rollout', name: 'fallback', uses: { configMap: 'shared' }, templateAnnotations: { 'reloader.stakater.com/auto': 'true' } },
-  { kind: 'Deployment', name: 'excludes', uses: { configMap: 'shared', secret: 'sec' }, annotations: { 'reloader.stakater.com/auto': 'true', 'configmaps.exclude.reloader.stakater.com/reload': 'shared' } },
+  {
+    kind: 'Deployment',
+    name: 'excludes',
+    uses: { configMap: 'shared', secret: 'sec' },
+    annotations: { 'reloader.stakater.com/auto': 'true', 'configmaps.exclude.reloader.stakater.com/reload': 'shared' },
+  },
   { kind: 'Deployment', name: 'ignored', uses: { configMap: 'ignored' }, annotations: { 'reloader.stakater.com/auto': 'true' } },
   { kind: 'Deployment', name: 'untracked', uses: { configMap: 'shared' } },
 ];
@@ -161,9 +249,12 @@ const AUTO_ALL: Spec[] = [
   { kind: 'StatefulSet', name: 'typed-off', uses: { configMap: 'shared' }, annotations: { 'configmap.reloader.stakater.com/auto': 'false' } },
 ];
 const sources = (v: string): unknown[] => [
-  configMap('shared', { v }), configMap('other', { v }), configMap('regex-app-1', { v }),
+  configMap('shared', { v }),
+  configMap('other', { v }),
+  configMap('regex-app-1', { v }),
   configMap('matched', { v }, { annotations: { 'reloader.stakater.com/match': 'true' } }),
-  configMap('ignored', { v }, { annotations: { 'reloader.stakater.com/ignore': 'true' } }), secret('sec', { v }),
+  configMap('ignored', { v }, { annotations: { 'reloader.stakater.com/ignore': 'true' } }),
+  secret('sec', { v }),
 ];
 await apply(cluster, R, sources('1'));
 await apply(cluster, ALL, sources('1'));
@@ -206,7 +297,11 @@ t.test("each of Reloader's annotation forms rolls what Reloader rolls, across ki
 t.test('--auto-reload-all tracks every workload but those with auto=false (or typed auto=false)', async (t) => {
   await change(ALL, 'shared', '2');
   await expectRollouts(t, ALL, AUTO_ALL, allBaseline, { plain: 1 });
-  t.same(forms.rollouts().filter((r) => String(r.workload).includes(`/${ALL}/`)), [], 'the other watcher, scoped elsewhere, touched nothing here');
+  t.same(
+    forms.rollouts().filter((r) => String(r.workload).includes(`/${ALL}/`)),
+    [],
+    'the other watcher, scoped elsewhere, touched nothing here',
+  );
 });
 
 // ---- 3. renamed keys, at admission and in the watcher ----------------------------------------

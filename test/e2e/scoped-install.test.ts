@@ -31,9 +31,17 @@ await kubectl(cluster, ['apply', '--server-side', '-k', OVERLAY]);
 await kubectl(cluster, ['-n', NAMESPACE, 'scale', 'deployment', 'configstamp-webhook', 'configstamp-watcher', '--replicas=0']);
 await kubectl(cluster, ['-n', NAMESPACE, 'delete', 'job/configstamp-certs', 'cronjob/configstamp-certs', '--wait=false']);
 const port = await freeLoopbackPort();
-const shipped = JSON.parse(await kubectl(cluster, ['get', 'mutatingwebhookconfiguration', 'configstamp', '-o', 'json'])) as { webhooks: { namespaceSelector?: unknown }[] };
-await kubectl(cluster, ['patch', 'mutatingwebhookconfiguration', 'configstamp', '--type=json', '-p', JSON.stringify(
-  shipped.webhooks.map((_, i) => ({ op: 'replace', path: `/webhooks/${i}/clientConfig`, value: { url: `https://127.0.0.1:${port}/mutate` } })))]);
+const shipped = JSON.parse(await kubectl(cluster, ['get', 'mutatingwebhookconfiguration', 'configstamp', '-o', 'json'])) as {
+  webhooks: { namespaceSelector?: unknown }[];
+};
+await kubectl(cluster, [
+  'patch',
+  'mutatingwebhookconfiguration',
+  'configstamp',
+  '--type=json',
+  '-p',
+  JSON.stringify(shipped.webhooks.map((_, i) => ({ op: 'replace', path: `/webhooks/${i}/clientConfig`, value: { url: `https://127.0.0.1:${port}/mutate` } }))),
+]);
 
 const accounts = {
   certs: await cluster.serviceAccountKubeconfig(NAMESPACE, 'configstamp-certs'),
@@ -51,11 +59,31 @@ t.teardown(() => rmSync(outDir, { recursive: true, force: true }));
 const certs = startConfigstamp(['certs', `--kubeconfig=${accounts.certs.path}`, '--extra-ip-addresses=127.0.0.1', `--out-dir=${outDir}`]);
 const certsCode = await certs.exited;
 // The processes take the scope as the shipped Deployments pass it (--namespaces=team-a).
-const webhook = startConfigstamp(['webhook', `--kubeconfig=${accounts.webhook.path}`, `--namespaces=${IN}`, '--host=127.0.0.1', `--port=${port}`,
-  '--metrics-host=127.0.0.1', '--metrics-port=0', `--cert-file=${path.join(outDir, 'tls.crt')}`, `--key-file=${path.join(outDir, 'tls.key')}`]);
+const webhook = startConfigstamp([
+  'webhook',
+  `--kubeconfig=${accounts.webhook.path}`,
+  `--namespaces=${IN}`,
+  '--host=127.0.0.1',
+  `--port=${port}`,
+  '--metrics-host=127.0.0.1',
+  '--metrics-port=0',
+  `--cert-file=${path.join(outDir, 'tls.crt')}`,
+  `--key-file=${path.join(outDir, 'tls.key')}`,
+]);
 t.teardown(() => webhook.stop());
-const watcher = startConfigstamp(['watcher', `--kubeconfig=${accounts.watcher.path}`, `--namespace=${NAMESPACE}`, `--namespaces=${IN}`,
-  '--health-host=127.0.0.1', '--health-port=0', '--debounce=300ms', '--min-rollout-interval=0', '--lease-duration=2s', '--renew-deadline=1500ms', '--retry-period=250ms']);
+const watcher = startConfigstamp([
+  'watcher',
+  `--kubeconfig=${accounts.watcher.path}`,
+  `--namespace=${NAMESPACE}`,
+  `--namespaces=${IN}`,
+  '--health-host=127.0.0.1',
+  '--health-port=0',
+  '--debounce=300ms',
+  '--min-rollout-interval=0',
+  '--lease-duration=2s',
+  '--renew-deadline=1500ms',
+  '--retry-period=250ms',
+]);
 t.teardown(() => watcher.stop());
 
 /** A server-side dry-run create of a tracked Deployment in `ns`: its stamp, if the webhook gave one. */
@@ -69,7 +97,11 @@ async function dryRunStamp(ns: string): Promise<string | undefined> {
 t.test('installed and running under the shipped accounts', async (t) => {
   t.equal(certsCode, 0, `configstamp certs exits 0${certsCode === 0 ? '' : `:\n${certs.lines.join('\n')}`}`);
   const expressions = (shipped.webhooks[0]?.namespaceSelector as { matchExpressions?: unknown[] } | undefined)?.matchExpressions ?? [];
-  t.same(expressions.filter((e) => (e as { operator?: string }).operator === 'In'), [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [IN] }], 'the webhook configuration matches team-a only');
+  t.same(
+    expressions.filter((e) => (e as { operator?: string }).operator === 'In'),
+    [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [IN] }],
+    'the webhook configuration matches team-a only',
+  );
   await webhook.waitFor((r) => r.msg === 'serving');
   await watcher.waitFor((r) => r.msg === 'synced: listed namespaces, sources and workloads', 60_000);
   await watcher.waitFor((r) => r.msg === 'leading: reconciling every workload (restart sync)', 30_000);
@@ -83,7 +115,11 @@ t.test('in scope: stamped at creation, one ReplicaSet, one rollout per consumed 
     await apply(cluster, ns, [configMap('cfg', { used: '1' }), secret('sec', { password: 'one' })]);
     await apply(cluster, ns, [deployment('web', { configMap: 'cfg', key: 'used', secret: 'sec' })]);
   }
-  t.match((await annotationsOf(admin, `/apis/apps/v1/namespaces/${IN}/deployments/web`)).template[STAMP], /^v1:configmap\/cfg=[0-9a-f]{16},secret\/sec=/, 'team-a: stamped by the webhook');
+  t.match(
+    (await annotationsOf(admin, `/apis/apps/v1/namespaces/${IN}/deployments/web`)).template[STAMP],
+    /^v1:configmap\/cfg=[0-9a-f]{16},secret\/sec=/,
+    'team-a: stamped by the webhook',
+  );
   t.notOk((await annotationsOf(admin, `/apis/apps/v1/namespaces/${OUT}/deployments/web`)).template[STAMP], 'team-b: not stamped');
   await eventually('first ReplicaSets', async () => ((await replicaSets(IN)) >= 1 && (await replicaSets(OUT)) >= 1 ? true : undefined));
   await sleep(1_500);
@@ -120,6 +156,10 @@ t.test('outside the scope the shipped accounts get a real 403', async (t) => {
 t.test('no process asked outside its scope: no forbidden/403 in any log line', async (t) => {
   for (const [name, proc] of Object.entries({ certs, webhook, watcher })) {
     t.ok(proc.lines.length > 0, `configstamp ${name} logged`);
-    t.same(proc.lines.filter((line) => /forbidden|\b403\b/i.test(line)), [], `configstamp ${name}: no forbidden/403`);
+    t.same(
+      proc.lines.filter((line) => /forbidden|\b403\b/i.test(line)),
+      [],
+      `configstamp ${name}: no forbidden/403`,
+    );
   }
 });

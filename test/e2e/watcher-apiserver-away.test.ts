@@ -38,14 +38,25 @@ const relay = net.createServer((inbound) => {
   }
   inbound.pipe(outbound).pipe(inbound);
 });
-t.teardown(() => new Promise<void>((r) => {
-  for (const s of sockets) s.destroy();
-  relay.close(() => r());
-}));
+t.teardown(
+  () =>
+    new Promise<void>((r) => {
+      for (const s of sockets) s.destroy();
+      relay.close(() => r());
+    }),
+);
 
 t.test('no exit while the API server is away; ready and acting once it is back', async (t) => {
-  const watcher = startConfigstamp(['watcher', `--kubeconfig=${kubeconfig}`, '--namespace=configstamp', '--health-host=127.0.0.1', '--health-port=0',
-    '--debounce=300ms', '--min-rollout-interval=0', '--leader-elect=false']);
+  const watcher = startConfigstamp([
+    'watcher',
+    `--kubeconfig=${kubeconfig}`,
+    '--namespace=configstamp',
+    '--health-host=127.0.0.1',
+    '--health-port=0',
+    '--debounce=300ms',
+    '--min-rollout-interval=0',
+    '--leader-elect=false',
+  ]);
   t.teardown(() => watcher.stop());
   const ops = await watcher.waitFor((r) => r.msg === 'ops serving');
   const base = `http://127.0.0.1:${String(ops.port)}`;
@@ -65,7 +76,12 @@ t.test('no exit while the API server is away; ready and acting once it is back',
   await new Promise<void>((r) => relay.listen(relayPort, '127.0.0.1', r));
   await watcher.waitFor((r) => r.msg === 'synced: listed namespaces, sources and workloads', 60_000);
   await eventually('ready', async () => ((await fetch(`${base}/readyz`)).status === 200 ? true : undefined));
-  await eventually('adopted', async () => ((await client.request<{ metadata: { annotations?: Record<string, string> } }>('GET', `/apis/apps/v1/namespaces/${ns}/deployments/web`)).metadata.annotations?.['configstamp.io/adopted-stamp'] ? true : undefined));
+  await eventually('adopted', async () =>
+    (await client.request<{ metadata: { annotations?: Record<string, string> } }>('GET', `/apis/apps/v1/namespaces/${ns}/deployments/web`)).metadata
+      .annotations?.['configstamp.io/adopted-stamp']
+      ? true
+      : undefined,
+  );
   await apply(cluster, ns, [configMap('app', { level: 'debug' })]);
   await eventually('one rollout', async () => ((await rolloutCount(client, ns, 'Deployment', 'web')) === before + 1 ? true : undefined));
 });

@@ -14,7 +14,8 @@ const { cluster, client } = await startCluster(t);
 async function waitAdopted(ns: string, names: readonly string[]): Promise<void> {
   for (const name of names) {
     await eventually(`${name} adopted`, async () =>
-      ((await annotationsOf(client, `/apis/apps/v1/namespaces/${ns}/deployments/${name}`)).own['configstamp.io/adopted-stamp'] ? true : undefined));
+      (await annotationsOf(client, `/apis/apps/v1/namespaces/${ns}/deployments/${name}`)).own['configstamp.io/adopted-stamp'] ? true : undefined,
+    );
   }
 }
 
@@ -23,25 +24,51 @@ t.test('6: leader killed during a burst of changes → no change lost, none appl
   const ns = await createNamespace(cluster, 'burst');
   const n = 20;
   const names = Array.from({ length: n }, (_, i) => `app-${i}`);
-  await apply(cluster, ns, names.map((_, i) => configMap(`cm-${i}`, { k: '1' })));
-  await apply(cluster, ns, names.map((name, i) => deployment(name, { configMap: `cm-${i}` })));
+  await apply(
+    cluster,
+    ns,
+    names.map((_, i) => configMap(`cm-${i}`, { k: '1' })),
+  );
+  await apply(
+    cluster,
+    ns,
+    names.map((name, i) => deployment(name, { configMap: `cm-${i}` })),
+  );
   const a = await startWatcher(cluster, 'cs-ha');
   const b = await startWatcher(cluster, 'cs-ha', [], false);
   t.teardown(() => Promise.all([a.proc.stop(), b.proc.stop()]));
   await waitAdopted(ns, names);
-  t.notOk(b.proc.records().some((r) => r.msg === 'became leader'), 'the second replica stands by');
-  t.notOk(b.proc.records().some((r) => r.msg === 'rollout: stamp patched' || String(r.msg).startsWith('adopted')), 'the standby wrote nothing');
+  t.notOk(
+    b.proc.records().some((r) => r.msg === 'became leader'),
+    'the second replica stands by',
+  );
+  t.notOk(
+    b.proc.records().some((r) => r.msg === 'rollout: stamp patched' || String(r.msg).startsWith('adopted')),
+    'the standby wrote nothing',
+  );
   await eventually('first ReplicaSets', async () => ([...(await replicaSetCounts(client, ns)).values()].length === n ? true : undefined));
 
-  await apply(cluster, ns, names.slice(0, n / 2).map((_, i) => configMap(`cm-${i}`, { k: '2' })));
+  await apply(
+    cluster,
+    ns,
+    names.slice(0, n / 2).map((_, i) => configMap(`cm-${i}`, { k: '2' })),
+  );
   await sleep(150);
   a.proc.child.kill('SIGKILL');
-  await apply(cluster, ns, names.slice(n / 2).map((_, i) => configMap(`cm-${i + n / 2}`, { k: '2' })));
+  await apply(
+    cluster,
+    ns,
+    names.slice(n / 2).map((_, i) => configMap(`cm-${i + n / 2}`, { k: '2' })),
+  );
   await b.proc.waitFor((r) => r.msg === 'became leader', 30_000);
-  const counts = await eventually('every workload rolled', async () => {
-    const c = await replicaSetCounts(client, ns);
-    return names.every((name) => c.get(name) === 2) ? c : undefined;
-  }, 60_000);
+  const counts = await eventually(
+    'every workload rolled',
+    async () => {
+      const c = await replicaSetCounts(client, ns);
+      return names.every((name) => c.get(name) === 2) ? c : undefined;
+    },
+    60_000,
+  );
   await sleep(2_500);
   t.same(await replicaSetCounts(client, ns), counts, 'and none twice');
   const byA = a.proc.records().filter((r) => r.msg === 'rollout: stamp patched' && String(r.workload).includes(`/${ns}/`)).length;

@@ -28,7 +28,11 @@ const serving = issueServingCertificate(ca, { ipAddresses: ['127.0.0.1'] });
 const caFile = path.join(dir, 'ca.pem');
 writeFileSync(caFile, ca.certPem);
 
-interface Received { readonly path: string; readonly contentType: string; readonly body: string }
+interface Received {
+  readonly path: string;
+  readonly contentType: string;
+  readonly body: string;
+}
 
 /** A local HTTPS receiver; `fail` requests (counted from the first) are answered 500. */
 async function receiver(fail = 0): Promise<{ url: string; received: Received[] }> {
@@ -44,10 +48,13 @@ async function receiver(fail = 0): Promise<{ url: string; received: Received[] }
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.teardown(() => new Promise<void>((r) => {
-    server.closeAllConnections();
-    server.close(() => r());
-  }));
+  t.teardown(
+    () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  );
   return { url: `https://127.0.0.1:${(server.address() as AddressInfo).port}/services/T000/B000/token`, received };
 }
 
@@ -57,7 +64,11 @@ t.test('alerts: one Slack message per rollout, names only, retried past a 500', 
   const ns = await createNamespace(cluster, 'alerts');
   const slack = await receiver(1);
   const alerting = await startWatcherWithEnv(['--lease-name=alerts', `--namespaces=${ns}`], {
-    ALERT_ON_RELOAD: 'true', ALERT_SINK: 'slack', ALERT_WEBHOOK_URL: slack.url, ALERT_ADDITIONAL_INFO: 'cluster eu-1', NODE_EXTRA_CA_CERTS: caFile,
+    ALERT_ON_RELOAD: 'true',
+    ALERT_SINK: 'slack',
+    ALERT_WEBHOOK_URL: slack.url,
+    ALERT_ADDITIONAL_INFO: 'cluster eu-1',
+    NODE_EXTRA_CA_CERTS: caFile,
   });
   t.teardown(() => alerting.stop());
   await apply(cluster, ns, [configMap('app', { level: 'info' }), secret('db', { password: SECRET_VALUE })]);
@@ -71,7 +82,10 @@ t.test('alerts: one Slack message per rollout, names only, retried past a 500', 
   t.equal(slack.received.length, 1, 'one alert for one rollout');
   const body = JSON.parse(slack.received[0]!.body) as { attachments: { text: string; author_name: string }[] };
   t.equal(slack.received[0]!.contentType, 'application/json');
-  t.match(body.attachments[0]!.text, /^cluster eu-1\nconfigstamp triggered a rollout\n\*Workload:\* alerts\/web \(Deployment\)\n\*Resource:\* alerts\/db \(Secret\)\n\*Time:\* \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+  t.match(
+    body.attachments[0]!.text,
+    /^cluster eu-1\nconfigstamp triggered a rollout\n\*Workload:\* alerts\/web \(Deployment\)\n\*Resource:\* alerts\/db \(Secret\)\n\*Time:\* \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/,
+  );
   t.notMatch(slack.received[0]!.body, SECRET_VALUE, 'no Secret value in the alert');
   t.notMatch(alerting.lines.join('\n'), /T000\/B000\/token|alert-canary/, 'neither the receiver URL (it holds a token) nor the value is logged');
 });
@@ -89,7 +103,12 @@ t.test('notify mode: Reloader v2 bodies instead of rollouts, once each, across a
   await apply(cluster, ns, [configMap('app', { level: 'debug' })]);
   await eventually('notified', async () => (hook.received.length >= 1 ? true : undefined));
   t.match(JSON.parse(hook.received[0]!.body), {
-    kind: 'configmap', namespace: ns, resourceName: 'app', resourceType: 'configmap', hash: /^[0-9a-f]{16}$/, timestamp: /^\d{4}-/,
+    kind: 'configmap',
+    namespace: ns,
+    resourceName: 'app',
+    resourceType: 'configmap',
+    hash: /^[0-9a-f]{16}$/,
+    timestamp: /^\d{4}-/,
     workloads: [{ kind: 'Deployment', name: 'web', namespace: ns }],
   });
   await watcher.stop();
@@ -108,13 +127,32 @@ t.test('notify mode: Reloader v2 bodies instead of rollouts, once each, across a
 
 /** Waits until the watcher recorded the Deployment's digests on its metadata (no webhook here). */
 async function adopted(ns: string, name: string): Promise<void> {
-  await eventually(`${name} adopted`, async () => ((await client.request<{ metadata: { annotations?: Record<string, string> } }>('GET', `/apis/apps/v1/namespaces/${ns}/deployments/${name}`)).metadata.annotations?.['configstamp.io/adopted-stamp'] ? true : undefined));
+  await eventually(`${name} adopted`, async () =>
+    (await client.request<{ metadata: { annotations?: Record<string, string> } }>('GET', `/apis/apps/v1/namespaces/${ns}/deployments/${name}`)).metadata
+      .annotations?.['configstamp.io/adopted-stamp']
+      ? true
+      : undefined,
+  );
 }
 
 /** A watcher with environment variables (Reloader's), started as startWatcher does. */
 async function startWatcherWithEnv(flags: readonly string[], env: Record<string, string>): Promise<{ stop(): Promise<void>; lines: string[] }> {
-  const proc = startConfigstamp(['watcher', `--kubeconfig=${cluster.kubeconfigPath}`, '--namespace=configstamp', '--debounce=300ms', '--health-port=0', '--health-host=127.0.0.1',
-    '--lease-duration=2s', '--renew-deadline=1500ms', '--retry-period=250ms', '--min-rollout-interval=0', ...flags], env);
+  const proc = startConfigstamp(
+    [
+      'watcher',
+      `--kubeconfig=${cluster.kubeconfigPath}`,
+      '--namespace=configstamp',
+      '--debounce=300ms',
+      '--health-port=0',
+      '--health-host=127.0.0.1',
+      '--lease-duration=2s',
+      '--renew-deadline=1500ms',
+      '--retry-period=250ms',
+      '--min-rollout-interval=0',
+      ...flags,
+    ],
+    env,
+  );
   await proc.waitFor((r) => r.msg === 'synced: listed namespaces, sources and workloads', 60_000);
   await proc.waitFor((r) => r.msg === 'leading: reconciling every workload (restart sync)', 30_000);
   return { stop: async () => void (await proc.stop()), lines: proc.lines };

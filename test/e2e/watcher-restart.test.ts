@@ -17,7 +17,9 @@ const deployPath = (ns: string, name: string) => `/apis/apps/v1/namespaces/${ns}
 
 async function waitAdopted(ns: string, names: readonly string[]): Promise<void> {
   for (const name of names) {
-    await eventually(`${name} adopted`, async () => ((await annotationsOf(client, deployPath(ns, name))).own['configstamp.io/adopted-stamp'] ? true : undefined));
+    await eventually(`${name} adopted`, async () =>
+      (await annotationsOf(client, deployPath(ns, name))).own['configstamp.io/adopted-stamp'] ? true : undefined,
+    );
   }
 }
 
@@ -30,9 +32,17 @@ async function waitSettled(ns: string, expected: number): Promise<Map<string, nu
 
 t.test('4: restart sync — changes, creations and deletions made while down are acted on once; a second boot patches nothing', async (t) => {
   const ns = await createNamespace(cluster, 'restart');
-  await apply(cluster, ns, ['a', 'b', 'd', 'x'].map((n) => configMap(n, { k: '1' })));
+  await apply(
+    cluster,
+    ns,
+    ['a', 'b', 'd', 'x'].map((n) => configMap(n, { k: '1' })),
+  );
   const names = ['wa', 'wb', 'wc', 'wd', 'wx'];
-  await apply(cluster, ns, names.map((n) => deployment(n, { configMap: n.slice(1) })));
+  await apply(
+    cluster,
+    ns,
+    names.map((n) => deployment(n, { configMap: n.slice(1) })),
+  );
   const first = await startWatcher(cluster, 'configstamp');
   await waitAdopted(ns, names);
   await first.proc.stop();
@@ -44,7 +54,15 @@ t.test('4: restart sync — changes, creations and deletions made while down are
   const plan = startConfigstamp(['plan', `--kubeconfig=${cluster.kubeconfigPath}`, '--namespace=configstamp', `--only-namespace=${ns}`, '--output=json']);
   t.equal(await plan.exited, 0, 'plan exits 0');
   const rows = (JSON.parse(plan.lines.join('\n')) as { rows: { name: string; action: string; reason?: string; why: string }[] }).rows;
-  t.same(rows.map((r) => [r.name, r.action, r.reason]).sort(), [['wa', 'rollout', 'source-changed'], ['wb', 'rollout', 'source-changed'], ['wc', 'rollout', 'source-created']], 'plan names what would roll, and why');
+  t.same(
+    rows.map((r) => [r.name, r.action, r.reason]).sort(),
+    [
+      ['wa', 'rollout', 'source-changed'],
+      ['wb', 'rollout', 'source-changed'],
+      ['wc', 'rollout', 'source-created'],
+    ],
+    'plan names what would roll, and why',
+  );
   t.match(rows.find((r) => r.name === 'wc')?.why, /ConfigMap\/c absent→[0-9a-f]{8}/);
   t.equal((await replicaSetCounts(client, ns)).get('wa'), 1, 'plan wrote nothing');
 
@@ -60,7 +78,11 @@ t.test('4: restart sync — changes, creations and deletions made while down are
 
   const third = await startWatcher(cluster, 'configstamp');
   await sleep(2_500);
-  t.same(patchRecords(third.proc.records()).filter((r) => String(r.workload).includes(`/${ns}/`)), [], 'a boot with nothing changed patches nothing');
+  t.same(
+    patchRecords(third.proc.records()).filter((r) => String(r.workload).includes(`/${ns}/`)),
+    [],
+    'a boot with nothing changed patches nothing',
+  );
   await third.proc.stop();
   t.same(await replicaSetCounts(client, ns), after);
 });
@@ -69,19 +91,29 @@ t.test('5: install over 50 unstamped workloads → 0 rollouts; a later change �
   const ns = await createNamespace(cluster, 'install');
   await apply(cluster, ns, [configMap('shared', { k: '1' })]);
   const names = Array.from({ length: 50 }, (_, i) => `app-${i}`);
-  await apply(cluster, ns, names.map((n) => deployment(n, { configMap: 'shared' })));
+  await apply(
+    cluster,
+    ns,
+    names.map((n) => deployment(n, { configMap: 'shared' })),
+  );
   await waitSettled(ns, 50);
   const w = await startWatcher(cluster, 'configstamp', ['--patch-qps=50', '--patch-burst=50']);
   t.teardown(() => w.proc.stop());
   await waitAdopted(ns, names);
   await sleep(1_000);
   const adoptedCounts = await replicaSetCounts(client, ns);
-  t.ok(names.every((n) => adoptedCounts.get(n) === 1), 'every workload still has its one ReplicaSet');
+  t.ok(
+    names.every((n) => adoptedCounts.get(n) === 1),
+    'every workload still has its one ReplicaSet',
+  );
   await apply(cluster, ns, [configMap('shared', { k: '2' })]);
   await waitSettled(ns, 100);
   await sleep(2_000);
   const changed = await replicaSetCounts(client, ns);
-  t.ok(names.every((n) => changed.get(n) === 2), 'every workload rolled exactly once');
+  t.ok(
+    names.every((n) => changed.get(n) === 2),
+    'every workload rolled exactly once',
+  );
   await w.proc.stop();
 });
 

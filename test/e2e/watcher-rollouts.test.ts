@@ -8,8 +8,23 @@ import { randomBytes } from 'node:crypto';
 import { eventually, sleep } from '../support/poll.js';
 import { replicaSetsOf } from '../support/rollouts.js';
 import {
-  DEPLOYMENT_CONFIG_CRD, ROLLOUT_CRD, annotationsOf, deploymentConfig, apply, configMap, createNamespace, cronJob, daemonSet, deployment, kubectl, rollout, rolloutCount,
-  secret, startCluster, startWatcher, statefulSet,
+  DEPLOYMENT_CONFIG_CRD,
+  ROLLOUT_CRD,
+  annotationsOf,
+  deploymentConfig,
+  apply,
+  configMap,
+  createNamespace,
+  cronJob,
+  daemonSet,
+  deployment,
+  kubectl,
+  rollout,
+  rolloutCount,
+  secret,
+  startCluster,
+  startWatcher,
+  statefulSet,
 } from './watcher-support.js';
 
 const { cluster, client } = await startCluster(t);
@@ -20,7 +35,14 @@ const watcher = await startWatcher(cluster, 'configstamp', ['--debounce=1500ms']
 t.teardown(() => watcher.proc.stop());
 
 const KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Rollout', 'DeploymentConfig'] as const;
-const BUILDERS = { Deployment: deployment, StatefulSet: statefulSet, DaemonSet: daemonSet, CronJob: cronJob, Rollout: rollout, DeploymentConfig: deploymentConfig };
+const BUILDERS = {
+  Deployment: deployment,
+  StatefulSet: statefulSet,
+  DaemonSet: daemonSet,
+  CronJob: cronJob,
+  Rollout: rollout,
+  DeploymentConfig: deploymentConfig,
+};
 const PATHS = {
   Deployment: (ns: string, n: string) => `/apis/apps/v1/namespaces/${ns}/deployments/${n}`,
   StatefulSet: (ns: string, n: string) => `/apis/apps/v1/namespaces/${ns}/statefulsets/${n}`,
@@ -43,7 +65,11 @@ async function counts(ns: string): Promise<Record<string, number>> {
 
 const ns = await createNamespace(cluster, 'kinds');
 await apply(cluster, ns, [configMap('cfg', { used: '1', unused: '1' })]);
-await apply(cluster, ns, KINDS.map((kind) => BUILDERS[kind](kind.toLowerCase(), { configMap: 'cfg', key: 'used' })));
+await apply(
+  cluster,
+  ns,
+  KINDS.map((kind) => BUILDERS[kind](kind.toLowerCase(), { configMap: 'cfg', key: 'used' })),
+);
 for (const kind of KINDS) await eventually(`${kind} adopted`, () => adopted(ns, kind, kind.toLowerCase()));
 // Controllers create the first revision asynchronously: wait until every count is settled.
 const baseline = await eventually('first revisions', async () => {
@@ -59,7 +85,9 @@ t.test('1: a consumed key changes → exactly one new revision per consuming wor
   await sleep(2_000);
   const after = await counts(ns);
   for (const kind of KINDS) t.equal(after[kind], baseline[kind]! + 1, `${kind}: one rollout`);
-  const events = JSON.parse(await kubectl(cluster, ['get', 'events', '-n', ns, '-o', 'json'])) as { items: { reason: string; message: string; involvedObject: { kind: string } }[] };
+  const events = JSON.parse(await kubectl(cluster, ['get', 'events', '-n', ns, '-o', 'json'])) as {
+    items: { reason: string; message: string; involvedObject: { kind: string } }[];
+  };
   const rolloutEvents = events.items.filter((e) => e.reason === 'ConfigstampRollout');
   t.equal(rolloutEvents.length, KINDS.length, 'one ConfigstampRollout Event per workload');
   t.match(rolloutEvents[0]?.message ?? '', /ConfigMap\/cfg [0-9a-f]{8}→[0-9a-f]{8}/, 'the Event names the source with short old→new digests');

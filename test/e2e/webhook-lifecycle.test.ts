@@ -43,11 +43,39 @@ function podTemplate(): Record<string, unknown> {
 
 const tracked = { annotations: { [Ours.track]: 'true' } };
 const manifests: Record<string, (name: string) => Record<string, unknown>> = {
-  Deployment: (name) => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: ns, ...tracked }, spec: { selector: { matchLabels: { app: 'a' } }, template: podTemplate() } }),
-  StatefulSet: (name) => ({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name, namespace: ns, ...tracked }, spec: { serviceName: name, selector: { matchLabels: { app: 'a' } }, template: podTemplate() } }),
-  DaemonSet: (name) => ({ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name, namespace: ns, ...tracked }, spec: { selector: { matchLabels: { app: 'a' } }, template: podTemplate() } }),
-  CronJob: (name) => ({ apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name, namespace: ns, ...tracked }, spec: { schedule: '0 0 * * *', jobTemplate: { spec: { template: { ...podTemplate(), spec: { ...(podTemplate().spec as object), restartPolicy: 'OnFailure' } } } } } }),
-  Rollout: (name) => ({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name, namespace: ns, ...tracked }, spec: { selector: { matchLabels: { app: 'a' } }, template: podTemplate() } }),
+  Deployment: (name) => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: ns, ...tracked },
+    spec: { selector: { matchLabels: { app: 'a' } }, template: podTemplate() },
+  }),
+  StatefulSet: (name) => ({
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name, namespace: ns, ...tracked },
+    spec: { serviceName: name, selector: { matchLabels: { app: 'a' } }, template: podTemplate() },
+  }),
+  DaemonSet: (name) => ({
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name, namespace: ns, ...tracked },
+    spec: { selector: { matchLabels: { app: 'a' } }, template: podTemplate() },
+  }),
+  CronJob: (name) => ({
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: { name, namespace: ns, ...tracked },
+    spec: {
+      schedule: '0 0 * * *',
+      jobTemplate: { spec: { template: { ...podTemplate(), spec: { ...(podTemplate().spec as object), restartPolicy: 'OnFailure' } } } },
+    },
+  }),
+  Rollout: (name) => ({
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Rollout',
+    metadata: { name, namespace: ns, ...tracked },
+    spec: { selector: { matchLabels: { app: 'a' } }, template: podTemplate() },
+  }),
 };
 
 async function apply(object: unknown): Promise<{ stderr: string; ms: number }> {
@@ -61,9 +89,8 @@ async function apply(object: unknown): Promise<{ stderr: string; ms: number }> {
 async function stampOf(kind: string, name: string): Promise<string | undefined> {
   const out = await cluster.kubectl(['get', kind.toLowerCase(), name, '-n', ns, '-o', 'json']);
   const obj = JSON.parse(out.stdout) as Obj;
-  const template = kind === 'CronJob'
-    ? (obj.spec?.jobTemplate as { spec?: { template?: Obj } } | undefined)?.spec?.template
-    : obj.spec?.template as Obj | undefined;
+  const template =
+    kind === 'CronJob' ? (obj.spec?.jobTemplate as { spec?: { template?: Obj } } | undefined)?.spec?.template : (obj.spec?.template as Obj | undefined);
   return template?.metadata?.annotations?.[Ours.stamp];
 }
 
@@ -86,12 +113,16 @@ t.test('without its hash key the webhook still serves and fails open with a warn
 
 t.test('6. StatefulSet, DaemonSet, CronJob and an Argo Rollout (CRD installed) are stamped', async (t) => {
   const crd = {
-    apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition',
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
     metadata: { name: 'rollouts.argoproj.io' },
     spec: {
-      group: 'argoproj.io', scope: 'Namespaced',
+      group: 'argoproj.io',
+      scope: 'Namespaced',
       names: { kind: 'Rollout', plural: 'rollouts', singular: 'rollout', listKind: 'RolloutList' },
-      versions: [{ name: 'v1alpha1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+      versions: [
+        { name: 'v1alpha1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
+      ],
     },
   };
   await apply(crd);
@@ -101,10 +132,16 @@ t.test('6. StatefulSet, DaemonSet, CronJob and an Argo Rollout (CRD installed) a
     // A fresh CRD's REST mapping reaches kubectl's discovery a moment later: retry the apply.
     await eventually(`kubectl apply of a ${kind}`, async () => (await apply(manifests[kind]!(name)), true), 30_000, 500);
     const stamp = await stampOf(kind, name);
-    t.same(parseStamp(stamp)?.map((e) => `${e.kind}/${e.name}`), ['Secret/app-secret'], `${kind} stamped: ${stamp}`);
+    t.same(
+      parseStamp(stamp)?.map((e) => `${e.kind}/${e.name}`),
+      ['Secret/app-secret'],
+      `${kind} stamped: ${stamp}`,
+    );
   }
   for (const kind of ['StatefulSet', 'DaemonSet'] as const) {
-    await eventually(`${kind} revision`, async () => ((await controllerRevisionsOf(client, ns, kind, `k-${kind.toLowerCase()}`)).length > 0 ? true : undefined));
+    await eventually(`${kind} revision`, async () =>
+      (await controllerRevisionsOf(client, ns, kind, `k-${kind.toLowerCase()}`)).length > 0 ? true : undefined,
+    );
     await sleep(1_000);
     t.equal((await controllerRevisionsOf(client, ns, kind, `k-${kind.toLowerCase()}`)).length, 1, `${kind}: one revision, not two`);
   }
@@ -113,14 +150,15 @@ t.test('6. StatefulSet, DaemonSet, CronJob and an Argo Rollout (CRD installed) a
 t.test('a rotated serving certificate is used without a restart, and an open connection survives', async (t) => {
   const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca: webhook.caPem });
   t.teardown(() => agent.destroy());
-  const peer = (): Promise<{ fingerprint: string | undefined; socket: TLSSocket }> => new Promise((resolve, reject) => {
-    const req = https.get({ host: '127.0.0.1', port: webhook.port, path: '/readyz', agent }, (res) => {
-      const socket = res.socket as TLSSocket;
-      const fingerprint = socket.getPeerX509Certificate()?.fingerprint256;
-      res.resume().on('end', () => resolve({ fingerprint, socket }));
+  const peer = (): Promise<{ fingerprint: string | undefined; socket: TLSSocket }> =>
+    new Promise((resolve, reject) => {
+      const req = https.get({ host: '127.0.0.1', port: webhook.port, path: '/readyz', agent }, (res) => {
+        const socket = res.socket as TLSSocket;
+        const fingerprint = socket.getPeerX509Certificate()?.fingerprint256;
+        res.resume().on('end', () => resolve({ fingerprint, socket }));
+      });
+      req.on('error', reject);
     });
-    req.on('error', reject);
-  });
   const before = await peer();
   t.ok(before.fingerprint, 'first connection sees the first certificate');
   const next = issueServingCertificate(webhook.ca, { ipAddresses: ['127.0.0.1'] });
@@ -130,10 +168,12 @@ t.test('a rotated serving certificate is used without a restart, and an open con
   const reused = await peer();
   t.equal(reused.socket, before.socket, 'the kept-alive connection is still open and used');
   const fresh = await new Promise<string>((resolve, reject) => {
-    https.get({ host: '127.0.0.1', port: webhook.port, path: '/readyz', ca: webhook.caPem, agent: false }, (res) => {
-      resolve((res.socket as TLSSocket).getPeerX509Certificate()!.fingerprint256);
-      res.resume();
-    }).on('error', reject);
+    https
+      .get({ host: '127.0.0.1', port: webhook.port, path: '/readyz', ca: webhook.caPem, agent: false }, (res) => {
+        resolve((res.socket as TLSSocket).getPeerX509Certificate()!.fingerprint256);
+        res.resume();
+      })
+      .on('error', reject);
   });
   t.equal(fresh, new X509Certificate(next.certPem).fingerprint256, 'a new connection gets the new certificate');
   t.not(fresh, before.fingerprint);

@@ -41,7 +41,8 @@ function configMap(name: string, data: Record<string, string>): unknown {
 
 function deployment(image: string): Record<string, unknown> {
   return {
-    apiVersion: 'apps/v1', kind: 'Deployment',
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
     metadata: { name: 'web', namespace: ns, annotations: { [Ours.track]: 'true' } },
     spec: {
       replicas: 1,
@@ -49,16 +50,23 @@ function deployment(image: string): Record<string, unknown> {
       template: {
         metadata: { labels: { app: 'web' } },
         spec: {
-          containers: [{
-            name: 'web', image,
-            env: [{ name: 'LEVEL', valueFrom: { configMapKeyRef: { name: 'app-config', key: 'level' } } }],
-            envFrom: [{ secretRef: { name: 'db-credentials' } }],
-            volumeMounts: [{ name: 'bundle', mountPath: '/etc/bundle' }],
-          }],
-          volumes: [{ name: 'bundle', projected: { sources: [
-            { configMap: { name: 'bundle-config' } },
-            { secret: { name: 'bundle-secret', items: [{ key: 'token', path: 'token' }] } },
-          ] } }],
+          containers: [
+            {
+              name: 'web',
+              image,
+              env: [{ name: 'LEVEL', valueFrom: { configMapKeyRef: { name: 'app-config', key: 'level' } } }],
+              envFrom: [{ secretRef: { name: 'db-credentials' } }],
+              volumeMounts: [{ name: 'bundle', mountPath: '/etc/bundle' }],
+            },
+          ],
+          volumes: [
+            {
+              name: 'bundle',
+              projected: {
+                sources: [{ configMap: { name: 'bundle-config' } }, { secret: { name: 'bundle-secret', items: [{ key: 'token', path: 'token' }] } }],
+              },
+            },
+          ],
         },
       },
     },
@@ -96,10 +104,7 @@ async function expectedStamp(w: Workload): Promise<string> {
   return formatStamp(currentStamp(hashKey, ns, refs, (k, n) => objects.get(sourceId(k, n)) ?? null));
 }
 
-const sources = [
-  configMap('app-config', { level: 'info', unused: 'x' }),
-  configMap('bundle-config', { 'app.yaml': 'a: 1\n' }),
-];
+const sources = [configMap('app-config', { level: 'info', unused: 'x' }), configMap('bundle-config', { 'app.yaml': 'a: 1\n' })];
 let firstStamp = '';
 
 t.test('1. kubectl apply of a new Deployment: stamped at creation, exactly one ReplicaSet', async (t) => {
@@ -111,9 +116,12 @@ t.test('1. kubectl apply of a new Deployment: stamped at creation, exactly one R
   const created = await getDeployment();
   firstStamp = templateStamp(created) ?? '';
   t.ok(parseStamp(firstStamp), `template stamped: ${firstStamp}`);
-  t.same(parseStamp(firstStamp)?.map((e) => `${e.kind}/${e.name}`),
-    ['ConfigMap/app-config', 'ConfigMap/bundle-config', 'Secret/bundle-secret', 'Secret/db-credentials'], 'every consumed source listed');
-  t.equal(firstStamp, await expectedStamp(created), 'digests are the core\'s keyed digests of the sources');
+  t.same(
+    parseStamp(firstStamp)?.map((e) => `${e.kind}/${e.name}`),
+    ['ConfigMap/app-config', 'ConfigMap/bundle-config', 'Secret/bundle-secret', 'Secret/db-credentials'],
+    'every consumed source listed',
+  );
+  t.equal(firstStamp, await expectedStamp(created), "digests are the core's keyed digests of the sources");
   const replicaSets = await settledReplicaSets(1);
   t.equal(replicaSets.length, 1, 'one ReplicaSet, not two');
   t.equal(templateStamp(replicaSets[0]!), firstStamp, 'its pods carry the stamp');
@@ -138,7 +146,10 @@ t.test('3. kubectl replace with a manifest lacking the stamp: stamp kept, no new
   // replace drops kubectl's last-applied-configuration: that is the API server's doing, not a
   // rollout (no new ReplicaSet below).
   const dropped = Object.keys(before.metadata.annotations ?? {}).filter((k) => !Object.hasOwn(after.metadata.annotations ?? {}, k));
-  t.ok(after.metadata.generation === before.metadata.generation || dropped.length > 0, `generation moves only with metadata annotations (dropped: ${dropped.join(', ')})`);
+  t.ok(
+    after.metadata.generation === before.metadata.generation || dropped.length > 0,
+    `generation moves only with metadata annotations (dropped: ${dropped.join(', ')})`,
+  );
   t.equal((await settledReplicaSets(1)).length, 1);
 });
 
@@ -153,8 +164,15 @@ t.test('4. helm-style upgrade (ConfigMap and image in one apply): exactly one ne
   t.not(secondStamp, firstStamp);
   t.equal(secondStamp, await expectedStamp(after), 'the new template carries the new digests');
   const changed = parseStamp(secondStamp)!.filter((e, i) => e.digest !== parseStamp(firstStamp)![i]!.digest);
-  t.same(changed.map((e) => e.name), ['app-config'], 'only the changed ConfigMap\'s digest moved');
-  t.ok(replicaSets.some((rs) => templateStamp(rs) === secondStamp), 'the new ReplicaSet has the new stamp');
+  t.same(
+    changed.map((e) => e.name),
+    ['app-config'],
+    "only the changed ConfigMap's digest moved",
+  );
+  t.ok(
+    replicaSets.some((rs) => templateStamp(rs) === secondStamp),
+    'the new ReplicaSet has the new stamp',
+  );
   t.equal(after.metadata.generation, generation + 1, 'one spec change');
 });
 
@@ -163,13 +181,16 @@ t.test('5. kubectl rollout undo: exactly one new ReplicaSet; the stamp describes
   const replicaSets = await settledReplicaSets(3);
   t.equal(replicaSets.length, 3, 'one new ReplicaSet');
   const after = await getDeployment();
-  t.equal(templateStamp(after), secondStamp, 'stamped with the current digests, not the old ReplicaSet\'s');
+  t.equal(templateStamp(after), secondStamp, "stamped with the current digests, not the old ReplicaSet's");
   t.match(JSON.stringify(after.spec.template.spec), /web:1/, 'the old image is back');
 });
 
 t.test('8. the Secret canary never appears in logs, warnings, metrics or annotations', async (t) => {
   // A server-side dry run too: answered the same way, nothing stored.
-  const dryRun = await kubectl(['apply', '--dry-run=server', '-o', 'json', '-f', '-'], [{ ...deployment('registry.invalid/web:3'), metadata: { name: 'web-dry', namespace: ns, annotations: { [Ours.track]: 'true' } } }]);
+  const dryRun = await kubectl(
+    ['apply', '--dry-run=server', '-o', 'json', '-f', '-'],
+    [{ ...deployment('registry.invalid/web:3'), metadata: { name: 'web-dry', namespace: ns, annotations: { [Ours.track]: 'true' } } }],
+  );
   const printed = JSON.parse(dryRun) as Workload & { kind?: string; items?: Workload[] };
   t.equal(templateStamp(printed.kind === 'List' ? printed.items![0]! : printed), secondStamp, 'dry run stamped like a real create');
   t.equal(await client.getOrNull(`/apis/apps/v1/namespaces/${ns}/deployments/web-dry`), null, 'and not stored');
@@ -177,7 +198,12 @@ t.test('8. the Secret canary never appears in logs, warnings, metrics or annotat
   t.match(metrics, /configstamp_webhook_admissions_total\{kind="Deployment",operation="CREATE",result="stamped"\} \d+/);
   t.match(metrics, /configstamp_webhook_source_read_duration_seconds_count \d+/);
   const everything = await kubectl(['get', 'all,configmaps,secrets,controllerrevisions,events', '-n', ns, '-o', 'json']);
-  const annotations = JSON.stringify(JSON.parse(everything).items.map((i: { metadata?: { annotations?: unknown }; spec?: { template?: { metadata?: unknown } } }) => [i.metadata?.annotations, i.spec?.template?.metadata]));
+  const annotations = JSON.stringify(
+    JSON.parse(everything).items.map((i: { metadata?: { annotations?: unknown }; spec?: { template?: { metadata?: unknown } } }) => [
+      i.metadata?.annotations,
+      i.spec?.template?.metadata,
+    ]),
+  );
   const encoded = Buffer.from(canary).toString('base64');
   const haystacks = { logs: webhook.process.lines.join('\n'), warnings: kubectlStderr.join('\n'), metrics, annotations };
   t.ok(webhook.process.lines.length > 0, 'the webhook logged');

@@ -50,7 +50,10 @@ export const PRODUCTION_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=
  * plain node on compiled JavaScript, without tsx's loader in memory.
  */
 export function buildCompiled(): void {
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
 }
 
 export interface StartOptions {
@@ -68,28 +71,33 @@ export function startConfigstamp(args: readonly string[], env: Readonly<Record<s
   live.add(child);
   const lines: string[] = [];
   const waiters = new Set<() => void>();
-  const onData = (buffer: { rest: string }) => (chunk: Buffer): void => {
-    buffer.rest += chunk.toString('utf8');
-    const parts = buffer.rest.split('\n');
-    buffer.rest = parts.pop() ?? '';
-    for (const line of parts) if (line.trim()) lines.push(line);
-    for (const w of waiters) w();
-  };
+  const onData =
+    (buffer: { rest: string }) =>
+    (chunk: Buffer): void => {
+      buffer.rest += chunk.toString('utf8');
+      const parts = buffer.rest.split('\n');
+      buffer.rest = parts.pop() ?? '';
+      for (const line of parts) if (line.trim()) lines.push(line);
+      for (const w of waiters) w();
+    };
   child.stdout!.on('data', onData({ rest: '' }));
   child.stderr!.on('data', onData({ rest: '' }));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
-    live.delete(child);
-    for (const w of waiters) w();
-    resolve(code);
-  }));
-  const records = (): Record<string, unknown>[] => lines.flatMap((line) => {
-    try {
-      const parsed = JSON.parse(line) as unknown;
-      return typeof parsed === 'object' && parsed !== null ? [parsed as Record<string, unknown>] : [];
-    } catch {
-      return [];
-    }
-  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      live.delete(child);
+      for (const w of waiters) w();
+      resolve(code);
+    }),
+  );
+  const records = (): Record<string, unknown>[] =>
+    lines.flatMap((line) => {
+      try {
+        const parsed = JSON.parse(line) as unknown;
+        return typeof parsed === 'object' && parsed !== null ? [parsed as Record<string, unknown>] : [];
+      } catch {
+        return [];
+      }
+    });
   const waitFor = (match: (record: Record<string, unknown>) => boolean, timeoutMs = 30_000): Promise<Record<string, unknown>> =>
     new Promise((resolve, reject) => {
       const check = (): void => {
@@ -99,7 +107,9 @@ export function startConfigstamp(args: readonly string[], env: Readonly<Record<s
           resolve(found);
         } else if (child.exitCode !== null || child.signalCode !== null) {
           cleanup();
-          reject(new Error(`configstamp ${args[0]} exited (${child.exitCode ?? child.signalCode}) before the awaited log line:\n${lines.slice(-20).join('\n')}`));
+          reject(
+            new Error(`configstamp ${args[0]} exited (${child.exitCode ?? child.signalCode}) before the awaited log line:\n${lines.slice(-20).join('\n')}`),
+          );
         }
       };
       const timer = setTimeout(() => {

@@ -57,7 +57,8 @@ const PROBE_NAMESPACE = 'default';
 /** A tracked Deployment consuming a ConfigMap that need not exist: the webhook stamps it "absent". */
 function probeDeployment(): unknown {
   return {
-    apiVersion: 'apps/v1', kind: 'Deployment',
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
     metadata: { name: 'configstamp-webhook-probe', namespace: PROBE_NAMESPACE, annotations: { 'configstamp.io/track': 'true' } },
     spec: {
       selector: { matchLabels: { app: 'probe' } },
@@ -129,14 +130,28 @@ export interface WebhookCluster extends Kubectl {
  */
 export async function startWebhookProcess(cluster: WebhookCluster, extraArgs: readonly string[] = []): Promise<StartedWebhook> {
   const tls = writeServingCertificate();
-  const proc = startConfigstamp(['webhook',
-    `--kubeconfig=${cluster.kubeconfigPath}`, '--host=127.0.0.1', '--port=0', '--metrics-host=127.0.0.1', '--metrics-port=0',
-    `--cert-file=${tls.certFile}`, `--key-file=${tls.keyFile}`, ...extraArgs]);
+  const proc = startConfigstamp([
+    'webhook',
+    `--kubeconfig=${cluster.kubeconfigPath}`,
+    '--host=127.0.0.1',
+    '--port=0',
+    '--metrics-host=127.0.0.1',
+    '--metrics-port=0',
+    `--cert-file=${tls.certFile}`,
+    `--key-file=${tls.keyFile}`,
+    ...extraArgs,
+  ]);
   const serving = await proc.waitFor((r) => r.msg === 'serving');
   const ops = await proc.waitFor((r) => r.msg === 'ops serving');
   const metricsPort = Number(ops.port);
   return {
-    process: proc, port: Number(serving.port), metricsPort, caPem: tls.caPem, ca: tls.ca, certFile: tls.certFile, keyFile: tls.keyFile,
+    process: proc,
+    port: Number(serving.port),
+    metricsPort,
+    caPem: tls.caPem,
+    ca: tls.ca,
+    certFile: tls.certFile,
+    keyFile: tls.keyFile,
     metrics: async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(),
   };
 }

@@ -17,7 +17,13 @@ const policy: RotationPolicy = {
 function material(opts: { caDays?: number; certDays?: number; dns?: string[]; now?: Date; caKey?: string } = {}): TlsMaterial {
   const now = opts.now ?? T0;
   const ca = createCertificateAuthority({ commonName: 'test-ca', validDays: opts.caDays ?? 3650, keyPem: opts.caKey ?? key, now });
-  const leaf = issueServingCertificate(ca, { dnsNames: opts.dns ?? [...policy.dnsNames], ipAddresses: [...policy.ipAddresses], validDays: opts.certDays ?? 365, keyPem: key, now });
+  const leaf = issueServingCertificate(ca, {
+    dnsNames: opts.dns ?? [...policy.dnsNames],
+    ipAddresses: [...policy.ipAddresses],
+    validDays: opts.certDays ?? 365,
+    keyPem: key,
+    now,
+  });
   return { caCertPem: ca.certPem, caKeyPem: ca.keyPem, certPem: leaf.certPem, keyPem: leaf.keyPem, bundlePem: [ca.certPem] };
 }
 
@@ -72,5 +78,8 @@ t.test('the bundle keeps the old CA during the overlap, and drops expired ones',
   t.same(nextBundle(fresh.caCertPem, [fresh.caCertPem], T0), [fresh.caCertPem.trim()], 'no duplicate');
   t.same(splitPemBundle(bundle.join('\n')).length, 2, 'bundle splits back into two certificates');
   const leafFromOld = new X509Certificate(old.certPem);
-  t.ok(splitPemBundle(bundle.join('\n')).some((pem) => leafFromOld.verify(new X509Certificate(pem).publicKey)), 'a leaf from the old CA still verifies against the bundle');
+  t.ok(
+    splitPemBundle(bundle.join('\n')).some((pem) => leafFromOld.verify(new X509Certificate(pem).publicKey)),
+    'a leaf from the old CA still verifies against the bundle',
+  );
 });

@@ -12,7 +12,11 @@ function host() {
     now: () => state.now,
     exit: (code) => void state.exits.push(code),
   };
-  onStopSignals((signal) => void state.stops.push(signal), (line) => void state.logs.push(line), h);
+  onStopSignals(
+    (signal) => void state.stops.push(signal),
+    (line) => void state.logs.push(line),
+    h,
+  );
   const send = (signal: NodeJS.Signals) => handlers.get(signal)!(signal);
   return { state, send };
 }

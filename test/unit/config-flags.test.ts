@@ -31,8 +31,11 @@ t.test('durations', async (t) => {
 t.test('defaults, flags, env, and the command line winning', async (t) => {
   const d = parseFlags(SPECS, [], {});
   t.same(d.values, { name: 'x', count: 1, on: false, wait: 2000, items: [], sel: null, mode: 'a', path: '' });
-  const p = parseFlags(SPECS, ['--name=a', '--count', '3', '--on', '--wait=1m', '--items= p, ,q ', '--sel=env in (prod),!skip', '--mode=b'],
-    { CONFIGSTAMP_NAME: 'from-env', CONFIGSTAMP_COUNT: '9', KUBECONFIG: '/k' });
+  const p = parseFlags(SPECS, ['--name=a', '--count', '3', '--on', '--wait=1m', '--items= p, ,q ', '--sel=env in (prod),!skip', '--mode=b'], {
+    CONFIGSTAMP_NAME: 'from-env',
+    CONFIGSTAMP_COUNT: '9',
+    KUBECONFIG: '/k',
+  });
   t.equal(p.values.name, 'a', 'flag beats env');
   t.equal(p.values.count, 3);
   t.equal(p.values.on, true);
@@ -56,15 +59,38 @@ t.test('every problem at once, with the stable code', async (t) => {
     t.ok(err instanceof ConfigstampError);
     const e = err as ConfigstampError;
     t.equal(e.code, 'CS_ERR_CONFIG');
-    for (const part of ['unexpected argument "stray"', '--count: -1 is below the minimum 0', '--on: "maybe" is not true or false', '--wait: "5" is not a duration', '--mode: "c" is not one of a, b', 'unknown flag --nope', '--sel: label selector', '--name needs a value']) {
+    for (const part of [
+      'unexpected argument "stray"',
+      '--count: -1 is below the minimum 0',
+      '--on: "maybe" is not true or false',
+      '--wait: "5" is not a duration',
+      '--mode: "c" is not one of a, b',
+      'unknown flag --nope',
+      '--sel: label selector',
+      '--name needs a value',
+    ]) {
       t.match(e.message, part, part);
     }
   }
-  t.throws(() => parseFlags(SPECS, [], { CONFIGSTAMP_COUNT: 'ten' }), /\$CONFIGSTAMP_COUNT: "ten" is not a whole number/, 'env values are checked and named too');
+  t.throws(
+    () => parseFlags(SPECS, [], { CONFIGSTAMP_COUNT: 'ten' }),
+    /\$CONFIGSTAMP_COUNT: "ten" is not a whole number/,
+    'env values are checked and named too',
+  );
 });
 
 t.test('policy flags become PolicyOptions; bad kinds are named', async (t) => {
-  const { values } = parseFlags(POLICY_FLAGS, ['--auto-reload-all', '--resources-to-ignore=Secrets', '--ignored-workload-types=cronjobs,Rollout', '--namespaces-to-ignore=kube-system', '--wave-compat=false'], {});
+  const { values } = parseFlags(
+    POLICY_FLAGS,
+    [
+      '--auto-reload-all',
+      '--resources-to-ignore=Secrets',
+      '--ignored-workload-types=cronjobs,Rollout',
+      '--namespaces-to-ignore=kube-system',
+      '--wave-compat=false',
+    ],
+    {},
+  );
   const policy = policyFromFlags(values);
   t.equal(policy.trackAll, true, "Reloader's --auto-reload-all");
   t.same([...policy.ignoredSourceKinds], ['Secret']);
@@ -72,8 +98,10 @@ t.test('policy flags become PolicyOptions; bad kinds are named', async (t) => {
   t.same([...policy.namespacesToIgnore], ['kube-system']);
   t.equal(policy.reloaderCompat, true);
   t.equal(policy.waveCompat, false);
-  t.throws(() => policyFromFlags(parseFlags(POLICY_FLAGS, ['--resources-to-ignore=pods', '--ignored-workload-types=replicasets'], {}).values),
-    /"pods" is not configMaps or secrets[\s\S]*"replicasets" is not one of deployments/);
+  t.throws(
+    () => policyFromFlags(parseFlags(POLICY_FLAGS, ['--resources-to-ignore=pods', '--ignored-workload-types=replicasets'], {}).values),
+    /"pods" is not configMaps or secrets[\s\S]*"replicasets" is not one of deployments/,
+  );
 });
 
 t.test('help lists each flag with its env var and default', async (t) => {

@@ -28,11 +28,20 @@ interface Case {
 }
 
 const base = (kind: WorkloadKind): JsonRecord => workload(kind.kind);
-const stamped = (stamp: string) => (kind: WorkloadKind): JsonRecord => withStamp(kind, base(kind), stamp);
+const stamped =
+  (stamp: string) =>
+  (kind: WorkloadKind): JsonRecord =>
+    withStamp(kind, base(kind), stamp);
 
 const cases: readonly Case[] = [
   { name: 'CREATE: stamp fresh', operation: 'CREATE', object: base, oldObject: () => null, want: { action: 'stamp', reason: 'created', fallback: undefined } },
-  { name: 'CREATE with a stamp already (a copied manifest): stamp fresh all the same', operation: 'CREATE', object: stamped(OLD_STAMP), oldObject: () => undefined, want: { action: 'stamp', reason: 'created', fallback: undefined } },
+  {
+    name: 'CREATE with a stamp already (a copied manifest): stamp fresh all the same',
+    operation: 'CREATE',
+    object: stamped(OLD_STAMP),
+    oldObject: () => undefined,
+    want: { action: 'stamp', reason: 'created', fallback: undefined },
+  },
   {
     name: 'UPDATE changing the template, stamp kept by the writer: fresh stamp, the incoming one as fallback',
     operation: 'UPDATE',
@@ -57,12 +66,16 @@ const cases: readonly Case[] = [
   {
     name: 'UPDATE with the template unchanged and the stamp present: leave it',
     operation: 'UPDATE',
-    object: (k) => { const o = stamped(OLD_STAMP)(k); setPath(o, ['spec', 'paused'], true); return o; },
+    object: (k) => {
+      const o = stamped(OLD_STAMP)(k);
+      setPath(o, ['spec', 'paused'], true);
+      return o;
+    },
     oldObject: stamped(OLD_STAMP),
     want: { action: 'skip', reason: 'pod template unchanged, stamp present' },
   },
   {
-    name: 'UPDATE writing a new stamp (the watcher\'s own rollout): leave it',
+    name: "UPDATE writing a new stamp (the watcher's own rollout): leave it",
     operation: 'UPDATE',
     object: stamped(NEW_STAMP),
     oldObject: stamped(OLD_STAMP),
@@ -78,13 +91,29 @@ const cases: readonly Case[] = [
   {
     name: 'UPDATE of a workload never stamped (adopted), template unchanged: leave it',
     operation: 'UPDATE',
-    object: (k) => { const o = base(k); setPath(o, ['metadata', 'annotations'], { [Ours.adoptedStamp]: OLD_STAMP }); return o; },
+    object: (k) => {
+      const o = base(k);
+      setPath(o, ['metadata', 'annotations'], { [Ours.adoptedStamp]: OLD_STAMP });
+      return o;
+    },
     oldObject: base,
     want: { action: 'skip', reason: 'pod template unchanged and never stamped (adopted workload)' },
   },
-  { name: 'DELETE: not ours to act on', operation: 'DELETE', object: () => null, oldObject: stamped(OLD_STAMP), want: { action: 'skip', reason: 'operation DELETE' } },
+  {
+    name: 'DELETE: not ours to act on',
+    operation: 'DELETE',
+    object: () => null,
+    oldObject: stamped(OLD_STAMP),
+    want: { action: 'skip', reason: 'operation DELETE' },
+  },
   { name: 'CONNECT: not ours to act on', operation: 'CONNECT', object: base, oldObject: base, want: { action: 'skip', reason: 'operation CONNECT' } },
-  { name: 'operations are case-sensitive as the API sends them', operation: 'update', object: base, oldObject: stamped(OLD_STAMP), want: { action: 'skip', reason: 'operation update' } },
+  {
+    name: 'operations are case-sensitive as the API sends them',
+    operation: 'update',
+    object: base,
+    oldObject: stamped(OLD_STAMP),
+    want: { action: 'skip', reason: 'operation update' },
+  },
 ];
 
 t.test('admission plan table, every kind', async (t) => {
@@ -95,7 +124,7 @@ t.test('admission plan table, every kind', async (t) => {
   }
 });
 
-t.test('a template change elsewhere in the object is seen at the kind\'s own path only', async (t) => {
+t.test("a template change elsewhere in the object is seen at the kind's own path only", async (t) => {
   const cron = WORKLOAD_KINDS.find((k) => k.kind === 'CronJob')!;
   const oldObject = withStamp(cron, workload('CronJob'), OLD_STAMP);
   const schedule = structuredClone(oldObject);
@@ -108,7 +137,12 @@ t.test('a template change elsewhere in the object is seen at the kind\'s own pat
 
 t.test('malformed objects never throw', async (t) => {
   const deployment = WORKLOAD_KINDS[0]!;
-  for (const [object, oldObject] of [[null, null], ['x', 3], [{ spec: { template: null } }, {}], [{ spec: { template: { metadata: { annotations: { [Ours.stamp]: 5 } } } } }, {}]] as const) {
+  for (const [object, oldObject] of [
+    [null, null],
+    ['x', 3],
+    [{ spec: { template: null } }, {}],
+    [{ spec: { template: { metadata: { annotations: { [Ours.stamp]: 5 } } } } }, {}],
+  ] as const) {
     const plan = admissionAction(deployment, 'UPDATE', object, oldObject);
     t.ok(['skip', 'stamp', 'restore'].includes(plan.action), JSON.stringify([object, oldObject]));
   }

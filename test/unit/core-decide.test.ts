@@ -32,10 +32,11 @@ const KEY = hashKey(7);
 const OFF: DriftOptions = { rollOnDelete: false };
 const ON: DriftOptions = { rollOnDelete: true };
 
-const SPEC = (): JsonRecord => podSpec(
-  { envFrom: [{ configMapRef: { name: 'app-config' } }] },
-  { volumes: [{ name: 'db', secret: { secretName: 'db-credentials', items: [{ key: 'password', path: 'password' }] } }] },
-);
+const SPEC = (): JsonRecord =>
+  podSpec(
+    { envFrom: [{ configMapRef: { name: 'app-config' } }] },
+    { volumes: [{ name: 'db', secret: { secretName: 'db-credentials', items: [{ key: 'password', path: 'password' }] } }] },
+  );
 
 function sources(): FakeNamespace {
   return new FakeNamespace([configMap('app-config', { LOG_LEVEL: 'info' }), secret('db-credentials', { username: 'app', password: 'pw1' })]);
@@ -73,7 +74,7 @@ t.test('stamped with the current digests: nothing to do', async (t) => {
   t.strictSame(decide('Deployment', stamped(fake), fake), { action: 'none' });
 });
 
-t.test('never stamped: adopt on the workload\'s metadata, restart nothing', async (t) => {
+t.test("never stamped: adopt on the workload's metadata, restart nothing", async (t) => {
   const fake = sources();
   const object = tracked();
   const decision = decide('Deployment', object, fake);
@@ -116,7 +117,10 @@ t.test('stamped, then a consumed key changes: roll out; no adopted stamp to remo
   const decision = decide('Deployment', object, fake);
   t.equal(decision.action, 'rollout');
   if (decision.action !== 'rollout') return;
-  t.strictSame(decision.changes.map((c) => `${c.kind}/${c.name}`), ['Secret/db-credentials']);
+  t.strictSame(
+    decision.changes.map((c) => `${c.kind}/${c.name}`),
+    ['Secret/db-credentials'],
+  );
   t.strictSame(Object.keys(decision.patch.metadata as JsonRecord), ['resourceVersion'], 'only the guard on metadata');
   t.strictSame(decide('Deployment', apply(object, decision), fake), { action: 'none' });
 });
@@ -125,7 +129,10 @@ t.test('changes the pod does not see roll nothing', async (t) => {
   const rows: [string, (fake: FakeNamespace) => void][] = [
     ['a key the pod does not consume', (f) => f.put(secret('db-credentials', { username: 'other', password: 'pw1' }))],
     ['a key added to a source consumed by key', (f) => f.put(secret('db-credentials', { username: 'app', password: 'pw1', extra: 'x' }))],
-    ['labels and annotations', (f) => f.put(configMap('app-config', { LOG_LEVEL: 'info' }, undefined, { labels: { new: 'label' }, annotations: { touched: 'now' } }))],
+    [
+      'labels and annotations',
+      (f) => f.put(configMap('app-config', { LOG_LEVEL: 'info' }, undefined, { labels: { new: 'label' }, annotations: { touched: 'now' } })),
+    ],
     ['an untracked source', (f) => f.put(configMap('unrelated', { a: 'b' }))],
   ];
   for (const [name, change] of rows) {
@@ -144,10 +151,19 @@ t.test('a newly tracked source is adopted; the template stamp stays', async (t) 
   const decision = decide('Deployment', object, fake);
   t.equal(decision.action, 'adopt');
   if (decision.action !== 'adopt') return;
-  t.strictSame(decision.unrecorded.map((e) => e.name), ['extra']);
-  t.strictSame(decision.adopted.map((e) => e.name), ['extra']);
+  t.strictSame(
+    decision.unrecorded.map((e) => e.name),
+    ['extra'],
+  );
+  t.strictSame(
+    decision.adopted.map((e) => e.name),
+    ['extra'],
+  );
   const after = apply(object, decision);
-  t.equal(getPath(after, ['spec', 'template', 'metadata', 'annotations', Ours.stamp]), getPath(object, ['spec', 'template', 'metadata', 'annotations', Ours.stamp]));
+  t.equal(
+    getPath(after, ['spec', 'template', 'metadata', 'annotations', Ours.stamp]),
+    getPath(object, ['spec', 'template', 'metadata', 'annotations', Ours.stamp]),
+  );
   t.strictSame(decide('Deployment', after, fake), { action: 'none' });
   fake.put(configMap('extra', { e: '2' }));
   t.equal(decide('Deployment', after, fake).action, 'rollout', 'and once adopted, its change rolls');
@@ -161,7 +177,10 @@ t.test('an adopted stamp fills in; earlier adopted entries are kept', async (t) 
   const decision = decide('Deployment', object, fake);
   t.equal(decision.action, 'adopt');
   if (decision.action !== 'adopt') return;
-  t.strictSame(decision.adopted.map((e) => e.name), ['app-config', 'gone', 'db-credentials']);
+  t.strictSame(
+    decision.adopted.map((e) => e.name),
+    ['app-config', 'gone', 'db-credentials'],
+  );
 });
 
 t.test('template entries win over adopted ones', async (t) => {
@@ -172,7 +191,10 @@ t.test('template entries win over adopted ones', async (t) => {
   setPath(object, ['metadata', 'annotations', Ours.adoptedStamp], formatStamp(stale));
   t.strictSame(decide('Deployment', object, fake), { action: 'none' });
   const recorded = readRecorded(kindRow('Deployment'), object);
-  t.strictSame([...effectiveDigests(recorded).values()], now.map((e) => e.digest));
+  t.strictSame(
+    [...effectiveDigests(recorded).values()],
+    now.map((e) => e.digest),
+  );
 });
 
 t.test('deletion rolls only when asked (rollOnDelete)', async (t) => {
@@ -182,7 +204,11 @@ t.test('deletion rolls only when asked (rollOnDelete)', async (t) => {
   t.strictSame(decide('Deployment', object, fake, OFF), { action: 'none' }, 'off: pods keep running on what they have');
   const decision = decide('Deployment', object, fake, ON);
   t.equal(decision.action, 'rollout', 'on: roll');
-  if (decision.action === 'rollout') t.strictSame(decision.changes.map((c) => c.to), [ABSENT]);
+  if (decision.action === 'rollout')
+    t.strictSame(
+      decision.changes.map((c) => c.to),
+      [ABSENT],
+    );
   fake.put(secret('db-credentials', { username: 'app', password: 'pw1' }));
   t.strictSame(decide('Deployment', object, fake, OFF), { action: 'none' }, 'recreated as it was: nothing');
 });
@@ -195,7 +221,11 @@ t.test('a source recorded absent that appears rolls the workload that waited for
   fake.put(secret('db-credentials', { password: 'pw' }));
   const decision = decide('Deployment', object, fake);
   t.equal(decision.action, 'rollout');
-  if (decision.action === 'rollout') t.strictSame(decision.changes.map((c) => c.from), [ABSENT]);
+  if (decision.action === 'rollout')
+    t.strictSame(
+      decision.changes.map((c) => c.from),
+      [ABSENT],
+    );
 });
 
 t.test('a change and a new source at once: one rollout that records both', async (t) => {
@@ -206,8 +236,14 @@ t.test('a change and a new source at once: one rollout that records both', async
   const decision = decide('Deployment', object, fake);
   t.equal(decision.action, 'rollout');
   if (decision.action !== 'rollout') return;
-  t.strictSame(decision.stamp.map((e) => e.name), ['app-config', 'db-credentials', 'extra-secret']);
-  t.strictSame(decision.changes.map((c) => c.name), ['app-config']);
+  t.strictSame(
+    decision.stamp.map((e) => e.name),
+    ['app-config', 'db-credentials', 'extra-secret'],
+  );
+  t.strictSame(
+    decision.changes.map((c) => c.name),
+    ['app-config'],
+  );
   t.strictSame(decide('Deployment', apply(object, decision), fake), { action: 'none' });
 });
 
@@ -271,7 +307,7 @@ t.test('a name that cannot exist never breaks the stamp (no endless re-adoption)
   t.equal(decide('Deployment', after, fake).action, 'rollout', 'and changes still roll');
 });
 
-t.test("an Argo Rollout with rollout-strategy restart: spec.restartAt, never the template; once; superseded by a template stamp", async (t) => {
+t.test('an Argo Rollout with rollout-strategy restart: spec.restartAt, never the template; once; superseded by a template stamp', async (t) => {
   for (const key of [Ours.rolloutStrategy, Reloader.rolloutStrategy]) {
     const fake = sources();
     const object = workload('Rollout', { annotations: { [Ours.track]: 'true', [key]: 'restart' }, podSpec: SPEC() });
@@ -282,12 +318,20 @@ t.test("an Argo Rollout with rollout-strategy restart: spec.restartAt, never the
     const d = decide('Rollout', object, fake, { ...OFF, now });
     t.equal(d.action, 'rollout', key);
     if (d.action !== 'rollout') continue;
-    t.match(d.patch, { spec: { restartAt: now }, metadata: { annotations: { [Ours.restartedStamp]: formatStamp(d.stamp), [Ours.restartedBase]: templateStamp } } }, `${key}: restartAt and what it applied, in one patch`);
+    t.match(
+      d.patch,
+      { spec: { restartAt: now }, metadata: { annotations: { [Ours.restartedStamp]: formatStamp(d.stamp), [Ours.restartedBase]: templateStamp } } },
+      `${key}: restartAt and what it applied, in one patch`,
+    );
     t.notOk((d.patch.spec as JsonRecord).template, `${key}: the template is left alone`);
     const restarted = apply(object, d);
     t.strictSame(decide('Rollout', restarted, fake, { ...OFF, now: '2026-12-01T10:05:00.000Z' }), { action: 'none' }, `${key}: restarted once, not again`);
     fake.put(secret('db-credentials', { username: 'app', password: 'pw3' }));
-    t.match(decide('Rollout', restarted, fake, { ...OFF, now: '2026-12-01T10:06:00.000Z' }), { action: 'rollout', patch: { spec: { restartAt: '2026-12-01T10:06:00.000Z' } } }, `${key}: the next change restarts again`);
+    t.match(
+      decide('Rollout', restarted, fake, { ...OFF, now: '2026-12-01T10:06:00.000Z' }),
+      { action: 'rollout', patch: { spec: { restartAt: '2026-12-01T10:06:00.000Z' } } },
+      `${key}: the next change restarts again`,
+    );
     // A user's template change is stamped afresh at admission: the restart record no longer applies.
     const edited = structuredClone(restarted);
     setPath(edited, ['spec', 'template', 'metadata', 'annotations'], { [Ours.stamp]: formatStamp(current('Rollout', edited, fake)) });
@@ -297,19 +341,33 @@ t.test("an Argo Rollout with rollout-strategy restart: spec.restartAt, never the
   const fake = sources();
   setPath(plain, ['spec', 'template', 'metadata', 'annotations'], { [Ours.stamp]: formatStamp(current('Rollout', plain, fake)) });
   fake.put(secret('db-credentials', { username: 'app', password: 'pw2' }));
-  t.match(decide('Rollout', plain, fake, { ...OFF, now: '2026-12-01T10:00:00.000Z' }), { action: 'rollout', patch: { spec: { template: {} } } }, 'without the annotation a Rollout rolls through its template');
-  t.notOk(restartsPods(kindRow('Deployment'), { metadata: { annotations: { [Ours.rolloutStrategy]: 'restart' } } }), 'a kind without a restart field never restarts');
+  t.match(
+    decide('Rollout', plain, fake, { ...OFF, now: '2026-12-01T10:00:00.000Z' }),
+    { action: 'rollout', patch: { spec: { template: {} } } },
+    'without the annotation a Rollout rolls through its template',
+  );
+  t.notOk(
+    restartsPods(kindRow('Deployment'), { metadata: { annotations: { [Ours.rolloutStrategy]: 'restart' } } }),
+    'a kind without a restart field never restarts',
+  );
 });
 
 t.test('computeDrift on its own', async (t) => {
   const e = (name: string, digest: string) => ({ kind: 'ConfigMap' as const, name, digest });
-  const recorded = { template: makeStamp([e('a', '1111111111111111'), e('d', '4444444444444444')]), adopted: makeStamp([e('b', '2222222222222222')]), notified: null };
+  const recorded = {
+    template: makeStamp([e('a', '1111111111111111'), e('d', '4444444444444444')]),
+    adopted: makeStamp([e('b', '2222222222222222')]),
+    notified: null,
+  };
   const now = makeStamp([e('a', '1111111111111111'), e('b', '2020202020202020'), e('c', '3333333333333333'), e('d', ABSENT)]);
   t.strictSame(computeDrift(recorded, now, OFF), {
     changes: [{ kind: 'ConfigMap', name: 'b', from: '2222222222222222', to: '2020202020202020' }],
     unrecorded: [e('c', '3333333333333333')],
   });
-  t.strictSame(computeDrift(recorded, now, ON).changes.map((c) => c.name), ['b', 'd']);
+  t.strictSame(
+    computeDrift(recorded, now, ON).changes.map((c) => c.name),
+    ['b', 'd'],
+  );
   t.strictSame(computeDrift({ template: null, adopted: null, notified: null }, now, OFF), { changes: [], unrecorded: now });
 });
 
@@ -321,9 +379,15 @@ t.test('currentStamp: digests per tracked source, namespaced, sorted, absent mar
     { kind: 'ConfigMap', name: 'app-config', keys: { all: true }, optional: false },
   ];
   const stamp = currentStamp(KEY, 'shop', list, fake.lookup);
-  t.strictSame(stamp.map((e) => `${e.kind}/${e.name}`), ['ConfigMap/app-config', 'ConfigMap/missing', 'Secret/db-credentials']);
+  t.strictSame(
+    stamp.map((e) => `${e.kind}/${e.name}`),
+    ['ConfigMap/app-config', 'ConfigMap/missing', 'Secret/db-credentials'],
+  );
   t.equal(stamp[1]!.digest, ABSENT);
-  t.equal(stamp[0]!.digest, stampDigest(KEY, { kind: 'ConfigMap', namespace: 'shop', name: 'app-config' }, { all: true }, fake.lookup('ConfigMap', 'app-config')));
+  t.equal(
+    stamp[0]!.digest,
+    stampDigest(KEY, { kind: 'ConfigMap', namespace: 'shop', name: 'app-config' }, { all: true }, fake.lookup('ConfigMap', 'app-config')),
+  );
   t.not(currentStamp(KEY, 'other', list, fake.lookup)[0]!.digest, stamp[0]!.digest, 'the namespace is part of the digest');
   t.equal(currentStamp(KEY, 'shop', list, () => undefined)[0]!.digest, ABSENT, 'a lookup answering undefined means absent');
 });
@@ -370,33 +434,36 @@ t.test('property: reconcile converges in one step and rolls exactly on consumed 
     fc.record({ op: fc.constantFrom('delete-secret' as const, 'restore-secret' as const) }),
   );
   let rollouts = 0;
-  fc.assert(fc.property(fc.array(editArb, { maxLength: 12 }), fc.boolean(), (edits, rollOnDelete) => {
-    const drift = { rollOnDelete };
-    const state = { password: 'a', username: 'a', log: 'a', label: 'a', secret: true };
-    const build = (): FakeNamespace => new FakeNamespace([
-      configMap('app-config', { LOG_LEVEL: state.log }, undefined, { labels: { l: state.label } }),
-      ...(state.secret ? [secret('db-credentials', { username: state.username, password: state.password })] : []),
-    ]);
-    let object = apply(tracked(), decide('Deployment', tracked(), build(), drift));
-    // What the running pods consume: absent counts only when rollOnDelete asks for it.
-    let rolledWith = { log: state.log, password: state.secret ? state.password : null as string | null };
-    for (const edit of edits) {
-      if ('value' in edit) state[edit.op] = edit.value;
-      else state.secret = edit.op === 'restore-secret';
-      const fake = build();
-      const decision = decide('Deployment', object, fake, drift);
-      const consumed = { log: state.log, password: state.secret ? state.password : null };
-      const changed = consumed.log !== rolledWith.log
-        || (consumed.password !== rolledWith.password && (consumed.password !== null || rollOnDelete));
-      if ((decision.action === 'rollout') !== changed) return false;
-      if (decision.action === 'rollout') {
-        rollouts++;
-        rolledWith = consumed;
+  fc.assert(
+    fc.property(fc.array(editArb, { maxLength: 12 }), fc.boolean(), (edits, rollOnDelete) => {
+      const drift = { rollOnDelete };
+      const state = { password: 'a', username: 'a', log: 'a', label: 'a', secret: true };
+      const build = (): FakeNamespace =>
+        new FakeNamespace([
+          configMap('app-config', { LOG_LEVEL: state.log }, undefined, { labels: { l: state.label } }),
+          ...(state.secret ? [secret('db-credentials', { username: state.username, password: state.password })] : []),
+        ]);
+      let object = apply(tracked(), decide('Deployment', tracked(), build(), drift));
+      // What the running pods consume: absent counts only when rollOnDelete asks for it.
+      let rolledWith = { log: state.log, password: state.secret ? state.password : (null as string | null) };
+      for (const edit of edits) {
+        if ('value' in edit) state[edit.op] = edit.value;
+        else state.secret = edit.op === 'restore-secret';
+        const fake = build();
+        const decision = decide('Deployment', object, fake, drift);
+        const consumed = { log: state.log, password: state.secret ? state.password : null };
+        const changed = consumed.log !== rolledWith.log || (consumed.password !== rolledWith.password && (consumed.password !== null || rollOnDelete));
+        if ((decision.action === 'rollout') !== changed) return false;
+        if (decision.action === 'rollout') {
+          rollouts++;
+          rolledWith = consumed;
+        }
+        object = apply(object, decision);
+        if (decide('Deployment', object, fake, drift).action !== 'none') return false;
       }
-      object = apply(object, decision);
-      if (decide('Deployment', object, fake, drift).action !== 'none') return false;
-    }
-    return true;
-  }), { numRuns: 500 });
+      return true;
+    }),
+    { numRuns: 500 },
+  );
   t.ok(rollouts > 0, `the runs rolled out (${rollouts} times) and never otherwise`);
 });

@@ -22,7 +22,13 @@ t.test('shape: full HMAC-SHA256 hex, short prefix in the stamp, "absent" for a m
   t.equal(SHORT_DIGEST_LENGTH, 16);
   t.equal(stampDigest(KEY, CM, ALL_KEYS, null), ABSENT);
   t.equal(stampDigest(KEY, CM, ALL_KEYS, undefined), ABSENT, 'undefined (a Map miss) is absent too, not an empty source');
-  t.equal(full, createHmac('sha256', KEY).update(encodeSource(CM, ALL_KEYS, object)).digest('hex'), 'the HMAC of the encoding');
+  t.equal(
+    full,
+    createHmac('sha256', KEY)
+      .update(encodeSource(CM, ALL_KEYS, object))
+      .digest('hex'),
+    'the HMAC of the encoding',
+  );
 });
 
 t.test('the HMAC key matters: another cluster, another digest', async (t) => {
@@ -53,7 +59,7 @@ t.test('data and binaryData are kept apart', async (t) => {
   t.not(digest(CM, ALL_KEYS, configMap('app-config', { a: 'x' }, { b: b64('y') })), digest(CM, ALL_KEYS, configMap('app-config', { a: 'x', b: 'y' })));
 });
 
-t.test('bytes, not spelling: a Secret\'s data is compared decoded, a ConfigMap\'s binaryData too', async (t) => {
+t.test("bytes, not spelling: a Secret's data is compared decoded, a ConfigMap's binaryData too", async (t) => {
   const s1 = secret('db-credentials', { password: 'pw' });
   const s2 = { ...secret('db-credentials'), data: { password: Buffer.from('pw').toString('base64') } };
   t.equal(digest(SECRET, ALL_KEYS, s1), digest(SECRET, ALL_KEYS, s2));
@@ -106,7 +112,7 @@ t.test('the identity counts: kind, namespace and name', async (t) => {
   t.equal(all.size, 4);
 });
 
-t.test('Reloader\'s k=v; joining is ambiguous; the canonical encoding is not', async (t) => {
+t.test("Reloader's k=v; joining is ambiguous; the canonical encoding is not", async (t) => {
   const one = configMap('app-config', { a: 'b;c=d' });
   const two = configMap('app-config', { a: 'b', c: 'd' });
   t.equal(reloaderHash(one), reloaderHash(two), 'Reloader cannot tell them apart');
@@ -130,31 +136,45 @@ t.test('non-string values are skipped as malformed, and never throw', async (t) 
  * Buffer a length-prefixed field (the string as UTF-8).
  */
 function bytesOf(...parts: (string | number | [byte: number] | Buffer)[]): string {
-  const u32 = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; };
-  return Buffer.concat(parts.map((p) => {
-    if (Array.isArray(p)) return Buffer.from(p);
-    if (typeof p === 'number') return u32(p);
-    const bytes = typeof p === 'string' ? Buffer.from(p, 'utf8') : p;
-    return Buffer.concat([u32(bytes.length), bytes]);
-  })).toString('hex');
+  const u32 = (n: number): Buffer => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(n);
+    return b;
+  };
+  return Buffer.concat(
+    parts.map((p) => {
+      if (Array.isArray(p)) return Buffer.from(p);
+      if (typeof p === 'number') return u32(p);
+      const bytes = typeof p === 'string' ? Buffer.from(p, 'utf8') : p;
+      return Buffer.concat([u32(bytes.length), bytes]);
+    }),
+  ).toString('hex');
 }
 
 t.test('golden vectors: the encoding and the digests are pinned (an upgrade must restart nothing)', async (t) => {
   const F = 'configstamp.digest.v1';
   // Named keys: marker "K", key count, keys; present; per key: data (1 + value | 0), binaryData (0).
-  t.equal(encodeSource({ kind: 'ConfigMap', namespace: 'ns', name: 'n' }, keys('k'), { data: { k: 'v' } }).toString('hex'),
-    bytesOf(F, 'ConfigMap', 'ns', 'n', [0x4b], 1, 'k', [1], [1], 'v', [0]));
+  t.equal(
+    encodeSource({ kind: 'ConfigMap', namespace: 'ns', name: 'n' }, keys('k'), { data: { k: 'v' } }).toString('hex'),
+    bytesOf(F, 'ConfigMap', 'ns', 'n', [0x4b], 1, 'k', [1], [1], 'v', [0]),
+  );
   // Every key: marker "A"; present; data as count + (key, value)…; binaryData likewise.
-  t.equal(encodeSource({ kind: 'Secret', namespace: 'ns', name: 'n' }, ALL_KEYS, { data: { k: b64('v') } }).toString('hex'),
-    bytesOf(F, 'Secret', 'ns', 'n', [0x41], [1], 1, 'k', 'v', 0));
+  t.equal(
+    encodeSource({ kind: 'Secret', namespace: 'ns', name: 'n' }, ALL_KEYS, { data: { k: b64('v') } }).toString('hex'),
+    bytesOf(F, 'Secret', 'ns', 'n', [0x41], [1], 1, 'k', 'v', 0),
+  );
   // Absent: the identity and selection, then 0.
-  t.equal(encodeSource({ kind: 'Secret', namespace: 'ns', name: 'n' }, keys('b', 'a'), null).toString('hex'),
-    bytesOf(F, 'Secret', 'ns', 'n', [0x4b], 2, 'a', 'b', [0]));
+  t.equal(
+    encodeSource({ kind: 'Secret', namespace: 'ns', name: 'n' }, keys('b', 'a'), null).toString('hex'),
+    bytesOf(F, 'Secret', 'ns', 'n', [0x4b], 2, 'a', 'b', [0]),
+  );
   // Larger than any buffer the encoder starts with: the bytes are the same once it has grown.
   const big = 'é'.repeat(3000);
   const blob = Buffer.alloc(5000, 7);
-  t.equal(encodeSource({ kind: 'ConfigMap', namespace: 'ns', name: 'n' }, ALL_KEYS, { data: { big }, binaryData: { blob: blob.toString('base64') } }).toString('hex'),
-    bytesOf(F, 'ConfigMap', 'ns', 'n', [0x41], [1], 1, 'big', big, 1, 'blob', blob));
+  t.equal(
+    encodeSource({ kind: 'ConfigMap', namespace: 'ns', name: 'n' }, ALL_KEYS, { data: { big }, binaryData: { blob: blob.toString('base64') } }).toString('hex'),
+    bytesOf(F, 'ConfigMap', 'ns', 'n', [0x41], [1], 1, 'big', big, 1, 'blob', blob),
+  );
   const cm = loadFixture('sources/configmap');
   const sec = loadFixture('sources/secret');
   t.equal(digestSource(hashKey(1), CM, ALL_KEYS, cm), '2d9fec469e5eb27a8206e9e5f762097d264432b65d98ac96c9d7e8a44c7202f1');
@@ -183,18 +203,20 @@ const bytesArb = fc.uint8Array({ maxLength: 4, max: 3 });
 const uniqueEntries = <V>(value: fc.Arbitrary<V>): fc.Arbitrary<[string, V][]> =>
   fc.uniqueArray(fc.tuple(keyArb, value), { selector: ([k]) => k, maxLength: 4 });
 
-const inputArb: fc.Arbitrary<Input> = fc.record({
-  kind: fc.constantFrom<SourceKind>('ConfigMap', 'Secret'),
-  namespace: fc.constantFrom('shop', 'sho', 'p'),
-  name: fc.constantFrom('a', 'b', 'ab'),
-  selection: fc.oneof(fc.constant('all' as const), fc.uniqueArray(keyArb, { maxLength: 3 })),
-  content: fc.option(fc.record({ data: uniqueEntries(fc.oneof(textArb, bytesArb)), binary: uniqueEntries(bytesArb) }), { nil: null }),
-  labels: fc.dictionary(fc.constantFrom('x', 'y'), fc.constantFrom('1', '2')),
-}).map((input) => {
-  if (input.content === null) return input;
-  const data = input.content.data.map(([k, v]): [string, Uint8Array | string] => [k, dataValue(input.kind, v)]);
-  return { ...input, content: { data, binary: input.kind === 'Secret' ? [] : input.content.binary } };
-});
+const inputArb: fc.Arbitrary<Input> = fc
+  .record({
+    kind: fc.constantFrom<SourceKind>('ConfigMap', 'Secret'),
+    namespace: fc.constantFrom('shop', 'sho', 'p'),
+    name: fc.constantFrom('a', 'b', 'ab'),
+    selection: fc.oneof(fc.constant('all' as const), fc.uniqueArray(keyArb, { maxLength: 3 })),
+    content: fc.option(fc.record({ data: uniqueEntries(fc.oneof(textArb, bytesArb)), binary: uniqueEntries(bytesArb) }), { nil: null }),
+    labels: fc.dictionary(fc.constantFrom('x', 'y'), fc.constantFrom('1', '2')),
+  })
+  .map((input) => {
+    if (input.content === null) return input;
+    const data = input.content.data.map(([k, v]): [string, Uint8Array | string] => [k, dataValue(input.kind, v)]);
+    return { ...input, content: { data, binary: input.kind === 'Secret' ? [] : input.content.binary } };
+  });
 
 /** A Secret's data is bytes (and it has no binaryData); a ConfigMap's data is text. */
 function dataValue(kind: SourceKind, v: Uint8Array | string): Uint8Array | string {
@@ -233,9 +255,7 @@ function meaning(input: Input): string {
   const data = new Map(input.content.data.map(([k, v]) => [k, hex(v)]));
   const binary = new Map(input.content.binary.map(([k, v]) => [k, hex(v)]));
   const sorted = (m: Map<string, string>): [string, string][] => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const consumed = sel === '*'
-    ? [sorted(data), sorted(binary)]
-    : sel.map((k) => [k, data.get(k) ?? null, binary.get(k) ?? null]);
+  const consumed = sel === '*' ? [sorted(data), sorted(binary)] : sel.map((k) => [k, data.get(k) ?? null, binary.get(k) ?? null]);
   return JSON.stringify([input.kind, input.namespace, input.name, sel, consumed]);
 }
 
@@ -243,36 +263,53 @@ const encode = (input: Input, order?: (n: number) => number[]): Buffer => encode
 
 t.test('property: two inputs share an encoding exactly when they mean the same', async (t) => {
   let same = 0;
-  fc.assert(fc.property(inputArb, inputArb, (a, b) => {
-    const equalBytes = encode(a).equals(encode(b));
-    if (meaning(a) === meaning(b)) same++;
-    return equalBytes === (meaning(a) === meaning(b));
-  }), { numRuns: 3000 });
+  fc.assert(
+    fc.property(inputArb, inputArb, (a, b) => {
+      const equalBytes = encode(a).equals(encode(b));
+      if (meaning(a) === meaning(b)) same++;
+      return equalBytes === (meaning(a) === meaning(b));
+    }),
+    { numRuns: 3000 },
+  );
   t.ok(same > 0, `the generator produced equal-meaning pairs too (${same})`);
 });
 
 t.test('property: an input and a one-part change of it never share an encoding', async (t) => {
   const tweak = fc.tuple(inputArb, keyArb, fc.oneof(textArb, bytesArb), fc.constantFrom('data', 'binary', 'select', 'unselect', 'drop'));
-  fc.assert(fc.property(tweak, ([input, key, value, where]) => {
-    if (input.content === null) return true;
-    const content = { data: [...input.content.data], binary: [...input.content.binary] };
-    let changed: Input = input;
-    if (where === 'data') changed = { ...input, content: { ...content, data: [...content.data.filter(([k]) => k !== key), [key, dataValue(input.kind, value)]] } };
-    if (where === 'binary' && input.kind === 'ConfigMap') changed = { ...input, content: { ...content, binary: [...content.binary.filter(([k]) => k !== key), [key, typeof value === 'string' ? new Uint8Array(Buffer.from(value)) : value]] } };
-    if (where === 'select' && input.selection !== 'all') changed = { ...input, selection: [...new Set([...input.selection, key])] };
-    if (where === 'unselect') changed = { ...input, selection: input.selection === 'all' ? [key] : input.selection.filter((k) => k !== key) };
-    if (where === 'drop') changed = { ...input, content: null };
-    return encode(input).equals(encode(changed)) === (meaning(input) === meaning(changed));
-  }), { numRuns: 3000 });
+  fc.assert(
+    fc.property(tweak, ([input, key, value, where]) => {
+      if (input.content === null) return true;
+      const content = { data: [...input.content.data], binary: [...input.content.binary] };
+      let changed: Input = input;
+      if (where === 'data')
+        changed = { ...input, content: { ...content, data: [...content.data.filter(([k]) => k !== key), [key, dataValue(input.kind, value)]] } };
+      if (where === 'binary' && input.kind === 'ConfigMap')
+        changed = {
+          ...input,
+          content: {
+            ...content,
+            binary: [...content.binary.filter(([k]) => k !== key), [key, typeof value === 'string' ? new Uint8Array(Buffer.from(value)) : value]],
+          },
+        };
+      if (where === 'select' && input.selection !== 'all') changed = { ...input, selection: [...new Set([...input.selection, key])] };
+      if (where === 'unselect') changed = { ...input, selection: input.selection === 'all' ? [key] : input.selection.filter((k) => k !== key) };
+      if (where === 'drop') changed = { ...input, content: null };
+      return encode(input).equals(encode(changed)) === (meaning(input) === meaning(changed));
+    }),
+    { numRuns: 3000 },
+  );
   t.pass('each single change that matters changed the encoding, and only those');
 });
 
 t.test('property: shuffling key insertion order gives the same encoding', async (t) => {
-  fc.assert(fc.property(inputArb, fc.func(fc.integer()), (input, rank) => {
-    const shuffled = (n: number): number[] => [...Array(n).keys()].sort((x, y) => rank(x) - rank(y) || y - x);
-    const selectionShuffled: Input = input.selection === 'all' ? input : { ...input, selection: [...input.selection].reverse() };
-    return encode(input).equals(encode(selectionShuffled, shuffled));
-  }), { numRuns: 2000 });
+  fc.assert(
+    fc.property(inputArb, fc.func(fc.integer()), (input, rank) => {
+      const shuffled = (n: number): number[] => [...Array(n).keys()].sort((x, y) => rank(x) - rank(y) || y - x);
+      const selectionShuffled: Input = input.selection === 'all' ? input : { ...input, selection: [...input.selection].reverse() };
+      return encode(input).equals(encode(selectionShuffled, shuffled));
+    }),
+    { numRuns: 2000 },
+  );
   t.pass('insertion order never reached the encoding');
 });
 
@@ -292,7 +329,12 @@ t.test('exhaustive small universe: encodings collide exactly when meanings do', 
   }
   const bytes = (entries: [string, string][]): [string, Uint8Array][] => entries.map(([k, v]) => [k, new Uint8Array(Buffer.from(v))]);
   const inputs: Input[] = [];
-  const identities = [['ConfigMap', 'a', 'bb'], ['ConfigMap', 'ab', 'b'], ['Secret', 'a', 'bb'], ['Secret', 'ab', 'b']] as const;
+  const identities = [
+    ['ConfigMap', 'a', 'bb'],
+    ['ConfigMap', 'ab', 'b'],
+    ['Secret', 'a', 'bb'],
+    ['Secret', 'ab', 'b'],
+  ] as const;
   for (const [kind, ns, name] of identities) {
     for (const selection of selections) {
       inputs.push({ kind, namespace: ns, name, selection, content: null, labels: {} });

@@ -34,16 +34,24 @@ const SOURCES: Record<string, JsonRecord> = {
 const client = fakeKube({
   getOrNull: async (path: string) => {
     const m = /\/namespaces\/[^/]+\/(configmaps|secrets)\/([^/]+)$/.exec(path);
-    return m ? structuredClone(SOURCES[`${m[1] === 'secrets' ? 'Secret' : 'ConfigMap'}/${m[2]}`]) ?? null : null;
+    return m ? (structuredClone(SOURCES[`${m[1] === 'secrets' ? 'Secret' : 'ConfigMap'}/${m[2]}`]) ?? null) : null;
   },
   request: async (_method: string, path: string) => {
     const kind = path.endsWith('/secrets') ? 'Secret' : 'ConfigMap';
-    return { metadata: {}, items: Object.entries(SOURCES).filter(([id]) => id.startsWith(`${kind}/`)).map(([, o]) => ({ metadata: o.metadata })) };
+    return {
+      metadata: {},
+      items: Object.entries(SOURCES)
+        .filter(([id]) => id.startsWith(`${kind}/`))
+        .map(([, o]) => ({ metadata: o.metadata })),
+    };
   },
 });
 
 const consuming = podSpec({
-  env: [{ name: 'L', valueFrom: { configMapKeyRef: { name: 'app-config', key: 'level' } } }, { name: 'P', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }],
+  env: [
+    { name: 'L', valueFrom: { configMapKeyRef: { name: 'app-config', key: 'level' } } },
+    { name: 'P', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } },
+  ],
   envFrom: [{ configMapRef: { name: 'matched' } }, { configMapRef: { name: 'ignored' } }, { configMapRef: { name: 'missing', optional: true } }],
 });
 
@@ -64,7 +72,10 @@ async function throughWatcher(kind: ReturnType<typeof kindRow>, object: unknown,
     const e = sourceEntryOf(o);
     cache.setSource(id.startsWith('Secret/') ? 'Secret' : 'ConfigMap', e.namespace, e.name, e);
   }
-  const digests = new DigestCache(KEY, async (_ns, keys) => new Map(keys.map((k) => [`${k.kind}/${k.name}`, structuredClone(SOURCES[`${k.kind}/${k.name}`]) ?? null])));
+  const digests = new DigestCache(
+    KEY,
+    async (_ns, keys) => new Map(keys.map((k) => [`${k.kind}/${k.name}`, structuredClone(SOURCES[`${k.kind}/${k.name}`]) ?? null])),
+  );
   const versions = (k: 'ConfigMap' | 'Secret', ns: string, name: string) => cache.source(k, ns, name)?.resourceVersion;
   return evaluateWorkload({ kind, object, namespace: namespace(NS), policy: options }, digests.port(NS, cache.catalog(NS), versions));
 }
@@ -74,7 +85,10 @@ t.test('the webhook and the watcher evaluate every case alike', async (t) => {
     const kind = kindRow(c.kind ?? 'Deployment');
     const object = workload(kind.kind, { annotations: c.annotations, podSpec: structuredClone(consuming) });
     const options = policy(c.options);
-    const admission = await evaluateWorkload({ kind, object, namespace: namespace(NS), policy: options }, kubeSourceReader(client, { concurrency: 4, deadlineMs: 1000 })(NS, () => KEY));
+    const admission = await evaluateWorkload(
+      { kind, object, namespace: namespace(NS), policy: options },
+      kubeSourceReader(client, { concurrency: 4, deadlineMs: 1000 })(NS, () => KEY),
+    );
     const watcher = await throughWatcher(kind, object, options);
     t.same(watcher.plan, admission.plan, `${c.name}: the same plan`);
     t.same(watcher.tracked, admission.tracked, `${c.name}: the same tracked sources`);
@@ -89,7 +103,11 @@ t.test('what each case tracks', async (t) => {
     const ev = await throughWatcher(kindRow('Deployment'), object, policy(options));
     return ev.stamp.map((e) => `${e.kind}/${e.name}${e.digest === ABSENT ? ' absent' : ''}`);
   };
-  t.same(await names({ 'configstamp.io/track': 'true' }), ['ConfigMap/app-config', 'ConfigMap/matched', 'ConfigMap/missing absent', 'Secret/db'], 'the ignored source is left out, the missing one waited for');
+  t.same(
+    await names({ 'configstamp.io/track': 'true' }),
+    ['ConfigMap/app-config', 'ConfigMap/matched', 'ConfigMap/missing absent', 'Secret/db'],
+    'the ignored source is left out, the missing one waited for',
+  );
   t.same(await names({ [Reloader.configMapReload]: 'logging-v.*' }), ['ConfigMap/logging-v1', 'ConfigMap/logging-v2'], 'a regex matches names in the catalog');
   t.same(await names({ [Reloader.search]: 'true' }), ['ConfigMap/matched'], 'search keeps sources with match');
 });

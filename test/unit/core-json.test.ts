@@ -53,8 +53,16 @@ t.test('jsonEqual: structural, key order free, arrays ordered', async (t) => {
 
 t.test('readBool and readList', async (t) => {
   const bools: [string | undefined, boolean | undefined][] = [
-    ['true', true], ['TRUE', true], [' True ', true], ['false', false], ['False', false],
-    [undefined, undefined], ['', undefined], ['yes', undefined], ['1', undefined], ['t', undefined],
+    ['true', true],
+    ['TRUE', true],
+    [' True ', true],
+    ['false', false],
+    ['False', false],
+    [undefined, undefined],
+    ['', undefined],
+    ['yes', undefined],
+    ['1', undefined],
+    ['t', undefined],
   ];
   for (const [v, want] of bools) t.equal(readBool(v), want, String(v));
   t.strictSame(readList(undefined), []);
@@ -62,7 +70,7 @@ t.test('readBool and readList', async (t) => {
   t.strictSame(readList(' a , b,,c ,'), ['a', 'b', 'c']);
 });
 
-t.test('annotation keys: ours under configstamp.io, Reloader\'s as Reloader spells them', async (t) => {
+t.test("annotation keys: ours under configstamp.io, Reloader's as Reloader spells them", async (t) => {
   for (const key of Object.values(Ours)) t.match(key, /^configstamp\.io\/[a-z-]+$/);
   t.strictSame(Reloader, {
     auto: 'reloader.stakater.com/auto',
@@ -77,8 +85,19 @@ t.test('annotation keys: ours under configstamp.io, Reloader\'s as Reloader spel
     excludeSecrets: 'secrets.exclude.reloader.stakater.com/reload',
     rolloutStrategy: 'reloader.stakater.com/rollout-strategy',
   });
-  t.strictSame([...SELECTING_KEYS].sort(), [
-    Ours.track, Ours.configMaps, Ours.secrets, Reloader.auto, Reloader.configMapAuto, Reloader.secretAuto,
-    Reloader.configMapReload, Reloader.secretReload, Reloader.search,
-  ].sort(), 'exclude, ignore and match never decide where the workload\'s keys are read');
+  t.strictSame(
+    [...SELECTING_KEYS].sort(),
+    [
+      Ours.track,
+      Ours.configMaps,
+      Ours.secrets,
+      Reloader.auto,
+      Reloader.configMapAuto,
+      Reloader.secretAuto,
+      Reloader.configMapReload,
+      Reloader.secretReload,
+      Reloader.search,
+    ].sort(),
+    "exclude, ignore and match never decide where the workload's keys are read",
+  );
 });

@@ -1,7 +1,18 @@
 // The one table of workload kinds: where each lives in the API and where its pod template sits,
 // checked against a real-shaped object of each kind (fixtures).
 import t from 'tap';
-import { SOURCE_KINDS, SOURCE_KIND_TABLE, WORKLOAD_KINDS, apiVersionOf, extractReferences, getPath, sourceKindByName, sourceKindByToken, workloadKindByName, workloadKindByResource } from '../../shared/core/index.js';
+import {
+  SOURCE_KINDS,
+  SOURCE_KIND_TABLE,
+  WORKLOAD_KINDS,
+  apiVersionOf,
+  extractReferences,
+  getPath,
+  sourceKindByName,
+  sourceKindByToken,
+  workloadKindByName,
+  workloadKindByResource,
+} from '../../shared/core/index.js';
 import type { WorkloadKind } from '../../shared/core/index.js';
 import { podSpec, workload } from '../fixtures/index.js';
 
@@ -29,22 +40,35 @@ t.test('the kinds table', async (t) => {
 });
 
 t.test('the source kinds table: API plural, stamp token, data encoding, what never counts', async (t) => {
-  t.same(SOURCE_KINDS.map((k) => SOURCE_KIND_TABLE[k]), [
-    { kind: 'ConfigMap', plural: 'configmaps', token: 'configmap', dataEncoding: 'utf8', hasBinaryData: true, listFieldSelector: undefined },
-    { kind: 'Secret', plural: 'secrets', token: 'secret', dataEncoding: 'base64', hasBinaryData: false, listFieldSelector: 'type!=helm.sh/release.v1' },
-  ]);
+  t.same(
+    SOURCE_KINDS.map((k) => SOURCE_KIND_TABLE[k]),
+    [
+      { kind: 'ConfigMap', plural: 'configmaps', token: 'configmap', dataEncoding: 'utf8', hasBinaryData: true, listFieldSelector: undefined },
+      { kind: 'Secret', plural: 'secrets', token: 'secret', dataEncoding: 'base64', hasBinaryData: false, listFieldSelector: 'type!=helm.sh/release.v1' },
+    ],
+  );
   t.equal(sourceKindByToken('configmap'), 'ConfigMap');
-  t.equal(sourceKindByToken('constructor'), undefined, 'only the table\'s tokens');
-  for (const [name, kind] of [['configMaps', 'ConfigMap'], ['secret', 'Secret'], ['SECRETS', 'Secret'], ['pods', undefined]] as const) t.equal(sourceKindByName(name), kind, name);
+  t.equal(sourceKindByToken('constructor'), undefined, "only the table's tokens");
+  for (const [name, kind] of [
+    ['configMaps', 'ConfigMap'],
+    ['secret', 'Secret'],
+    ['SECRETS', 'Secret'],
+    ['pods', undefined],
+  ] as const)
+    t.equal(sourceKindByName(name), kind, name);
 });
 
-t.test('each fixture has its pod template at the kind\'s path, and its references are found there', async (t) => {
+t.test("each fixture has its pod template at the kind's path, and its references are found there", async (t) => {
   for (const kind of WORKLOAD_KINDS) {
     const object = workload(kind.kind, { podSpec: podSpec({ envFrom: [{ configMapRef: { name: `${kind.plural}-env` } }] }) });
     t.equal(getPath(object, ['apiVersion']), apiVersionOf(kind), `${kind.kind}: fixture apiVersion`);
     t.equal(getPath(object, ['kind']), kind.kind, `${kind.kind}: fixture kind`);
     const template = getPath(object, kind.templatePath);
-    t.strictSame(extractReferences(template).map((r) => r.name), [`${kind.plural}-env`], kind.kind);
+    t.strictSame(
+      extractReferences(template).map((r) => r.name),
+      [`${kind.plural}-env`],
+      kind.kind,
+    );
     t.strictSame(extractReferences(object), [], `${kind.kind}: the workload itself is not a pod template`);
   }
 });
@@ -59,6 +83,13 @@ t.test('unknown resources and names are not ours', async (t) => {
 });
 
 t.test('a core-group kind would have a bare apiVersion', async (t) => {
-  const core: WorkloadKind = { kind: 'ReplicationController', group: '', version: 'v1', plural: 'replicationcontrollers', templatePath: ['spec', 'template'], crd: false };
+  const core: WorkloadKind = {
+    kind: 'ReplicationController',
+    group: '',
+    version: 'v1',
+    plural: 'replicationcontrollers',
+    templatePath: ['spec', 'template'],
+    crd: false,
+  };
   t.equal(apiVersionOf(core), 'v1');
 });

@@ -36,41 +36,60 @@ t.test('JSON pointer escaping: ~ becomes ~0 and / becomes ~1, ~ first', async (t
 
 t.test('property: pointer segments unescape back to what they were', async (t) => {
   const segment = fc.string({ unit: fc.constantFrom('a', '/', '~', '0', '1', '.'), maxLength: 8 });
-  fc.assert(fc.property(fc.array(segment, { minLength: 1, maxLength: 5 }), (segments) => {
-    return JSON.stringify(parsePointer(pointer(segments))) === JSON.stringify(segments);
-  }), { numRuns: 2000 });
+  fc.assert(
+    fc.property(fc.array(segment, { minLength: 1, maxLength: 5 }), (segments) => {
+      return JSON.stringify(parsePointer(pointer(segments))) === JSON.stringify(segments);
+    }),
+    { numRuns: 2000 },
+  );
   t.pass('escape then unescape is the identity');
 });
 
-const templateShapes: readonly { readonly name: string; readonly shape: (template: JsonRecord) => void; readonly op: (path: string) => { op: string; path: string; value: unknown } }[] = [
+const templateShapes: readonly {
+  readonly name: string;
+  readonly shape: (template: JsonRecord) => void;
+  readonly op: (path: string) => { op: string; path: string; value: unknown };
+}[] = [
   {
     name: 'annotations present',
-    shape: (tpl) => { tpl.metadata = { labels: { app: 'x' }, annotations: { keep: 'me' } }; },
+    shape: (tpl) => {
+      tpl.metadata = { labels: { app: 'x' }, annotations: { keep: 'me' } };
+    },
     op: (p) => ({ op: 'add', path: `${p}/metadata/annotations/configstamp.io~1stamp`, value: STAMP }),
   },
   {
     name: 'stamp present already (add replaces it)',
-    shape: (tpl) => { tpl.metadata = { annotations: { [Ours.stamp]: 'v1:', keep: 'me' } }; },
+    shape: (tpl) => {
+      tpl.metadata = { annotations: { [Ours.stamp]: 'v1:', keep: 'me' } };
+    },
     op: (p) => ({ op: 'add', path: `${p}/metadata/annotations/configstamp.io~1stamp`, value: STAMP }),
   },
   {
     name: 'metadata without annotations',
-    shape: (tpl) => { tpl.metadata = { labels: { app: 'x' } }; },
+    shape: (tpl) => {
+      tpl.metadata = { labels: { app: 'x' } };
+    },
     op: (p) => ({ op: 'add', path: `${p}/metadata/annotations`, value: { [Ours.stamp]: STAMP } }),
   },
   {
     name: 'annotations null',
-    shape: (tpl) => { tpl.metadata = { annotations: null }; },
+    shape: (tpl) => {
+      tpl.metadata = { annotations: null };
+    },
     op: (p) => ({ op: 'add', path: `${p}/metadata/annotations`, value: { [Ours.stamp]: STAMP } }),
   },
   {
     name: 'no metadata',
-    shape: (tpl) => { delete tpl.metadata; },
+    shape: (tpl) => {
+      delete tpl.metadata;
+    },
     op: (p) => ({ op: 'add', path: `${p}/metadata`, value: { annotations: { [Ours.stamp]: STAMP } } }),
   },
   {
     name: 'metadata not an object',
-    shape: (tpl) => { tpl.metadata = 'x'; },
+    shape: (tpl) => {
+      tpl.metadata = 'x';
+    },
     op: (p) => ({ op: 'add', path: `${p}/metadata`, value: { annotations: { [Ours.stamp]: STAMP } } }),
   },
 ];
@@ -92,7 +111,11 @@ t.test('stamp JSON patch, per kind and per template shape', async (t) => {
       const expected = structuredClone(object);
       const tplPath = [...kind.templatePath, 'metadata', 'annotations', Ours.stamp];
       setPath(expected, tplPath, STAMP);
-      t.strictSame(stripTemplateMetadata(kind.templatePath, patched), stripTemplateMetadata(kind.templatePath, expected), `${kind.kind}, ${shape.name}: only the annotation changed`);
+      t.strictSame(
+        stripTemplateMetadata(kind.templatePath, patched),
+        stripTemplateMetadata(kind.templatePath, expected),
+        `${kind.kind}, ${shape.name}: only the annotation changed`,
+      );
     }
   }
 });
@@ -104,7 +127,7 @@ function stripTemplateMetadata(path: readonly string[], object: unknown): unknow
   return copy;
 }
 
-t.test('the CronJob stamp lands on the Job\'s pod template, not the CronJob or the Job', async (t) => {
+t.test("the CronJob stamp lands on the Job's pod template, not the CronJob or the Job", async (t) => {
   const cron = kindRow('CronJob');
   const ops = buildStampJsonPatch(cron, workload('CronJob'), STAMP);
   t.strictSame(ops, [{ op: 'add', path: '/spec/jobTemplate/spec/template/metadata/annotations', value: { [Ours.stamp]: STAMP } }]);
@@ -129,20 +152,25 @@ t.test('property: the JSON patch sets the annotation whatever the template metad
   const keyArb = fc.string({ unit: fc.constantFrom('a', '/', '~', '0', '1', '.'), minLength: 1, maxLength: 6 });
   const annotationsArb = fc.option(fc.dictionary(keyArb, fc.string({ maxLength: 4 })), { nil: undefined });
   const metadataArb = fc.oneof(
-    fc.constant(undefined), fc.constant(null), fc.constant('str'),
+    fc.constant(undefined),
+    fc.constant(null),
+    fc.constant('str'),
     fc.record({ annotations: fc.oneof(annotationsArb, fc.constant(null)), labels: fc.constant({ app: 'x' }) }, { requiredKeys: ['labels'] }),
   );
-  fc.assert(fc.property(fc.constantFrom(...WORKLOAD_KINDS), metadataArb, keyArb, fc.string({ maxLength: 8 }), (kind, metadata, key, value) => {
-    const object = workload(kind.kind);
-    const template = templateOf(kind.kind, object);
-    if (metadata === undefined) delete template.metadata;
-    else template.metadata = metadata;
-    const patched = applyJsonPatch(object, buildTemplateAnnotationPatch(kind, object, key, value));
-    const before = getPath(object, [...kind.templatePath, 'metadata', 'annotations']);
-    const after = getPath(patched, [...kind.templatePath, 'metadata', 'annotations']) as JsonRecord;
-    const kept = typeof before === 'object' && before !== null ? { ...(before as JsonRecord) } : {};
-    return JSON.stringify(after) === JSON.stringify({ ...kept, [key]: value });
-  }), { numRuns: 2000 });
+  fc.assert(
+    fc.property(fc.constantFrom(...WORKLOAD_KINDS), metadataArb, keyArb, fc.string({ maxLength: 8 }), (kind, metadata, key, value) => {
+      const object = workload(kind.kind);
+      const template = templateOf(kind.kind, object);
+      if (metadata === undefined) delete template.metadata;
+      else template.metadata = metadata;
+      const patched = applyJsonPatch(object, buildTemplateAnnotationPatch(kind, object, key, value));
+      const before = getPath(object, [...kind.templatePath, 'metadata', 'annotations']);
+      const after = getPath(patched, [...kind.templatePath, 'metadata', 'annotations']) as JsonRecord;
+      const kept = typeof before === 'object' && before !== null ? { ...(before as JsonRecord) } : {};
+      return JSON.stringify(after) === JSON.stringify({ ...kept, [key]: value });
+    }),
+    { numRuns: 2000 },
+  );
   t.pass('the annotation was set and no other annotation changed');
 });
 
@@ -163,8 +191,16 @@ t.test('merge patch shape per kind', async (t) => {
       return out;
     };
     t.strictSame(buildStampMergePatch(kind, { templateStamp: STAMP }), nested({ [Ours.stamp]: STAMP }), `${kind.kind}: template stamp`);
-    t.strictSame(buildStampMergePatch(kind, { adoptedStamp: STAMP }), { metadata: { annotations: { [Ours.adoptedStamp]: STAMP } } }, `${kind.kind}: adopted stamp`);
-    t.strictSame(buildStampMergePatch(kind, { adoptedStamp: null }), { metadata: { annotations: { [Ours.adoptedStamp]: null } } }, `${kind.kind}: adopted stamp removed`);
+    t.strictSame(
+      buildStampMergePatch(kind, { adoptedStamp: STAMP }),
+      { metadata: { annotations: { [Ours.adoptedStamp]: STAMP } } },
+      `${kind.kind}: adopted stamp`,
+    );
+    t.strictSame(
+      buildStampMergePatch(kind, { adoptedStamp: null }),
+      { metadata: { annotations: { [Ours.adoptedStamp]: null } } },
+      `${kind.kind}: adopted stamp removed`,
+    );
     t.strictSame(buildStampMergePatch(kind, { resourceVersion: '42' }), { metadata: { resourceVersion: '42' } }, `${kind.kind}: guard only`);
     t.strictSame(buildStampMergePatch(kind, {}), {}, `${kind.kind}: nothing`);
     t.strictSame(

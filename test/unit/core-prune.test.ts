@@ -28,8 +28,14 @@ const optionalArb = fc.option(fc.boolean(), { nil: undefined });
 
 const envArb = fc.oneof(
   fc.record({ name: fc.constant('PLAIN'), value: fc.string() }),
-  fc.record({ name: fc.constant('CM'), valueFrom: fc.record({ configMapKeyRef: fc.record({ name: nameArb, key: keyArb, optional: optionalArb }, { requiredKeys: ['name', 'key'] }) }) }),
-  fc.record({ name: fc.constant('SEC'), valueFrom: fc.record({ secretKeyRef: fc.record({ name: nameArb, key: keyArb, optional: optionalArb }, { requiredKeys: ['name', 'key'] }) }) }),
+  fc.record({
+    name: fc.constant('CM'),
+    valueFrom: fc.record({ configMapKeyRef: fc.record({ name: nameArb, key: keyArb, optional: optionalArb }, { requiredKeys: ['name', 'key'] }) }),
+  }),
+  fc.record({
+    name: fc.constant('SEC'),
+    valueFrom: fc.record({ secretKeyRef: fc.record({ name: nameArb, key: keyArb, optional: optionalArb }, { requiredKeys: ['name', 'key'] }) }),
+  }),
   fc.record({ name: fc.constant('FIELD'), valueFrom: fc.record({ fieldRef: fc.record({ fieldPath: fc.constant('metadata.name') }) }) }),
 );
 const envFromArb = fc.oneof(
@@ -40,27 +46,42 @@ const itemsArb = fc.option(fc.array(fc.record({ key: keyArb, path: fc.constant('
 const volumeArb = fc.oneof(
   fc.record({ name: fc.constant('cm'), configMap: fc.record({ name: nameArb, items: itemsArb }, { requiredKeys: ['name'] }) }),
   fc.record({ name: fc.constant('sec'), secret: fc.record({ secretName: nameArb, items: itemsArb }, { requiredKeys: ['secretName'] }) }),
-  fc.record({ name: fc.constant('proj'), projected: fc.record({ sources: fc.array(fc.oneof(
-    fc.record({ configMap: fc.record({ name: nameArb }) }),
-    fc.record({ secret: fc.record({ name: nameArb, items: itemsArb }, { requiredKeys: ['name'] }) }),
-    fc.record({ serviceAccountToken: fc.record({ path: fc.constant('token') }) }),
-  ), { maxLength: 3 }) }) }),
+  fc.record({
+    name: fc.constant('proj'),
+    projected: fc.record({
+      sources: fc.array(
+        fc.oneof(
+          fc.record({ configMap: fc.record({ name: nameArb }) }),
+          fc.record({ secret: fc.record({ name: nameArb, items: itemsArb }, { requiredKeys: ['name'] }) }),
+          fc.record({ serviceAccountToken: fc.record({ path: fc.constant('token') }) }),
+        ),
+        { maxLength: 3 },
+      ),
+    }),
+  }),
   fc.record({ name: fc.constant('scratch'), emptyDir: fc.constant({}) }),
   fc.constant('not a volume'),
 );
-const containerArb = fc.record({
-  name: fc.constant('c'), image: fc.constant('app:1'),
-  env: fc.option(fc.array(envArb, { maxLength: 4 }), { nil: undefined }),
-  envFrom: fc.option(fc.array(envFromArb, { maxLength: 2 }), { nil: undefined }),
-  resources: fc.constant({ limits: { cpu: '1' } }),
-}, { requiredKeys: ['name', 'image'] });
-const podSpecArb = fc.record({
-  containers: fc.array(containerArb, { minLength: 1, maxLength: 2 }),
-  initContainers: fc.option(fc.array(containerArb, { maxLength: 1 }), { nil: undefined }),
-  ephemeralContainers: fc.option(fc.array(containerArb, { maxLength: 1 }), { nil: undefined }),
-  volumes: fc.option(fc.array(volumeArb, { maxLength: 3 }), { nil: undefined }),
-  serviceAccountName: fc.constant('default'),
-}, { requiredKeys: ['containers'] });
+const containerArb = fc.record(
+  {
+    name: fc.constant('c'),
+    image: fc.constant('app:1'),
+    env: fc.option(fc.array(envArb, { maxLength: 4 }), { nil: undefined }),
+    envFrom: fc.option(fc.array(envFromArb, { maxLength: 2 }), { nil: undefined }),
+    resources: fc.constant({ limits: { cpu: '1' } }),
+  },
+  { requiredKeys: ['name', 'image'] },
+);
+const podSpecArb = fc.record(
+  {
+    containers: fc.array(containerArb, { minLength: 1, maxLength: 2 }),
+    initContainers: fc.option(fc.array(containerArb, { maxLength: 1 }), { nil: undefined }),
+    ephemeralContainers: fc.option(fc.array(containerArb, { maxLength: 1 }), { nil: undefined }),
+    volumes: fc.option(fc.array(volumeArb, { maxLength: 3 }), { nil: undefined }),
+    serviceAccountName: fc.constant('default'),
+  },
+  { requiredKeys: ['containers'] },
+);
 
 const stampValue = fc.constantFrom(
   formatStamp(makeStamp([{ kind: 'ConfigMap', name: 'app', digest: '0123456789abcdef' }])),
@@ -68,38 +89,55 @@ const stampValue = fc.constantFrom(
   'garbage',
 );
 const annotationsArb = fc.dictionary(
-  fc.constantFrom(Ours.track, Ours.configMaps, Ours.secrets, Ours.excludeConfigMaps, Ours.excludeSecrets, Reloader.auto, Reloader.configMapAuto,
-    Reloader.secretAuto, Reloader.configMapReload, Reloader.secretReload, Reloader.search, Reloader.excludeConfigMaps, Reloader.excludeSecrets,
-    Wave.updateOnConfigChange, Wave.extraConfigMaps, Wave.extraSecrets, 'team'),
+  fc.constantFrom(
+    Ours.track,
+    Ours.configMaps,
+    Ours.secrets,
+    Ours.excludeConfigMaps,
+    Ours.excludeSecrets,
+    Reloader.auto,
+    Reloader.configMapAuto,
+    Reloader.secretAuto,
+    Reloader.configMapReload,
+    Reloader.secretReload,
+    Reloader.search,
+    Reloader.excludeConfigMaps,
+    Reloader.excludeSecrets,
+    Wave.updateOnConfigChange,
+    Wave.extraConfigMaps,
+    Wave.extraSecrets,
+    'team',
+  ),
   fc.constantFrom('true', 'false', 'app,db', 'fla.*', 'tls'),
   { maxKeys: 4 },
 );
 
-interface Scene { kind: WorkloadKind; object: JsonRecord }
-const sceneArb: fc.Arbitrary<Scene> = fc.record({
-  kind: fc.constantFrom(...WORKLOAD_KINDS),
-  spec: podSpecArb,
-  own: annotationsArb,
-  template: annotationsArb,
-  templateStamp: fc.option(stampValue, { nil: undefined }),
-  adoptedStamp: fc.option(stampValue, { nil: undefined }),
-  lastApplied: fc.boolean(),
-}).map(({ kind, spec, own, template, templateStamp, adoptedStamp, lastApplied }) => {
-  const ownAnnotations: Record<string, string> = { ...own };
-  if (adoptedStamp !== undefined) ownAnnotations[Ours.adoptedStamp] = adoptedStamp;
-  if (lastApplied) ownAnnotations[LAST_APPLIED] = JSON.stringify({ spec });
-  const templateAnnotations: Record<string, string> = { ...template };
-  if (templateStamp !== undefined) templateAnnotations[Ours.stamp] = templateStamp;
-  const object = workload(kind.kind, { annotations: ownAnnotations, templateAnnotations, podSpec: spec as unknown as JsonRecord });
-  return { kind, object };
-});
+interface Scene {
+  kind: WorkloadKind;
+  object: JsonRecord;
+}
+const sceneArb: fc.Arbitrary<Scene> = fc
+  .record({
+    kind: fc.constantFrom(...WORKLOAD_KINDS),
+    spec: podSpecArb,
+    own: annotationsArb,
+    template: annotationsArb,
+    templateStamp: fc.option(stampValue, { nil: undefined }),
+    adoptedStamp: fc.option(stampValue, { nil: undefined }),
+    lastApplied: fc.boolean(),
+  })
+  .map(({ kind, spec, own, template, templateStamp, adoptedStamp, lastApplied }) => {
+    const ownAnnotations: Record<string, string> = { ...own };
+    if (adoptedStamp !== undefined) ownAnnotations[Ours.adoptedStamp] = adoptedStamp;
+    if (lastApplied) ownAnnotations[LAST_APPLIED] = JSON.stringify({ spec });
+    const templateAnnotations: Record<string, string> = { ...template };
+    if (templateStamp !== undefined) templateAnnotations[Ours.stamp] = templateStamp;
+    const object = workload(kind.kind, { annotations: ownAnnotations, templateAnnotations, podSpec: spec as unknown as JsonRecord });
+    return { kind, object };
+  });
 
 const catalog = new FakeNamespace([configMap('app', { a: '1' }), configMap('flags', { b: '2' }), secret('db', { c: '3' }), secret('tls', { a: '4' })]);
-const policies: PolicyOptions[] = [
-  DEFAULT_POLICY,
-  { ...DEFAULT_POLICY, trackAll: true },
-  { ...DEFAULT_POLICY, reloaderCompat: true, waveCompat: true },
-];
+const policies: PolicyOptions[] = [DEFAULT_POLICY, { ...DEFAULT_POLICY, trackAll: true }, { ...DEFAULT_POLICY, reloaderCompat: true, waveCompat: true }];
 
 function answers(kind: WorkloadKind, object: unknown, options: PolicyOptions): unknown {
   const refs = extractReferences(getPath(object, kind.templatePath));
@@ -107,31 +145,47 @@ function answers(kind: WorkloadKind, object: unknown, options: PolicyOptions): u
   const tracked = selectTrackedSources(plan, catalog, options);
   const current = makeStamp(tracked.map((s) => ({ kind: s.kind, name: s.name, digest: 'fedcba9876543210' })));
   return {
-    refs, plan, tracked, recorded: readRecorded(kind, object),
+    refs,
+    plan,
+    tracked,
+    recorded: readRecorded(kind, object),
     decision: decideReconcile(kind, object, current, { rollOnDelete: false }),
     decisionOnDelete: decideReconcile(kind, object, [], { rollOnDelete: true }),
   };
 }
 
 t.test('every core answer is the same for the pruned workload as for the whole one', async (t) => {
-  fc.assert(fc.property(sceneArb, fc.constantFrom(...policies), ({ kind, object }, options) => {
-    const before = JSON.stringify(object);
-    const pruned = pruneWorkload(kind, object);
-    t.equal(JSON.stringify(object), before, 'the input is not mutated');
-    return JSON.stringify(answers(kind, pruned, options)) === JSON.stringify(answers(kind, object, options));
-  }), { numRuns: 400 });
+  fc.assert(
+    fc.property(sceneArb, fc.constantFrom(...policies), ({ kind, object }, options) => {
+      const before = JSON.stringify(object);
+      const pruned = pruneWorkload(kind, object);
+      t.equal(JSON.stringify(object), before, 'the input is not mutated');
+      return JSON.stringify(answers(kind, pruned, options)) === JSON.stringify(answers(kind, object, options));
+    }),
+    { numRuns: 400 },
+  );
 });
 
 t.test('what pruning leaves out', async (t) => {
   const object = workload('Deployment', {
     annotations: { [Ours.track]: 'true', [LAST_APPLIED]: '{"big":"manifest"}' },
     podSpec: {
-      containers: [{
-        name: 'app', image: 'app:1', ports: [{ containerPort: 80 }],
-        env: [{ name: 'PLAIN', value: 'hello' }, { name: 'CM', valueFrom: { configMapKeyRef: { name: 'app', key: 'a' } } }],
-        envFrom: [{ secretRef: { name: 'db' } }],
-      }],
-      volumes: [{ name: 'scratch', emptyDir: {} }, { name: 'cm', configMap: { name: 'flags' } }],
+      containers: [
+        {
+          name: 'app',
+          image: 'app:1',
+          ports: [{ containerPort: 80 }],
+          env: [
+            { name: 'PLAIN', value: 'hello' },
+            { name: 'CM', valueFrom: { configMapKeyRef: { name: 'app', key: 'a' } } },
+          ],
+          envFrom: [{ secretRef: { name: 'db' } }],
+        },
+      ],
+      volumes: [
+        { name: 'scratch', emptyDir: {} },
+        { name: 'cm', configMap: { name: 'flags' } },
+      ],
       nodeSelector: { disk: 'ssd' },
     },
   });
@@ -140,9 +194,13 @@ t.test('what pruning leaves out', async (t) => {
   const pruned = pruneWorkload(kind, object) as JsonRecord;
   const text = JSON.stringify(pruned);
   for (const gone of ['app:1', 'hello', 'containerPort', 'scratch', 'ssd', 'big', 'replicas']) t.notOk(text.includes(gone), `${gone} is dropped`);
-  t.same(getPath(pruned, ['spec', 'template', 'spec', 'containers']), [{
-    name: 'app', envFrom: [{ secretRef: { name: 'db' } }], env: [{ name: 'CM', valueFrom: { configMapKeyRef: { name: 'app', key: 'a' } } }],
-  }]);
+  t.same(getPath(pruned, ['spec', 'template', 'spec', 'containers']), [
+    {
+      name: 'app',
+      envFrom: [{ secretRef: { name: 'db' } }],
+      env: [{ name: 'CM', valueFrom: { configMapKeyRef: { name: 'app', key: 'a' } } }],
+    },
+  ]);
   t.same(getPath(pruned, ['spec', 'template', 'spec', 'volumes']), [{ name: 'cm', configMap: { name: 'flags' } }]);
   t.same(getPath(pruned, ['metadata', 'annotations']), { [Ours.track]: 'true' });
   t.equal(getPath(pruned, ['metadata', 'name']), getPath(object, ['metadata', 'name']));
@@ -152,7 +210,15 @@ t.test('what pruning leaves out', async (t) => {
 
 t.test('malformed workloads prune without throwing and keep their answers', async (t) => {
   const kind = WORKLOAD_KINDS.find((k) => k.kind === 'CronJob')!;
-  for (const object of [null, 'text', [], {}, { metadata: 'x' }, { spec: { jobTemplate: 'x' } }, { spec: { jobTemplate: { spec: { template: { spec: { containers: 'x', volumes: 3 } } } } } }]) {
+  for (const object of [
+    null,
+    'text',
+    [],
+    {},
+    { metadata: 'x' },
+    { spec: { jobTemplate: 'x' } },
+    { spec: { jobTemplate: { spec: { template: { spec: { containers: 'x', volumes: 3 } } } } } },
+  ]) {
     const pruned = pruneWorkload(kind, object);
     t.same(answers(kind, pruned, DEFAULT_POLICY), answers(kind, object, DEFAULT_POLICY), JSON.stringify(object));
   }

@@ -26,8 +26,24 @@ const volume = (v: JsonRecord): JsonRecord => podSpec({}, { volumes: [{ name: 'v
 const cases: readonly Case[] = [
   // volumes
   { name: 'configMap volume without items consumes every key', spec: volume({ configMap: { name: 'cm' } }), want: ['ConfigMap/cm *'] },
-  { name: 'configMap volume with items consumes the listed keys', spec: volume({ configMap: { name: 'cm', items: [{ key: 'a', path: 'a' }, { key: 'b', path: 'x/b' }] } }), want: ['ConfigMap/cm [a,b]'] },
-  { name: 'configMap volume with empty items consumes every key (kubelet projects all)', spec: volume({ configMap: { name: 'cm', items: [] } }), want: ['ConfigMap/cm *'] },
+  {
+    name: 'configMap volume with items consumes the listed keys',
+    spec: volume({
+      configMap: {
+        name: 'cm',
+        items: [
+          { key: 'a', path: 'a' },
+          { key: 'b', path: 'x/b' },
+        ],
+      },
+    }),
+    want: ['ConfigMap/cm [a,b]'],
+  },
+  {
+    name: 'configMap volume with empty items consumes every key (kubelet projects all)',
+    spec: volume({ configMap: { name: 'cm', items: [] } }),
+    want: ['ConfigMap/cm *'],
+  },
   { name: 'secret volume is named by secretName, every key', spec: volume({ secret: { secretName: 's' } }), want: ['Secret/s *'] },
   { name: 'secret volume with items', spec: volume({ secret: { secretName: 's', items: [{ key: 'tls.crt', path: 'crt' }] } }), want: ['Secret/s [tls.crt]'] },
   { name: 'secret volume named by name (the projected field) is not a secret volume', spec: volume({ secret: { name: 's' } }), want: [] },
@@ -37,57 +53,113 @@ const cases: readonly Case[] = [
   // projected
   {
     name: 'projected configMap and secret with items',
-    spec: volume({ projected: { sources: [
-      { configMap: { name: 'cm', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-      { secret: { name: 's', items: [{ key: 'token', path: 'token' }], optional: true } },
-    ] } }),
+    spec: volume({
+      projected: {
+        sources: [
+          { configMap: { name: 'cm', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+          { secret: { name: 's', items: [{ key: 'token', path: 'token' }], optional: true } },
+        ],
+      },
+    }),
     want: ['ConfigMap/cm [ca.crt]', 'Secret/s [token] ?'],
   },
   {
     name: 'projected sources without items consume every key; other projections are ignored',
-    spec: volume({ projected: { sources: [
-      { configMap: { name: 'cm' } }, { secret: { name: 's' } },
-      { serviceAccountToken: { path: 't' } }, { downwardAPI: { items: [{ path: 'l', fieldRef: { fieldPath: 'metadata.labels' } }] } },
-      { clusterTrustBundle: { name: 'b', path: 'b' } },
-    ] } }),
+    spec: volume({
+      projected: {
+        sources: [
+          { configMap: { name: 'cm' } },
+          { secret: { name: 's' } },
+          { serviceAccountToken: { path: 't' } },
+          { downwardAPI: { items: [{ path: 'l', fieldRef: { fieldPath: 'metadata.labels' } }] } },
+          { clusterTrustBundle: { name: 'b', path: 'b' } },
+        ],
+      },
+    }),
     want: ['ConfigMap/cm *', 'Secret/s *'],
   },
   { name: 'projected secret named by secretName is not read', spec: volume({ projected: { sources: [{ secret: { secretName: 's' } }] } }), want: [] },
   // env and envFrom
-  { name: 'env configMapKeyRef consumes one key', spec: podSpec({ env: [{ name: 'A', valueFrom: { configMapKeyRef: { name: 'cm', key: 'a' } } }] }), want: ['ConfigMap/cm [a]'] },
-  { name: 'env secretKeyRef consumes one key', spec: podSpec({ env: [{ name: 'P', valueFrom: { secretKeyRef: { name: 's', key: 'password' } } }] }), want: ['Secret/s [password]'] },
-  { name: 'optional env key refs', spec: podSpec({ env: [{ name: 'P', valueFrom: { secretKeyRef: { name: 's', key: 'k', optional: true } } }] }), want: ['Secret/s [k] ?'] },
-  { name: 'env values and fieldRefs reference nothing', spec: podSpec({ env: [{ name: 'A', value: 'x' }, { name: 'B', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }, { name: 'C', valueFrom: { resourceFieldRef: { resource: 'limits.cpu' } } }] }), want: [] },
+  {
+    name: 'env configMapKeyRef consumes one key',
+    spec: podSpec({ env: [{ name: 'A', valueFrom: { configMapKeyRef: { name: 'cm', key: 'a' } } }] }),
+    want: ['ConfigMap/cm [a]'],
+  },
+  {
+    name: 'env secretKeyRef consumes one key',
+    spec: podSpec({ env: [{ name: 'P', valueFrom: { secretKeyRef: { name: 's', key: 'password' } } }] }),
+    want: ['Secret/s [password]'],
+  },
+  {
+    name: 'optional env key refs',
+    spec: podSpec({ env: [{ name: 'P', valueFrom: { secretKeyRef: { name: 's', key: 'k', optional: true } } }] }),
+    want: ['Secret/s [k] ?'],
+  },
+  {
+    name: 'env values and fieldRefs reference nothing',
+    spec: podSpec({
+      env: [
+        { name: 'A', value: 'x' },
+        { name: 'B', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+        { name: 'C', valueFrom: { resourceFieldRef: { resource: 'limits.cpu' } } },
+      ],
+    }),
+    want: [],
+  },
   { name: 'envFrom configMapRef consumes every key', spec: podSpec({ envFrom: [{ configMapRef: { name: 'cm' }, prefix: 'X_' }] }), want: ['ConfigMap/cm *'] },
   { name: 'envFrom secretRef consumes every key', spec: podSpec({ envFrom: [{ secretRef: { name: 's', optional: true } }] }), want: ['Secret/s * ?'] },
   // container lists
-  { name: 'initContainers count', spec: { initContainers: [{ name: 'i', envFrom: [{ secretRef: { name: 'init-s' } }] }], containers: [{ name: 'c' }] }, want: ['Secret/init-s *'] },
-  { name: 'ephemeralContainers count', spec: { containers: [{ name: 'c' }], ephemeralContainers: [{ name: 'd', env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'dbg', key: 'x' } } }] }] }, want: ['ConfigMap/dbg [x]'] },
+  {
+    name: 'initContainers count',
+    spec: { initContainers: [{ name: 'i', envFrom: [{ secretRef: { name: 'init-s' } }] }], containers: [{ name: 'c' }] },
+    want: ['Secret/init-s *'],
+  },
+  {
+    name: 'ephemeralContainers count',
+    spec: {
+      containers: [{ name: 'c' }],
+      ephemeralContainers: [{ name: 'd', env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'dbg', key: 'x' } } }] }],
+    },
+    want: ['ConfigMap/dbg [x]'],
+  },
   // duplicates
   {
     name: 'duplicates: key sets union',
-    spec: podSpec({ env: [
-      { name: 'A', valueFrom: { configMapKeyRef: { name: 'cm', key: 'a' } } },
-      { name: 'B', valueFrom: { configMapKeyRef: { name: 'cm', key: 'b' } } },
-      { name: 'A2', valueFrom: { configMapKeyRef: { name: 'cm', key: 'a' } } },
-    ] }, { volumes: [{ name: 'v', configMap: { name: 'cm', items: [{ key: 'c', path: 'c' }] } }] }),
+    spec: podSpec(
+      {
+        env: [
+          { name: 'A', valueFrom: { configMapKeyRef: { name: 'cm', key: 'a' } } },
+          { name: 'B', valueFrom: { configMapKeyRef: { name: 'cm', key: 'b' } } },
+          { name: 'A2', valueFrom: { configMapKeyRef: { name: 'cm', key: 'a' } } },
+        ],
+      },
+      { volumes: [{ name: 'v', configMap: { name: 'cm', items: [{ key: 'c', path: 'c' }] } }] },
+    ),
     want: ['ConfigMap/cm [a,b,c]'],
   },
   {
     name: 'duplicates: every key wins over named keys, in either order',
-    spec: { containers: [
-      { name: 'one', env: [{ name: 'A', valueFrom: { secretKeyRef: { name: 's', key: 'a' } } }], envFrom: [{ secretRef: { name: 's' } }] },
-      { name: 'two', envFrom: [{ configMapRef: { name: 'cm' } }], env: [{ name: 'A', valueFrom: { configMapKeyRef: { name: 'cm', key: 'a' } } }] },
-    ] },
+    spec: {
+      containers: [
+        { name: 'one', env: [{ name: 'A', valueFrom: { secretKeyRef: { name: 's', key: 'a' } } }], envFrom: [{ secretRef: { name: 's' } }] },
+        { name: 'two', envFrom: [{ configMapRef: { name: 'cm' } }], env: [{ name: 'A', valueFrom: { configMapKeyRef: { name: 'cm', key: 'a' } } }] },
+      ],
+    },
     want: ['ConfigMap/cm *', 'Secret/s *'],
   },
   {
     name: 'duplicates: required wins over optional; optional only when every reference is',
     spec: {
-      containers: [{ name: 'c', env: [
-        { name: 'A', valueFrom: { configMapKeyRef: { name: 'mixed', key: 'a', optional: true } } },
-        { name: 'B', valueFrom: { configMapKeyRef: { name: 'both-optional', key: 'b', optional: true } } },
-      ], envFrom: [{ configMapRef: { name: 'both-optional', optional: true } }] }],
+      containers: [
+        {
+          name: 'c',
+          env: [
+            { name: 'A', valueFrom: { configMapKeyRef: { name: 'mixed', key: 'a', optional: true } } },
+            { name: 'B', valueFrom: { configMapKeyRef: { name: 'both-optional', key: 'b', optional: true } } },
+          ],
+          envFrom: [{ configMapRef: { name: 'both-optional', optional: true } }],
+        },
+      ],
       initContainers: [{ name: 'i', env: [{ name: 'A', valueFrom: { configMapKeyRef: { name: 'mixed', key: 'a' } } }] }],
     },
     want: ['ConfigMap/both-optional * ?', 'ConfigMap/mixed [a]'],
@@ -101,12 +173,36 @@ const cases: readonly Case[] = [
   {
     name: 'malformed entries are skipped',
     spec: {
-      volumes: [null, 'v', 7, { name: 'no-name', configMap: {} }, { name: 'empty', configMap: { name: '' } }, { name: 'num', secret: { secretName: 42 } },
-        { name: 'p', projected: { sources: [null, { configMap: null }, { configMap: { name: 'proj-ok', items: [{ key: 'k' }, { path: 'no-key' }, null, { key: 3 }] } }] } },
-        { name: 'p2', projected: { sources: 'nope' } }, { name: 'arr', configMap: ['x'] }],
-      containers: [null, 'c', { name: 'c', env: [null, { name: 'A' }, { name: 'B', valueFrom: null }, { name: 'C', valueFrom: { configMapKeyRef: { name: 'no-key' } } },
-        { name: 'D', valueFrom: { secretKeyRef: { key: 'k' } } }, { name: 'E', valueFrom: { secretKeyRef: { name: 'ok', key: 'k' } } }],
-      envFrom: [null, 'x', {}, { configMapRef: null }, { secretRef: { name: null } }, { configMapRef: { name: 'ef-ok' } }] }],
+      volumes: [
+        null,
+        'v',
+        7,
+        { name: 'no-name', configMap: {} },
+        { name: 'empty', configMap: { name: '' } },
+        { name: 'num', secret: { secretName: 42 } },
+        {
+          name: 'p',
+          projected: { sources: [null, { configMap: null }, { configMap: { name: 'proj-ok', items: [{ key: 'k' }, { path: 'no-key' }, null, { key: 3 }] } }] },
+        },
+        { name: 'p2', projected: { sources: 'nope' } },
+        { name: 'arr', configMap: ['x'] },
+      ],
+      containers: [
+        null,
+        'c',
+        {
+          name: 'c',
+          env: [
+            null,
+            { name: 'A' },
+            { name: 'B', valueFrom: null },
+            { name: 'C', valueFrom: { configMapKeyRef: { name: 'no-key' } } },
+            { name: 'D', valueFrom: { secretKeyRef: { key: 'k' } } },
+            { name: 'E', valueFrom: { secretKeyRef: { name: 'ok', key: 'k' } } },
+          ],
+          envFrom: [null, 'x', {}, { configMapRef: null }, { secretRef: { name: null } }, { configMapRef: { name: 'ef-ok' } }],
+        },
+      ],
       initContainers: 'not a list',
       ephemeralContainers: { name: 'not a list' },
     },
@@ -114,7 +210,14 @@ const cases: readonly Case[] = [
   },
   {
     name: 'names no Kubernetes object can have are skipped',
-    spec: podSpec({ envFrom: [{ configMapRef: { name: 'Upper' } }, { configMapRef: { name: 'under_score' } }, { secretRef: { name: '-dash' } }, { secretRef: { name: 'ok.name-1' } }] }),
+    spec: podSpec({
+      envFrom: [
+        { configMapRef: { name: 'Upper' } },
+        { configMapRef: { name: 'under_score' } },
+        { secretRef: { name: '-dash' } },
+        { secretRef: { name: 'ok.name-1' } },
+      ],
+    }),
     want: ['Secret/ok.name-1 *'],
   },
 ];

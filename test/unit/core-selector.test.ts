@@ -24,8 +24,20 @@ const good: readonly Good[] = [
   { selector: '!legacy', matches: [{}, { other: 'x' }], rejects: [{ legacy: 'true' }] },
   { selector: '! legacy', matches: [{}], rejects: [{ legacy: '' }] },
   { selector: 'example.com/team=web', matches: [{ 'example.com/team': 'web' }], rejects: [{ team: 'web' }] },
-  { selector: 'kubernetes.io/metadata.name in (shop,payments)', matches: [{ 'kubernetes.io/metadata.name': 'shop' }], rejects: [{ 'kubernetes.io/metadata.name': 'kube-system' }] },
-  { selector: 'a=b, c in (d,e), !f, g, h!=i', matches: [{ a: 'b', c: 'e', g: '' }], rejects: [{ a: 'b', c: 'e' }, { a: 'b', c: 'e', g: '', f: '' }, { a: 'b', c: 'e', g: '', h: 'i' }] },
+  {
+    selector: 'kubernetes.io/metadata.name in (shop,payments)',
+    matches: [{ 'kubernetes.io/metadata.name': 'shop' }],
+    rejects: [{ 'kubernetes.io/metadata.name': 'kube-system' }],
+  },
+  {
+    selector: 'a=b, c in (d,e), !f, g, h!=i',
+    matches: [{ a: 'b', c: 'e', g: '' }],
+    rejects: [
+      { a: 'b', c: 'e' },
+      { a: 'b', c: 'e', g: '', f: '' },
+      { a: 'b', c: 'e', g: '', h: 'i' },
+    ],
+  },
   { selector: 'v=1.2_3-x', matches: [{ v: '1.2_3-x' }], rejects: [{ v: '1.2' }] },
   { selector: `long=${'a'.repeat(63)}`, matches: [{ long: 'a'.repeat(63) }], rejects: [] },
 ];

@@ -15,7 +15,11 @@ t.test('format: versioned, sorted by kind then name, lower-case kind tokens', as
   t.equal(formatStamp(stamp), `v1:configmap/a.b-c=${D1},configmap/b=${D2},secret/db=absent`);
   t.equal(STAMP_VERSION, 'v1');
   t.equal(formatStamp([]), 'v1:');
-  t.equal(formatStamp([entry('Secret', 'z', D1), entry('ConfigMap', 'z', D2)]), `v1:configmap/z=${D2},secret/z=${D1}`, 'formatStamp sorts even an unsorted stamp');
+  t.equal(
+    formatStamp([entry('Secret', 'z', D1), entry('ConfigMap', 'z', D2)]),
+    `v1:configmap/z=${D2},secret/z=${D1}`,
+    'formatStamp sorts even an unsorted stamp',
+  );
 });
 
 t.test('makeStamp: one entry per source, the last digest wins, entries copied', async (t) => {
@@ -87,7 +91,13 @@ t.test('stampsEqual and stampIndex', async (t) => {
   t.equal(stampsEqual(a, makeStamp([entry('ConfigMap', 'a', D2), entry('Secret', 'b', 'absent')])), false, 'a digest does');
   t.equal(stampsEqual(a, a.slice(0, 1)), false, 'a missing entry does');
   t.equal(stampsEqual([], []), true);
-  t.strictSame([...stampIndex(a)], [['ConfigMap/a', D1], ['Secret/b', 'absent']]);
+  t.strictSame(
+    [...stampIndex(a)],
+    [
+      ['ConfigMap/a', D1],
+      ['Secret/b', 'absent'],
+    ],
+  );
 });
 
 // Arbitraries for real stamps: valid names (DNS subdomains), short hex digests or "absent".
@@ -97,41 +107,60 @@ const entryArb = fc.record({ kind: fc.constantFrom('ConfigMap' as const, 'Secret
 const stampArb: fc.Arbitrary<Stamp> = fc.array(entryArb, { maxLength: 12 }).map((entries) => makeStamp(entries));
 
 t.test('property: parseStamp never throws, on any string', async (t) => {
-  fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (s) => {
-    const parsed = parseStamp(s);
-    return parsed === null || Array.isArray(parsed);
-  }), { numRuns: 2000 });
-  fc.assert(fc.property(fc.anything(), (v) => {
-    parseStamp(v);
-  }), { numRuns: 500 });
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (s) => {
+      const parsed = parseStamp(s);
+      return parsed === null || Array.isArray(parsed);
+    }),
+    { numRuns: 2000 },
+  );
+  fc.assert(
+    fc.property(fc.anything(), (v) => {
+      parseStamp(v);
+    }),
+    { numRuns: 500 },
+  );
   t.pass('no input threw');
 });
 
 t.test('property: parseStamp never throws on near-stamps (stamp alphabet)', async (t) => {
   const nearStamp = fc.string({ unit: fc.constantFrom(...'v1:configmapsecret/=,absent0123456789abcdef.-'.split('')), maxLength: 120 });
-  fc.assert(fc.property(nearStamp, (s) => {
-    const parsed = parseStamp(`v1:${s}`);
-    // Whatever parses is a well-formed stamp that formats back to something that parses alike.
-    return parsed === null || JSON.stringify(parseStamp(formatStamp(parsed))) === JSON.stringify(parsed);
-  }), { numRuns: 2000 });
+  fc.assert(
+    fc.property(nearStamp, (s) => {
+      const parsed = parseStamp(`v1:${s}`);
+      // Whatever parses is a well-formed stamp that formats back to something that parses alike.
+      return parsed === null || JSON.stringify(parseStamp(formatStamp(parsed))) === JSON.stringify(parsed);
+    }),
+    { numRuns: 2000 },
+  );
   t.pass('no near-stamp threw; whatever parsed was well-formed');
 });
 
 t.test('property: generated stamps round-trip', async (t) => {
-  fc.assert(fc.property(stampArb, (stamp) => {
-    const text = formatStamp(stamp);
-    const parsed = parseStamp(text);
-    return parsed !== null && formatStamp(parsed) === text && JSON.stringify(parsed) === JSON.stringify(stamp);
-  }), { numRuns: 1000 });
+  fc.assert(
+    fc.property(stampArb, (stamp) => {
+      const text = formatStamp(stamp);
+      const parsed = parseStamp(text);
+      return parsed !== null && formatStamp(parsed) === text && JSON.stringify(parsed) === JSON.stringify(stamp);
+    }),
+    { numRuns: 1000 },
+  );
   t.pass('every generated stamp read back as written');
 });
 
 t.test('property: every proper prefix of a stamp parses to null or to a stamp that formats to that prefix', async (t) => {
-  fc.assert(fc.property(stampArb.filter((s) => s.length > 0), fc.nat(), (stamp, cut) => {
-    const text = formatStamp(stamp);
-    const prefix = text.slice(0, cut % text.length);
-    const parsed = parseStamp(prefix);
-    return parsed === null || formatStamp(parsed) === prefix;
-  }), { numRuns: 1000 });
+  fc.assert(
+    fc.property(
+      stampArb.filter((s) => s.length > 0),
+      fc.nat(),
+      (stamp, cut) => {
+        const text = formatStamp(stamp);
+        const prefix = text.slice(0, cut % text.length);
+        const parsed = parseStamp(prefix);
+        return parsed === null || formatStamp(parsed) === prefix;
+      },
+    ),
+    { numRuns: 1000 },
+  );
   t.pass('a truncated stamp reads as no stamp, or as exactly the entries its text still holds');
 });

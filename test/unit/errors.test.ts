@@ -15,7 +15,9 @@ t.test('docs/errors.md has a row for every code, and no row for a code that is n
 });
 
 t.test('no code is spelt out in the product outside the catalogue', async (t) => {
-  const files = execFileSync('git', ['ls-files', 'shared', 'webhook', 'watcher', 'certs', 'bin'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter((f) => f.endsWith('.ts'));
+  const files = execFileSync('git', ['ls-files', 'shared', 'webhook', 'watcher', 'certs', 'bin'], { cwd: ROOT, encoding: 'utf8' })
+    .split('\n')
+    .filter((f) => f.endsWith('.ts'));
   const offenders = files.filter((f) => f !== 'shared/errors.ts' && /'CS_ERR_|CONFIGSTAMP_ERR/.test(readFileSync(new URL(f, ROOT), 'utf8')));
   t.same(offenders, []);
 });

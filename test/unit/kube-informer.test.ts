@@ -40,27 +40,39 @@ async function runFor(informer: Informer, ms: number): Promise<void> {
 const obj = (name: string, rv: string) => ({ metadata: { name, namespace: 'ns', resourceVersion: rv } });
 
 t.test('lists every page, watches from the list version, relists on 410 Gone', async (t) => {
-  const { client, calls } = fakeClient([
-    () => ({ items: [obj('a', '1')], metadata: { continue: 'tok', resourceVersion: '5' } }),
-    () => ({ items: [obj('b', '2')], metadata: { resourceVersion: '5' } }),
-    () => ({ items: [obj('a', '1'), obj('b', '2'), obj('c', '7')], metadata: { resourceVersion: '9' } }),
-  ], [
-    async (on) => {
-      on({ type: 'ADDED', object: obj('c', '7') });
-      on({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '8' } } });
-      on({ type: 'ERROR', object: { kind: 'Status', code: 410 } });
-    },
-  ]);
+  const { client, calls } = fakeClient(
+    [
+      () => ({ items: [obj('a', '1')], metadata: { continue: 'tok', resourceVersion: '5' } }),
+      () => ({ items: [obj('b', '2')], metadata: { resourceVersion: '5' } }),
+      () => ({ items: [obj('a', '1'), obj('b', '2'), obj('c', '7')], metadata: { resourceVersion: '9' } }),
+    ],
+    [
+      async (on) => {
+        on({ type: 'ADDED', object: obj('c', '7') });
+        on({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '8' } } });
+        on({ type: 'ERROR', object: { kind: 'Status', code: 410 } });
+      },
+    ],
+  );
   const replaced: { names: string[]; initial: boolean }[] = [];
   const events: string[] = [];
   const restarts: string[] = [];
-  const informer = new Informer(client, { resource: 'configmaps', path: '/api/v1/configmaps' }, {
-    replace: (items, initial) => replaced.push({ names: items.map((i) => (i as { metadata: { name: string } }).metadata.name), initial }),
-    event: (type, o) => events.push(`${type} ${(o as { metadata: { name: string } }).metadata.name}`),
-    restarted: (reason) => restarts.push(reason),
-  }, createLogger('silent', 'test'), { watchTimeoutMs: 60_000, backoffMs: { base: 1, max: 2 } });
+  const informer = new Informer(
+    client,
+    { resource: 'configmaps', path: '/api/v1/configmaps' },
+    {
+      replace: (items, initial) => replaced.push({ names: items.map((i) => (i as { metadata: { name: string } }).metadata.name), initial }),
+      event: (type, o) => events.push(`${type} ${(o as { metadata: { name: string } }).metadata.name}`),
+      restarted: (reason) => restarts.push(reason),
+    },
+    createLogger('silent', 'test'),
+    { watchTimeoutMs: 60_000, backoffMs: { base: 1, max: 2 } },
+  );
   await runFor(informer, 50);
-  t.same(replaced, [{ names: ['a', 'b'], initial: true }, { names: ['a', 'b', 'c'], initial: false }]);
+  t.same(replaced, [
+    { names: ['a', 'b'], initial: true },
+    { names: ['a', 'b', 'c'], initial: false },
+  ]);
   t.same(events, ['ADDED c'], 'bookmarks and errors are not handed on');
   t.same(restarts, ['gone']);
   t.equal(calls[1]!.query.continue, 'tok', 'second page asked with the continue token');
@@ -70,48 +82,80 @@ t.test('lists every page, watches from the list version, relists on 410 Gone', a
 });
 
 t.test('a broken stream relists after a backoff; an optional resource that is not served counts as empty', async (t) => {
-  const { client } = fakeClient([
-    () => ({ items: [obj('a', '1')], metadata: { resourceVersion: '3' } }),
-    () => ({ items: [obj('a', '4')], metadata: { resourceVersion: '4' } }),
-  ], [async () => { throw new Error('socket hang up'); }]);
+  const { client } = fakeClient(
+    [() => ({ items: [obj('a', '1')], metadata: { resourceVersion: '3' } }), () => ({ items: [obj('a', '4')], metadata: { resourceVersion: '4' } })],
+    [
+      async () => {
+        throw new Error('socket hang up');
+      },
+    ],
+  );
   const replaced: boolean[] = [];
   const restarts: string[] = [];
-  const informer = new Informer(client, { resource: 'x', path: '/x' }, {
-    replace: (_items, initial) => replaced.push(initial), event: () => undefined, restarted: (reason) => restarts.push(reason),
-  }, createLogger('silent', 'test'), { watchTimeoutMs: 60_000, backoffMs: { base: 1, max: 2 } });
+  const informer = new Informer(
+    client,
+    { resource: 'x', path: '/x' },
+    {
+      replace: (_items, initial) => replaced.push(initial),
+      event: () => undefined,
+      restarted: (reason) => restarts.push(reason),
+    },
+    createLogger('silent', 'test'),
+    { watchTimeoutMs: 60_000, backoffMs: { base: 1, max: 2 } },
+  );
   await runFor(informer, 50);
   t.same(replaced, [true, false]);
   t.same(restarts, ['error']);
 
   const missing = fakeKube({
-    request: async () => { throw new KubeApiError(404, 'NotFound', 'the server could not find the requested resource'); },
+    request: async () => {
+      throw new KubeApiError(404, 'NotFound', 'the server could not find the requested resource');
+    },
     watch: async () => undefined,
   });
   const seen: number[] = [];
-  const optional = new Informer(missing, { resource: 'rollouts', path: '/apis/argoproj.io/v1alpha1/rollouts', optional: true }, {
-    replace: (items) => seen.push(items.length), event: () => undefined, restarted: () => undefined,
-  }, createLogger('silent', 'test'), { watchTimeoutMs: 60_000, backoffMs: { base: 5, max: 5 } });
+  const optional = new Informer(
+    missing,
+    { resource: 'rollouts', path: '/apis/argoproj.io/v1alpha1/rollouts', optional: true },
+    {
+      replace: (items) => seen.push(items.length),
+      event: () => undefined,
+      restarted: () => undefined,
+    },
+    createLogger('silent', 'test'),
+    { watchTimeoutMs: 60_000, backoffMs: { base: 5, max: 5 } },
+  );
   await runFor(optional, 30);
   t.equal(optional.hasSynced, true, 'synced (empty) so readiness does not wait for a CRD');
   t.same(seen, [0], 'replaced once with nothing');
 });
 
 t.test('transform is applied to every listed item and watched object; the watch resumes from the untransformed version', async (t) => {
-  const { client, calls } = fakeClient([
-    () => ({ items: [{ ...obj('a', '1'), data: { big: 'x' } }], metadata: { resourceVersion: '5' } }),
-  ], [
-    async (on) => {
-      on({ type: 'MODIFIED', object: { ...obj('a', '6'), data: { big: 'y' } } });
-      throw new Error('stream broke');
-    },
-  ]);
+  const { client, calls } = fakeClient(
+    [() => ({ items: [{ ...obj('a', '1'), data: { big: 'x' } }], metadata: { resourceVersion: '5' } })],
+    [
+      async (on) => {
+        on({ type: 'MODIFIED', object: { ...obj('a', '6'), data: { big: 'y' } } });
+        throw new Error('stream broke');
+      },
+    ],
+  );
   const seen: unknown[] = [];
-  const informer = new Informer(client, {
-    resource: 'configmaps', path: '/api/v1/configmaps',
-    transform: (o) => ({ name: (o as { metadata: { name: string } }).metadata.name }),
-  }, {
-    replace: (items) => void seen.push(...items), event: (_type, o) => void seen.push(o), restarted: () => undefined,
-  }, createLogger('silent', 'test'), { watchTimeoutMs: 60_000, backoffMs: { base: 1, max: 2 } });
+  const informer = new Informer(
+    client,
+    {
+      resource: 'configmaps',
+      path: '/api/v1/configmaps',
+      transform: (o) => ({ name: (o as { metadata: { name: string } }).metadata.name }),
+    },
+    {
+      replace: (items) => void seen.push(...items),
+      event: (_type, o) => void seen.push(o),
+      restarted: () => undefined,
+    },
+    createLogger('silent', 'test'),
+    { watchTimeoutMs: 60_000, backoffMs: { base: 1, max: 2 } },
+  );
   await runFor(informer, 30);
   t.same(seen.slice(0, 2), [{ name: 'a' }, { name: 'a' }], 'handlers see only the transformed objects');
   t.equal(calls[1]!.query.resourceVersion, '5');

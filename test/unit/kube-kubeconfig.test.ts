@@ -41,7 +41,8 @@ interface Entries {
 /** A kubeconfig with one cluster "c", user "u" and context "x" (current). */
 function kubeconfig(entries: Entries = {}): Record<string, unknown> {
   return {
-    apiVersion: 'v1', kind: 'Config',
+    apiVersion: 'v1',
+    kind: 'Config',
     clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:6443', ...CA_DATA, ...entries.cluster } }],
     users: entries.user === null ? [] : [{ name: 'u', user: entries.user ?? {} }],
     contexts: [{ name: 'x', context: { cluster: 'c', ...(entries.user === null ? {} : { user: 'u' }), ...entries.context } }],
@@ -77,31 +78,61 @@ async function loadError(path: string, options: KubeconfigOptions = { env: {} })
 t.test('each field of a kubeconfig, files relative to its directory, data as base64', async (t) => {
   const dir = tempDir(t);
   write(dir, {
-    'pki/ca.crt': ca.certPem, 'pki/alice.crt': alice.certPem, 'pki/alice.key': alice.keyPem, 'pki/token': `  ${SECRET}\n`,
+    'pki/ca.crt': ca.certPem,
+    'pki/alice.crt': alice.certPem,
+    'pki/alice.key': alice.keyPem,
+    'pki/token': `  ${SECRET}\n`,
   });
   const cases: { name: string; entries: Entries; headers?: Record<string, string>; tls?: Record<string, unknown>; server?: string }[] = [
     { name: 'token', entries: { user: { token: SECRET } }, headers: { Authorization: `Bearer ${SECRET}` } },
     { name: 'tokenFile, relative, trimmed', entries: { user: { tokenFile: '../pki/token' } }, headers: { Authorization: `Bearer ${SECRET}` } },
-    { name: 'tokenFile wins over token (client-go)', entries: { user: { token: 'stale', tokenFile: '../pki/token' } }, headers: { Authorization: `Bearer ${SECRET}` } },
+    {
+      name: 'tokenFile wins over token (client-go)',
+      entries: { user: { token: 'stale', tokenFile: '../pki/token' } },
+      headers: { Authorization: `Bearer ${SECRET}` },
+    },
     { name: 'username/password', entries: { user: { username: 'bob', password: PASSWORD } }, headers: { Authorization: `Basic ${b64(`bob:${PASSWORD}`)}` } },
     { name: 'username without password', entries: { user: { username: 'bob' } }, headers: { Authorization: `Basic ${b64('bob:')}` } },
     { name: 'no credentials', entries: { user: {} }, headers: {} },
     { name: 'a context without a user', entries: { user: null }, headers: {} },
-    { name: 'client certificate and key as data', entries: { user: { 'client-certificate-data': b64(alice.certPem), 'client-key-data': b64(alice.keyPem) } },
-      tls: { cert: Buffer.from(alice.certPem), key: Buffer.from(alice.keyPem) }, headers: {} },
-    { name: 'client certificate and key as relative files', entries: { user: { 'client-certificate': '../pki/alice.crt', 'client-key': '../pki/alice.key' } },
-      tls: { cert: Buffer.from(alice.certPem), key: Buffer.from(alice.keyPem) } },
+    {
+      name: 'client certificate and key as data',
+      entries: { user: { 'client-certificate-data': b64(alice.certPem), 'client-key-data': b64(alice.keyPem) } },
+      tls: { cert: Buffer.from(alice.certPem), key: Buffer.from(alice.keyPem) },
+      headers: {},
+    },
+    {
+      name: 'client certificate and key as relative files',
+      entries: { user: { 'client-certificate': '../pki/alice.crt', 'client-key': '../pki/alice.key' } },
+      tls: { cert: Buffer.from(alice.certPem), key: Buffer.from(alice.keyPem) },
+    },
     { name: 'certificate-authority-data', entries: {}, tls: { ca: Buffer.from(ca.certPem), rejectUnauthorized: true } },
-    { name: 'certificate-authority, relative', entries: { cluster: { 'certificate-authority-data': null, 'certificate-authority': '../pki/ca.crt' } },
-      tls: { ca: Buffer.from(ca.certPem) } },
-    { name: 'certificate-authority, absolute', entries: { cluster: { 'certificate-authority-data': null, 'certificate-authority': path.join(dir, 'pki/ca.crt') } },
-      tls: { ca: Buffer.from(ca.certPem) } },
-    { name: 'insecure-skip-tls-verify', entries: { cluster: { 'certificate-authority-data': null, 'insecure-skip-tls-verify': true } },
-      tls: { ca: undefined, rejectUnauthorized: false } },
+    {
+      name: 'certificate-authority, relative',
+      entries: { cluster: { 'certificate-authority-data': null, 'certificate-authority': '../pki/ca.crt' } },
+      tls: { ca: Buffer.from(ca.certPem) },
+    },
+    {
+      name: 'certificate-authority, absolute',
+      entries: { cluster: { 'certificate-authority-data': null, 'certificate-authority': path.join(dir, 'pki/ca.crt') } },
+      tls: { ca: Buffer.from(ca.certPem) },
+    },
+    {
+      name: 'insecure-skip-tls-verify',
+      entries: { cluster: { 'certificate-authority-data': null, 'insecure-skip-tls-verify': true } },
+      tls: { ca: undefined, rejectUnauthorized: false },
+    },
     { name: 'tls-server-name', entries: { cluster: { 'tls-server-name': 'kube.test' } }, tls: { servername: 'kube.test' } },
-    { name: 'a server with a path prefix', entries: { cluster: { server: 'https://example.test/k8s/clusters/c-1' } }, server: 'https://example.test/k8s/clusters/c-1' },
-    { name: 'base64 data wrapped over lines', entries: { cluster: { 'certificate-authority-data': b64(ca.certPem).replace(/(.{64})/g, '$1\n') } },
-      tls: { ca: Buffer.from(ca.certPem) } },
+    {
+      name: 'a server with a path prefix',
+      entries: { cluster: { server: 'https://example.test/k8s/clusters/c-1' } },
+      server: 'https://example.test/k8s/clusters/c-1',
+    },
+    {
+      name: 'base64 data wrapped over lines',
+      entries: { cluster: { 'certificate-authority-data': b64(ca.certPem).replace(/(.{64})/g, '$1\n') } },
+      tls: { ca: Buffer.from(ca.certPem) },
+    },
   ];
   for (const c of cases) {
     const file = write(dir, { [`conf/${c.name.replace(/\W+/g, '-')}.yaml`]: kubeconfig(c.entries) });
@@ -113,16 +144,24 @@ t.test('each field of a kubeconfig, files relative to its directory, data as bas
 });
 
 t.test('parseKubeconfig resolves relative paths against the kubeconfig directory, not the working directory', async (t) => {
-  const selection = parseKubeconfig(stringify(kubeconfig({
-    cluster: { 'certificate-authority-data': null, 'certificate-authority': 'ca.crt' },
-    user: { tokenFile: './sub/token', 'client-certificate': '/abs/alice.crt', 'client-key': '../alice.key' },
-  })), '/home/me/.kube/config');
+  const selection = parseKubeconfig(
+    stringify(
+      kubeconfig({
+        cluster: { 'certificate-authority-data': null, 'certificate-authority': 'ca.crt' },
+        user: { tokenFile: './sub/token', 'client-certificate': '/abs/alice.crt', 'client-key': '../alice.key' },
+      }),
+    ),
+    '/home/me/.kube/config',
+  );
   t.strictSame(selection.cluster.ca, { file: '/home/me/.kube/ca.crt' });
   t.equal(selection.user.tokenFile, '/home/me/.kube/sub/token');
   t.strictSame(selection.user.clientCertificate, { file: '/abs/alice.crt' });
   t.strictSame(selection.user.clientKey, { file: '/home/me/alice.key' });
   t.equal(selection.context, 'x');
-  for (const [plugin, user] of [['exec', { exec: { command: 'aws' } }], ['auth-provider', { 'auth-provider': { name: 'gcp' } }]] as const) {
+  for (const [plugin, user] of [
+    ['exec', { exec: { command: 'aws' } }],
+    ['auth-provider', { 'auth-provider': { name: 'gcp' } }],
+  ] as const) {
     t.strictSame(parseKubeconfig(stringify(kubeconfig({ user })), '/k/config').user, { plugin }, `${plugin}: left to the plugin fallback`);
   }
 });
@@ -141,42 +180,114 @@ t.test('every invalid kubeconfig is a CS_ERR_KUBECONFIG naming the problem, neve
   const other = issueClientCertificate(ca, { commonName: 'other' });
   const secretUser = { token: SECRET };
   const cases: { name: string; config: string | object; message: RegExp }[] = [
-    { name: 'malformed YAML', config: `users:\n- name: u\n  user:\n    token: ${SECRET}\n   bad: [`, message: /malformed YAML at line \d+, column \d+ \(\w+\)/ },
-    { name: 'duplicate key', config: `current-context: x\nusers:\n- name: u\n  user: {token: ${SECRET}, token: ${SECRET}}\n`, message: /malformed YAML .*DUPLICATE_KEY/ },
+    {
+      name: 'malformed YAML',
+      config: `users:\n- name: u\n  user:\n    token: ${SECRET}\n   bad: [`,
+      message: /malformed YAML at line \d+, column \d+ \(\w+\)/,
+    },
+    {
+      name: 'duplicate key',
+      config: `current-context: x\nusers:\n- name: u\n  user: {token: ${SECRET}, token: ${SECRET}}\n`,
+      message: /malformed YAML .*DUPLICATE_KEY/,
+    },
     { name: 'not a mapping', config: `- ${SECRET}\n`, message: /not a kubeconfig/ },
     { name: 'an empty file', config: '', message: /current-context is not set/ },
     { name: 'no current-context', config: { ...kubeconfig({ user: secretUser }), 'current-context': undefined }, message: /current-context is not set/ },
-    { name: 'unknown current-context', config: { ...kubeconfig({ user: secretUser }), 'current-context': 'nope' }, message: /current-context "nope" is not among its contexts/ },
-    { name: 'unknown cluster', config: kubeconfig({ user: secretUser, context: { cluster: 'gone' } }), message: /context "x": cluster "gone" is not among its clusters/ },
+    {
+      name: 'unknown current-context',
+      config: { ...kubeconfig({ user: secretUser }), 'current-context': 'nope' },
+      message: /current-context "nope" is not among its contexts/,
+    },
+    {
+      name: 'unknown cluster',
+      config: kubeconfig({ user: secretUser, context: { cluster: 'gone' } }),
+      message: /context "x": cluster "gone" is not among its clusters/,
+    },
     { name: 'unknown user', config: kubeconfig({ user: secretUser, context: { user: 'gone' } }), message: /context "x": user "gone" is not among its users/ },
     { name: 'context without a cluster', config: kubeconfig({ user: secretUser, context: { cluster: null } }), message: /context "x": cluster is not set/ },
     { name: 'clusters not a list', config: { ...kubeconfig({ user: secretUser }), clusters: { c: {} } }, message: /clusters must be a list/ },
     { name: 'an entry without a name', config: { ...kubeconfig({ user: secretUser }), users: [{ user: secretUser }] }, message: /users\[0\] has no name/ },
-    { name: 'a duplicate name', config: { ...kubeconfig(), users: [{ name: 'u', user: secretUser }, { name: 'u', user: secretUser }] }, message: /users: duplicate name "u"/ },
+    {
+      name: 'a duplicate name',
+      config: {
+        ...kubeconfig(),
+        users: [
+          { name: 'u', user: secretUser },
+          { name: 'u', user: secretUser },
+        ],
+      },
+      message: /users: duplicate name "u"/,
+    },
     { name: 'a body that is not a mapping', config: { ...kubeconfig(), users: [{ name: 'u', user: SECRET }] }, message: /users "u": user must be a mapping/ },
     { name: 'no server', config: kubeconfig({ user: secretUser, cluster: { server: null } }), message: /cluster "c": server is not set/ },
     { name: 'a plain-HTTP server', config: kubeconfig({ cluster: { server: 'http://127.0.0.1:8080' } }), message: /server must be an https:\/\/ URL/ },
     { name: 'a server that is not a URL', config: kubeconfig({ cluster: { server: '127.0.0.1:6443' } }), message: /server must be an https:\/\/ URL/ },
     { name: 'proxy-url', config: kubeconfig({ cluster: { 'proxy-url': 'http://proxy:3128' } }), message: /proxy-url is not supported/ },
-    { name: 'CA file and data', config: kubeconfig({ cluster: { 'certificate-authority': 'ca.crt' } }), message: /certificate-authority and certificate-authority-data are both set/ },
-    { name: 'bad base64', config: kubeconfig({ cluster: { 'certificate-authority-data': 'not*base64' } }), message: /certificate-authority-data is not valid base64/ },
-    { name: 'insecure with a CA', config: kubeconfig({ cluster: { 'insecure-skip-tls-verify': true } }), message: /insecure-skip-tls-verify cannot be combined/ },
-    { name: 'insecure not a boolean', config: kubeconfig({ cluster: { 'certificate-authority-data': null, 'insecure-skip-tls-verify': 'yes' } }), message: /insecure-skip-tls-verify must be true or false/ },
+    {
+      name: 'CA file and data',
+      config: kubeconfig({ cluster: { 'certificate-authority': 'ca.crt' } }),
+      message: /certificate-authority and certificate-authority-data are both set/,
+    },
+    {
+      name: 'bad base64',
+      config: kubeconfig({ cluster: { 'certificate-authority-data': 'not*base64' } }),
+      message: /certificate-authority-data is not valid base64/,
+    },
+    {
+      name: 'insecure with a CA',
+      config: kubeconfig({ cluster: { 'insecure-skip-tls-verify': true } }),
+      message: /insecure-skip-tls-verify cannot be combined/,
+    },
+    {
+      name: 'insecure not a boolean',
+      config: kubeconfig({ cluster: { 'certificate-authority-data': null, 'insecure-skip-tls-verify': 'yes' } }),
+      message: /insecure-skip-tls-verify must be true or false/,
+    },
     { name: 'a token that is not a string', config: kubeconfig({ user: { token: 12345 } }), message: /user "u": token must be a string/ },
-    { name: 'certificate without key', config: kubeconfig({ user: { 'client-certificate-data': b64(alice.certPem) } }), message: /client-certificate is set without client-key/ },
-    { name: 'key without certificate', config: kubeconfig({ user: { 'client-key-data': b64(alice.keyPem) } }), message: /client-key is set without client-certificate/ },
-    { name: 'token and basic', config: kubeconfig({ user: { token: SECRET, username: 'bob', password: PASSWORD } }), message: /a token and username\/password are both set/ },
+    {
+      name: 'certificate without key',
+      config: kubeconfig({ user: { 'client-certificate-data': b64(alice.certPem) } }),
+      message: /client-certificate is set without client-key/,
+    },
+    {
+      name: 'key without certificate',
+      config: kubeconfig({ user: { 'client-key-data': b64(alice.keyPem) } }),
+      message: /client-key is set without client-certificate/,
+    },
+    {
+      name: 'token and basic',
+      config: kubeconfig({ user: { token: SECRET, username: 'bob', password: PASSWORD } }),
+      message: /a token and username\/password are both set/,
+    },
     { name: 'password without username', config: kubeconfig({ user: { password: PASSWORD } }), message: /password is set without username/ },
     { name: 'impersonation', config: kubeconfig({ user: { token: SECRET, as: 'admin' } }), message: /impersonation \(as\) is not supported/ },
-    { name: 'every problem at once', config: kubeconfig({ cluster: { server: null, 'proxy-url': 'http://p' }, user: { password: PASSWORD } }),
-      message: /server is not set; .*proxy-url is not supported .*; user "u": password is set without username/ },
-    { name: 'a missing CA file', config: kubeconfig({ cluster: { 'certificate-authority-data': null, 'certificate-authority': 'gone.crt' } }), message: /cannot read certificate-authority \S+gone\.crt \(ENOENT\)/ },
-    { name: 'a missing client key file', config: kubeconfig({ user: { 'client-certificate': 'alice.crt', 'client-key': 'gone.key' } }), message: /cannot read client-key \S+gone\.key \(ENOENT\)/ },
+    {
+      name: 'every problem at once',
+      config: kubeconfig({ cluster: { server: null, 'proxy-url': 'http://p' }, user: { password: PASSWORD } }),
+      message: /server is not set; .*proxy-url is not supported .*; user "u": password is set without username/,
+    },
+    {
+      name: 'a missing CA file',
+      config: kubeconfig({ cluster: { 'certificate-authority-data': null, 'certificate-authority': 'gone.crt' } }),
+      message: /cannot read certificate-authority \S+gone\.crt \(ENOENT\)/,
+    },
+    {
+      name: 'a missing client key file',
+      config: kubeconfig({ user: { 'client-certificate': 'alice.crt', 'client-key': 'gone.key' } }),
+      message: /cannot read client-key \S+gone\.key \(ENOENT\)/,
+    },
     { name: 'a missing token file', config: kubeconfig({ user: { tokenFile: 'gone' } }), message: /cannot read token file \S+gone \(ENOENT\)/ },
     { name: 'an empty token file', config: kubeconfig({ user: { tokenFile: 'empty-token' } }), message: /token file \S+empty-token \(the file is empty\)/ },
-    { name: 'a CA that is not PEM', config: kubeconfig({ cluster: { 'certificate-authority-data': null, 'certificate-authority': 'garbage.pem' } }), message: /the certificate-authority is not usable/ },
-    { name: 'a key that does not match the certificate', config: kubeconfig({ user: { 'client-certificate-data': b64(alice.certPem), 'client-key-data': b64(other.keyPem) } }),
-      message: /the client certificate and key is not usable \(.*mismatch/ },
+    {
+      name: 'a CA that is not PEM',
+      config: kubeconfig({ cluster: { 'certificate-authority-data': null, 'certificate-authority': 'garbage.pem' } }),
+      message: /the certificate-authority is not usable/,
+    },
+    {
+      name: 'a key that does not match the certificate',
+      config: kubeconfig({ user: { 'client-certificate-data': b64(alice.certPem), 'client-key-data': b64(other.keyPem) } }),
+      message: /the client certificate and key is not usable \(.*mismatch/,
+    },
   ];
   for (const c of cases) {
     const file = write(dir, { [`${c.name.replace(/\W+/g, '-')}.yaml`]: c.config });
@@ -214,14 +325,22 @@ t.test('in-cluster: KUBERNETES_SERVICE_HOST/PORT and the mounted token and CA', 
     ['no env', {}, dir, /^loading kubeconfig \(in-cluster\): KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set/],
     ['no port', { KUBERNETES_SERVICE_HOST: '10.96.0.1' }, dir, /are not set/],
     ['a bad port', { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: 'https' }, dir, /do not make a URL/],
-    ['no token mounted', { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' }, path.join(dir, 'nowhere'), /cannot read token file \S+\/nowhere\/token \(ENOENT\)/],
+    [
+      'no token mounted',
+      { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' },
+      path.join(dir, 'nowhere'),
+      /cannot read token file \S+\/nowhere\/token \(ENOENT\)/,
+    ],
   ];
   for (const [name, env, serviceAccountDir, message] of errors) {
     t.match(await loadError('', { env, serviceAccountDir }), { code: ErrorCodes.KUBECONFIG, message }, name);
   }
   unlinkSync(path.join(dir, 'ca.crt'));
-  t.match(await loadError('', options({ KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' })),
-    { message: /cannot read certificate-authority \S+ca\.crt \(ENOENT\)/ }, 'no CA mounted');
+  t.match(
+    await loadError('', options({ KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' })),
+    { message: /cannot read certificate-authority \S+ca\.crt \(ENOENT\)/ },
+    'no CA mounted',
+  );
 });
 
 t.test('a token file is read again once its token is over a minute old; a failed read keeps the last', async (t) => {
@@ -248,18 +367,25 @@ t.test('a token file is read again once its token is over a minute old; a failed
 
 /** A local HTTPS server that answers who the request authenticated as. */
 async function whoAmIServer(t: TeardownTarget): Promise<string> {
-  const server = https.createServer({ cert: serving.certPem, key: serving.keyPem, ca: [ca.certPem], requestCert: true, rejectUnauthorized: false }, (req, res) => {
-    const socket = req.socket as TLSSocket;
-    const clientCommonName = socket.authorized ? socket.getPeerCertificate().subject.CN : null;
-    res.setHeader('Content-Type', 'application/json');
-    res.end(JSON.stringify({ authorization: req.headers.authorization ?? null, clientCommonName, path: req.url }));
-  });
+  const server = https.createServer(
+    { cert: serving.certPem, key: serving.keyPem, ca: [ca.certPem], requestCert: true, rejectUnauthorized: false },
+    (req, res) => {
+      const socket = req.socket as TLSSocket;
+      const clientCommonName = socket.authorized ? socket.getPeerCertificate().subject.CN : null;
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify({ authorization: req.headers.authorization ?? null, clientCommonName, path: req.url }));
+    },
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
   return `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-interface WhoAmI { authorization: string | null; clientCommonName: string | null; path: string }
+interface WhoAmI {
+  authorization: string | null;
+  clientCommonName: string | null;
+  path: string;
+}
 
 async function whoAmI(t: TeardownTarget, access: ClusterAccess, path = '/api'): Promise<WhoAmI> {
   const client = await KubeClient.create(access, 'kubeconfig-test');
@@ -276,18 +402,42 @@ t.test('requests made with the loaded config authenticate against a real HTTPS s
 
   t.match(await whoAmI(t, await load({ user: { token: SECRET } }, 'token')), { authorization: `Bearer ${SECRET}`, clientCommonName: null });
   t.match(await whoAmI(t, await load({ user: { username: 'bob', password: PASSWORD } }, 'basic')), { authorization: `Basic ${b64(`bob:${PASSWORD}`)}` });
-  t.match(await whoAmI(t, await load({ user: { 'client-certificate': 'alice.crt', 'client-key': 'alice.key' } }, 'cert')),
-    { authorization: null, clientCommonName: 'alice' }, 'client-certificate authentication');
-  t.match(await whoAmI(t, await load({ cluster: { 'certificate-authority-data': null, 'certificate-authority': 'ca.crt', server: `${server}/prefix/` }, user: { token: SECRET } }, 'prefix')),
-    { path: '/prefix/api' }, 'a path prefix on the server URL');
-  t.match(await whoAmI(t, await load({ cluster: { server: server.replace('127.0.0.1', 'localhost'), 'tls-server-name': 'kube.test' } }, 'sni')),
-    { authorization: null }, 'tls-server-name: the certificate is checked against kube.test, not localhost');
-  await t.rejects(whoAmI(t, await load({ cluster: { server: server.replace('127.0.0.1', 'localhost') } }, 'no-sni')), /localhost/,
-    'without tls-server-name, localhost is not in the certificate');
-  await t.rejects(whoAmI(t, await load({ cluster: { 'certificate-authority-data': null } }, 'no-ca')), /self.signed|unable to verify|local issuer/,
-    'without a CA, the server is not trusted');
-  t.match(await whoAmI(t, await load({ cluster: { 'certificate-authority-data': null, 'insecure-skip-tls-verify': true } }, 'insecure')), { path: '/api' },
-    'insecure-skip-tls-verify');
+  t.match(
+    await whoAmI(t, await load({ user: { 'client-certificate': 'alice.crt', 'client-key': 'alice.key' } }, 'cert')),
+    { authorization: null, clientCommonName: 'alice' },
+    'client-certificate authentication',
+  );
+  t.match(
+    await whoAmI(
+      t,
+      await load(
+        { cluster: { 'certificate-authority-data': null, 'certificate-authority': 'ca.crt', server: `${server}/prefix/` }, user: { token: SECRET } },
+        'prefix',
+      ),
+    ),
+    { path: '/prefix/api' },
+    'a path prefix on the server URL',
+  );
+  t.match(
+    await whoAmI(t, await load({ cluster: { server: server.replace('127.0.0.1', 'localhost'), 'tls-server-name': 'kube.test' } }, 'sni')),
+    { authorization: null },
+    'tls-server-name: the certificate is checked against kube.test, not localhost',
+  );
+  await t.rejects(
+    whoAmI(t, await load({ cluster: { server: server.replace('127.0.0.1', 'localhost') } }, 'no-sni')),
+    /localhost/,
+    'without tls-server-name, localhost is not in the certificate',
+  );
+  await t.rejects(
+    whoAmI(t, await load({ cluster: { 'certificate-authority-data': null } }, 'no-ca')),
+    /self.signed|unable to verify|local issuer/,
+    'without a CA, the server is not trusted',
+  );
+  t.match(
+    await whoAmI(t, await load({ cluster: { 'certificate-authority-data': null, 'insecure-skip-tls-verify': true } }, 'insecure')),
+    { path: '/api' },
+    'insecure-skip-tls-verify',
+  );
 });
 
 t.test('in-cluster against a real HTTPS server: the rotated token is sent after a minute', async (t) => {
@@ -306,7 +456,9 @@ t.test('in-cluster against a real HTTPS server: the rotated token is sent after 
 
 const EXEC_USER = {
   exec: {
-    apiVersion: 'client.authentication.k8s.io/v1', interactiveMode: 'Never', command: process.execPath,
+    apiVersion: 'client.authentication.k8s.io/v1',
+    interactiveMode: 'Never',
+    command: process.execPath,
     args: ['-e', 'console.log(JSON.stringify({ apiVersion: "client.authentication.k8s.io/v1", kind: "ExecCredential", status: { token: "exec-token" } }))'],
   },
 };
@@ -317,7 +469,11 @@ t.test('an exec credential plugin goes through @kubernetes/client-node', async (
   const file = write(dir, { config: kubeconfig({ cluster: { server }, user: EXEC_USER }) });
   t.match(await whoAmI(t, await loadKubeConfig(file, { env: {} })), { authorization: 'Bearer exec-token' });
   const broken = write(dir, { broken: kubeconfig({ cluster: { server }, user: { exec: { ...EXEC_USER.exec, args: ['-e', 'process.exit(3)'] } } }) });
-  t.match(await loadError(broken), { code: ErrorCodes.KUBECONFIG, message: /^loading kubeconfig \S+broken: credential plugin \(exec\): failed without a message$/ }, 'a failing plugin fails the load');
+  t.match(
+    await loadError(broken),
+    { code: ErrorCodes.KUBECONFIG, message: /^loading kubeconfig \S+broken: credential plugin \(exec\): failed without a message$/ },
+    'a failing plugin fails the load',
+  );
 });
 
 t.test('only a credential plugin loads @kubernetes/client-node', async (t) => {

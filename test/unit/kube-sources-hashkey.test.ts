@@ -22,20 +22,45 @@ t.test('fetchSources: objects by id, null for absent ones, at most `concurrency`
       return path.endsWith('/missing') ? null : { metadata: { name: path.split('/').pop() } };
     },
   });
-  const keys = [{ kind: 'ConfigMap' as const, name: 'a' }, { kind: 'Secret' as const, name: 'b' }, { kind: 'ConfigMap' as const, name: 'missing' }, { kind: 'ConfigMap' as const, name: 'c' }];
+  const keys = [
+    { kind: 'ConfigMap' as const, name: 'a' },
+    { kind: 'Secret' as const, name: 'b' },
+    { kind: 'ConfigMap' as const, name: 'missing' },
+    { kind: 'ConfigMap' as const, name: 'c' },
+  ];
   const got = await fetchSources(client, 'shop', keys, { concurrency: 2, deadlineMs: 1000 });
   t.same([...got.keys()], ['ConfigMap/a', 'Secret/b', 'ConfigMap/missing', 'ConfigMap/c']);
   t.equal(got.get('ConfigMap/missing'), null);
   t.equal(most, 2, 'bounded');
-  t.same(client.calls.map((c) => c.path), ['/api/v1/namespaces/shop/configmaps/a', '/api/v1/namespaces/shop/secrets/b', '/api/v1/namespaces/shop/configmaps/missing', '/api/v1/namespaces/shop/configmaps/c']);
+  t.same(
+    client.calls.map((c) => c.path),
+    [
+      '/api/v1/namespaces/shop/configmaps/a',
+      '/api/v1/namespaces/shop/secrets/b',
+      '/api/v1/namespaces/shop/configmaps/missing',
+      '/api/v1/namespaces/shop/configmaps/c',
+    ],
+  );
   t.same(await mapBounded([], 3, async () => 1), [], 'nothing to do');
 });
 
 t.test('fetchSources: a deadline or a failure is one error naming the source, never a body', async (t) => {
-  const hang = fakeKube({ getOrNull: (_p, options) => new Promise((_r, reject) => options?.signal?.addEventListener('abort', () => reject(new Error('aborted')))) });
-  await t.rejects(fetchSources(hang, 'shop', [{ kind: 'Secret', name: 'db' }], { concurrency: 1, deadlineMs: 30 }), { code: 'CS_ERR_DEADLINE', message: 'reading Secret shop/db: no answer within 30 ms' });
-  const denied = fakeKube({ getOrNull: async () => { throw new KubeApiError(403, 'Forbidden', 'secrets "db" is forbidden'); } });
-  await t.rejects(fetchSources(denied, 'shop', [{ kind: 'Secret', name: 'db' }], { concurrency: 1, deadlineMs: 1000 }), { code: 'CS_ERR_SOURCE_READ', message: /Secret shop\/db.*forbidden/ });
+  const hang = fakeKube({
+    getOrNull: (_p, options) => new Promise((_r, reject) => options?.signal?.addEventListener('abort', () => reject(new Error('aborted')))),
+  });
+  await t.rejects(fetchSources(hang, 'shop', [{ kind: 'Secret', name: 'db' }], { concurrency: 1, deadlineMs: 30 }), {
+    code: 'CS_ERR_DEADLINE',
+    message: 'reading Secret shop/db: no answer within 30 ms',
+  });
+  const denied = fakeKube({
+    getOrNull: async () => {
+      throw new KubeApiError(403, 'Forbidden', 'secrets "db" is forbidden');
+    },
+  });
+  await t.rejects(fetchSources(denied, 'shop', [{ kind: 'Secret', name: 'db' }], { concurrency: 1, deadlineMs: 1000 }), {
+    code: 'CS_ERR_SOURCE_READ',
+    message: /Secret shop\/db.*forbidden/,
+  });
 });
 
 t.test('ensureHashKey: reads an existing key, creates a missing one, and a racing creator wins alike', async (t) => {
@@ -53,9 +78,11 @@ t.test('ensureHashKey: reads an existing key, creates a missing one, and a racin
   let reads = 0;
   const race = fakeKube({
     getOrNull: async () => (reads++ === 0 ? null : { data: { key: keyData } }),
-    request: async () => { throw new KubeApiError(409, 'AlreadyExists', 'secrets "configstamp-hash-key" already exists'); },
+    request: async () => {
+      throw new KubeApiError(409, 'AlreadyExists', 'secrets "configstamp-hash-key" already exists');
+    },
   });
-  t.same(await ensureHashKey(race, ref), { key: Buffer.from(keyData, 'base64'), created: false }, 'the 409 loser reads the winner\'s key');
+  t.same(await ensureHashKey(race, ref), { key: Buffer.from(keyData, 'base64'), created: false }, "the 409 loser reads the winner's key");
 
   const short = fakeKube({ getOrNull: async () => ({ data: { key: Buffer.alloc(8).toString('base64') } }) });
   await t.rejects(readHashKey(short, ref), { code: 'CS_ERR_HASH_KEY', message: /8 bytes; at least 16/ });

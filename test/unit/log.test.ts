@@ -6,7 +6,15 @@ import { createLogger, formatLogfmt, pinoLevel } from '../../shared/log.js';
 
 function capture(): { stream: Writable; lines: string[] } {
   const lines: string[] = [];
-  return { lines, stream: new Writable({ write(c: Buffer, _e, done) { lines.push(c.toString()); done(); } }) };
+  return {
+    lines,
+    stream: new Writable({
+      write(c: Buffer, _e, done) {
+        lines.push(c.toString());
+        done();
+      },
+    }),
+  };
 }
 
 t.test('text: logfmt with time, level and msg first, words bare and the rest quoted', async (t) => {
@@ -15,7 +23,10 @@ t.test('text: logfmt with time, level and msg first, words bare and the rest quo
   log.warn({ setting: '--enable-pprof', count: 3, nested: { a: 1 } }, 'no "pprof" here');
   log.debug('hidden');
   t.equal(lines.length, 1);
-  t.match(lines[0], /^time=\d{4}-\d\d-\d\dT[\d:.]+Z level=warning msg="no \\"pprof\\" here" component=watcher setting=--enable-pprof count=3 nested="{\\"a\\":1}"\n$/);
+  t.match(
+    lines[0],
+    /^time=\d{4}-\d\d-\d\dT[\d:.]+Z level=warning msg="no \\"pprof\\" here" component=watcher setting=--enable-pprof count=3 nested="{\\"a\\":1}"\n$/,
+  );
   t.notMatch(lines[0], /pid=|hostname=/);
 });
 

@@ -19,31 +19,82 @@ const serving = issueServingCertificate(ca, { ipAddresses: ['127.0.0.1'] });
 
 const ALERT: RolloutAlert = {
   workload: { kind: 'Deployment', namespace: 'shop', name: 'web' },
-  sources: [{ kind: 'ConfigMap', name: 'app-config' }, { kind: 'Secret', name: 'db' }],
+  sources: [
+    { kind: 'ConfigMap', name: 'app-config' },
+    { kind: 'Secret', name: 'db' },
+  ],
   at: new Date('2026-12-01T10:20:30.456Z'),
 };
 
 t.test('each sink gets its own body; additional info leads; no value anywhere', async (t) => {
   const body = (sink: AlertSink, info = '', structured = false): unknown => JSON.parse(formatAlert({ sink, additionalInfo: info, structured }, ALERT).body);
-  t.same(body('slack'), { attachments: [{ color: 'good', author_name: 'configstamp', text: 'configstamp triggered a rollout\n*Workload:* shop/web (Deployment)\n*Resource:* shop/app-config (ConfigMap), shop/db (Secret)\n*Time:* 2026-12-01 10:20:30 UTC' }] });
+  t.same(body('slack'), {
+    attachments: [
+      {
+        color: 'good',
+        author_name: 'configstamp',
+        text: 'configstamp triggered a rollout\n*Workload:* shop/web (Deployment)\n*Resource:* shop/app-config (ConfigMap), shop/db (Secret)\n*Time:* 2026-12-01 10:20:30 UTC',
+      },
+    ],
+  });
   t.match(body('slack', 'eu-1'), { attachments: [{ text: /^eu-1\nconfigstamp triggered a rollout\n/ }] });
   t.match(body('teams', 'eu-1'), {
-    '@type': 'MessageCard', summary: 'configstamp triggered a rollout',
-    sections: [{ activitySubtitle: 'eu-1', facts: [{ name: 'Workload', value: 'shop/web (Deployment)' }, { name: 'Resource', value: 'shop/app-config (ConfigMap), shop/db (Secret)' }, { name: 'Time', value: '2026-12-01 10:20:30 UTC' }] }],
+    '@type': 'MessageCard',
+    summary: 'configstamp triggered a rollout',
+    sections: [
+      {
+        activitySubtitle: 'eu-1',
+        facts: [
+          { name: 'Workload', value: 'shop/web (Deployment)' },
+          { name: 'Resource', value: 'shop/app-config (ConfigMap), shop/db (Secret)' },
+          { name: 'Time', value: '2026-12-01 10:20:30 UTC' },
+        ],
+      },
+    ],
   });
   t.notOk((body('teams') as { sections: { activitySubtitle?: string }[] }).sections[0]!.activitySubtitle, 'no subtitle without info');
-  t.match(body('gchat'), { cards: [{ header: { title: 'configstamp triggered a rollout' }, sections: [{ widgets: [{ keyValue: { topLabel: 'Workload', content: 'shop/web (Deployment)' } }, {}, {}] }] }] });
+  t.match(body('gchat'), {
+    cards: [
+      {
+        header: { title: 'configstamp triggered a rollout' },
+        sections: [{ widgets: [{ keyValue: { topLabel: 'Workload', content: 'shop/web (Deployment)' } }, {}, {}] }],
+      },
+    ],
+  });
   const raw = formatAlert({ sink: 'raw', additionalInfo: '*prod*', structured: false }, ALERT);
   t.equal(raw.contentType, 'text/plain');
-  t.equal(raw.body, 'prod : configstamp triggered a rollout - Workload: shop/web (Deployment), Resource: shop/app-config (ConfigMap), shop/db (Secret), Time: 2026-12-01 10:20:30 UTC', 'asterisks removed, as Reloader does');
+  t.equal(
+    raw.body,
+    'prod : configstamp triggered a rollout - Workload: shop/web (Deployment), Resource: shop/app-config (ConfigMap), shop/db (Secret), Time: 2026-12-01 10:20:30 UTC',
+    'asterisks removed, as Reloader does',
+  );
   t.same(body('raw', '', true), {
-    event: 'reload', workloadKind: 'Deployment', workloadName: 'web', workloadNamespace: 'shop', resourceKind: 'ConfigMap', resourceName: 'app-config', resourceNamespace: 'shop',
-    resources: [{ kind: 'ConfigMap', name: 'app-config', namespace: 'shop' }, { kind: 'Secret', name: 'db', namespace: 'shop' }], timestamp: '2026-12-01T10:20:30Z',
+    event: 'reload',
+    workloadKind: 'Deployment',
+    workloadName: 'web',
+    workloadNamespace: 'shop',
+    resourceKind: 'ConfigMap',
+    resourceName: 'app-config',
+    resourceNamespace: 'shop',
+    resources: [
+      { kind: 'ConfigMap', name: 'app-config', namespace: 'shop' },
+      { kind: 'Secret', name: 'db', namespace: 'shop' },
+    ],
+    timestamp: '2026-12-01T10:20:30Z',
   });
-  t.same(JSON.parse(formatNotification(ALERT.workload, { kind: 'Secret', name: 'db', digest: '0123456789abcdef' }, ALERT.at).body), {
-    kind: 'secret', namespace: 'shop', resourceName: 'db', resourceType: 'secret', hash: '0123456789abcdef', timestamp: '2026-12-01T10:20:30.456Z',
-    workloads: [{ kind: 'Deployment', name: 'web', namespace: 'shop' }],
-  }, "notify mode: Reloader v2's body, with the keyed digest as its hash");
+  t.same(
+    JSON.parse(formatNotification(ALERT.workload, { kind: 'Secret', name: 'db', digest: '0123456789abcdef' }, ALERT.at).body),
+    {
+      kind: 'secret',
+      namespace: 'shop',
+      resourceName: 'db',
+      resourceType: 'secret',
+      hash: '0123456789abcdef',
+      timestamp: '2026-12-01T10:20:30.456Z',
+      workloads: [{ kind: 'Deployment', name: 'web', namespace: 'shop' }],
+    },
+    "notify mode: Reloader v2's body, with the keyed digest as its hash",
+  );
 });
 
 interface Receiver {
@@ -69,17 +120,26 @@ async function receiver(answer: (n: number) => number): Promise<Receiver> {
   return {
     url: `https://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
     bodies,
-    close: () => new Promise((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
 function sender(url: string, results: string[], extra: Partial<AlertSenderOptions> = {}): AlertSender {
   return new AlertSender({
-    url, timeoutMs: 300, attempts: 3, retryBaseMs: 5, retryMaxMs: 20, capacity: 10, ca: ca.certPem,
-    log: createLogger('silent', 'test'), onResult: (r) => results.push(r), ...extra,
+    url,
+    timeoutMs: 300,
+    attempts: 3,
+    retryBaseMs: 5,
+    retryMaxMs: 20,
+    capacity: 10,
+    ca: ca.certPem,
+    log: createLogger('silent', 'test'),
+    onResult: (r) => results.push(r),
+    ...extra,
   });
 }
 
@@ -92,7 +152,10 @@ t.test('delivered to an HTTPS receiver, in order', async (t) => {
   s.send(formatAlert({ sink: 'raw', additionalInfo: '', structured: false }, ALERT));
   await s.flush();
   t.same(results, ['sent', 'sent']);
-  t.same(r.bodies.map((b) => b.contentType), ['application/json', 'text/plain']);
+  t.same(
+    r.bodies.map((b) => b.contentType),
+    ['application/json', 'text/plain'],
+  );
 });
 
 t.test('a receiver answering 500 is retried with backoff; one that keeps failing is given up on', async (t) => {
@@ -156,11 +219,14 @@ t.test('through an HTTP CONNECT proxy (ALERT_WEBHOOK_PROXY)', async (t) => {
     upstream.on('error', () => client.destroy());
   });
   await new Promise<void>((res) => proxy.listen(0, '127.0.0.1', res));
-  t.teardown(() => new Promise<void>((res) => {
-    for (const socket of sockets) socket.destroy();
-    proxy.closeAllConnections();
-    proxy.close(() => res());
-  }));
+  t.teardown(
+    () =>
+      new Promise<void>((res) => {
+        for (const socket of sockets) socket.destroy();
+        proxy.closeAllConnections();
+        proxy.close(() => res());
+      }),
+  );
   const results: string[] = [];
   const s = sender(r.url, results, { proxy: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` });
   s.send({ body: 'via proxy', contentType: 'text/plain' });

@@ -8,7 +8,9 @@ t.test('defaults and Reloader aliases', async (t) => {
   t.equal(d.debounceMs, 2000);
   t.equal(d.rollOnDelete, false);
   t.equal(d.leaderElect, true);
-  const c = parseWatcherConfig(['--reload-on-delete', '--enable-ha=false', '--auto-reload-all', '--sync-after-restart=true'], { CONFIGSTAMP_DEBOUNCE: '250ms' })!;
+  const c = parseWatcherConfig(['--reload-on-delete', '--enable-ha=false', '--auto-reload-all', '--sync-after-restart=true'], {
+    CONFIGSTAMP_DEBOUNCE: '250ms',
+  })!;
   t.equal(c.rollOnDelete, true, '--reload-on-delete');
   t.equal(c.leaderElect, false, '--enable-ha');
   t.equal(c.policy.trackAll, true, '--auto-reload-all');
@@ -22,5 +24,9 @@ t.test('restart sync cannot be turned off (a warning says so); inconsistent lead
   t.match(parseWatcherConfig(['--reload-on-create=false'], {})!.warnings, [/--reload-on-create: configstamp still rolls/]);
   t.same(parseWatcherConfig([], {})!.warnings, [], 'no warning by default');
   t.throws(() => parseWatcherConfig(['--renew-deadline=20s'], {}), /--retry-period < --renew-deadline < --lease-duration/);
-  t.throws(() => parseWatcherConfig(['--patch-qps=0', '--debounce=soon'], {}), /--debounce: "soon"[\s\S]*--patch-qps: 0 is below the minimum 1/, 'both problems, in flag order');
+  t.throws(
+    () => parseWatcherConfig(['--patch-qps=0', '--debounce=soon'], {}),
+    /--debounce: "soon"[\s\S]*--patch-qps: 0 is below the minimum 1/,
+    'both problems, in flag order',
+  );
 });

@@ -48,10 +48,14 @@ t.test('digestsOf(): reads only what is not known, remembers it, and agrees with
     'Secret/db': { metadata: { resourceVersion: '9' }, data: { p: Buffer.from('pw').toString('base64') } },
   };
   const { digests, reads, versions } = setup(objects);
-  const expected = (s: TrackedSource): string => stampDigest(KEY, { kind: s.kind, namespace: 'ns', name: s.name }, s.keys, objects[`${s.kind}/${s.name}` as keyof typeof objects]);
+  const expected = (s: TrackedSource): string =>
+    stampDigest(KEY, { kind: s.kind, namespace: 'ns', name: s.name }, s.keys, objects[`${s.kind}/${s.name}` as keyof typeof objects]);
   const first = await stampVia(digests, 'ns', [cfgKeyA, db], versions);
   t.same(reads, [['ConfigMap/cfg', 'Secret/db']]);
-  t.same(first, [{ kind: 'ConfigMap', name: 'cfg', digest: expected(cfgKeyA) }, { kind: 'Secret', name: 'db', digest: expected(db) }]);
+  t.same(first, [
+    { kind: 'ConfigMap', name: 'cfg', digest: expected(cfgKeyA) },
+    { kind: 'Secret', name: 'db', digest: expected(db) },
+  ]);
   t.same(await stampVia(digests, 'ns', [cfgKeyA, db], versions), first, 'the same stamp again');
   t.equal(reads.length, 1, 'with no read');
   objects['Secret/db'].metadata.resourceVersion = '10';

@@ -13,7 +13,12 @@ import { fakeKube } from '../support/fake-kube.js';
 
 function logSink(): { lines: Record<string, unknown>[]; stream: Writable } {
   const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({ write(chunk: Buffer, _enc, cb) { lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>); cb(); } });
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
+      cb();
+    },
+  });
   return { lines, stream };
 }
 
@@ -21,9 +26,19 @@ t.test('a failing Event post warns once per kind of failure, then logs at debug'
   const { lines, stream } = logSink();
   const log = createLogger('debug', 'test', stream);
   let status = 403;
-  const client = fakeKube({ request: async () => { throw new KubeApiError(status, 'Forbidden', 'events is forbidden'); } });
+  const client = fakeKube({
+    request: async () => {
+      throw new KubeApiError(status, 'Forbidden', 'events is forbidden');
+    },
+  });
   const sink = kubeEventRecorder(client, log, 'test-1');
-  const workload = { key: 'Deployment/ns/web', kind: workloadKindByName('Deployment')!, namespace: 'ns', name: 'web', object: { metadata: { name: 'web', uid: 'u' } } };
+  const workload = {
+    key: 'Deployment/ns/web',
+    kind: workloadKindByName('Deployment')!,
+    namespace: 'ns',
+    name: 'web',
+    object: { metadata: { name: 'web', uid: 'u' } },
+  };
   await sink.post(workload, 'Normal', 'ConfigstampRollout', 'm');
   await sink.post(workload, 'Normal', 'ConfigstampRollout', 'm');
   status = 500;

@@ -12,7 +12,10 @@ import type { WorkQueue } from '../../watcher/queue.js';
 const KIND = workloadKindByName('Deployment')!;
 
 function deployment(name: string, cm: string, annotations: Record<string, string> = { 'configstamp.io/track': 'true' }) {
-  return { metadata: { name, namespace: 'ns', resourceVersion: '1', annotations }, spec: { template: { spec: { containers: [{ name: 'c', envFrom: [{ configMapRef: { name: cm } }] }] } } } };
+  return {
+    metadata: { name, namespace: 'ns', resourceVersion: '1', annotations },
+    spec: { template: { spec: { containers: [{ name: 'c', envFrom: [{ configMapRef: { name: cm } }] }] } } },
+  };
 }
 
 /** A controller whose queue only records the keys added to it. */
@@ -21,8 +24,11 @@ function newController() {
   const queue = { add: (key: string) => void added.push(key) } as unknown as WorkQueue;
   const clock = new ManualClock();
   const controller = new EventRouter({
-    queue, digests: new DigestCache(new Uint8Array(32), async () => new Map()), guard: new ChurnGuard(0, clock),
-    policy: DEFAULT_POLICY, log: createLogger('silent', 'test'),
+    queue,
+    digests: new DigestCache(new Uint8Array(32), async () => new Map()),
+    guard: new ChurnGuard(0, clock),
+    policy: DEFAULT_POLICY,
+    log: createLogger('silent', 'test'),
   });
   return { controller, added };
 }

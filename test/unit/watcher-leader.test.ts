@@ -67,7 +67,11 @@ t.test('run: leads, stops writing when renewals fail past the deadline, hands th
   const a = new LeaderElector(store, options('a', clock));
   const events: string[] = [];
   const abort = new AbortController();
-  const done = a.run(abort.signal, () => events.push('started'), (reason) => events.push(`stopped: ${reason}`));
+  const done = a.run(
+    abort.signal,
+    () => events.push('started'),
+    (reason) => events.push(`stopped: ${reason}`),
+  );
   await clock.advance(0);
   t.same(events, ['started']);
   t.equal(a.isLeader(), true);
@@ -83,7 +87,11 @@ t.test('run: leads, stops writing when renewals fail past the deadline, hands th
   store.down = false;
   const b = new LeaderElector(store, options('b', clock));
   const abortB = new AbortController();
-  const runB = b.run(abortB.signal, () => events.push('b started'), (reason) => events.push(`b stopped: ${reason}`));
+  const runB = b.run(
+    abortB.signal,
+    () => events.push('b started'),
+    (reason) => events.push(`b stopped: ${reason}`),
+  );
   await clock.advance(3_000);
   t.equal(b.isLeader(), true, 'b took over the expired lease');
   abortB.abort();

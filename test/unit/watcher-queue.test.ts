@@ -94,7 +94,10 @@ t.test('a thrown error counts as a retry; requeueAfter runs the key later', asyn
   const t0 = clock.now();
   queue.add('a');
   await clock.advance(3_000);
-  t.same(at.map((v) => v - t0), [0, 50, 1_050]);
+  t.same(
+    at.map((v) => v - t0),
+    [0, 50, 1_050],
+  );
 });
 
 t.test('depth counts waiting keys; shutDown drains and stops', async (t) => {

@@ -27,10 +27,24 @@ function deploymentObject(rv: string, templateAnnotations: Record<string, string
   };
 }
 
-function setup(options: { leader?: boolean; intervalMs?: number; rollOnDelete?: boolean; patchMs?: number; log?: Writable; notifier?: Notifier; alerts?: (a: RolloutAlert) => void } = {}) {
+function setup(
+  options: {
+    leader?: boolean;
+    intervalMs?: number;
+    rollOnDelete?: boolean;
+    patchMs?: number;
+    log?: Writable;
+    notifier?: Notifier;
+    alerts?: (a: RolloutAlert) => void;
+  } = {},
+) {
   const clock = new ManualClock();
   const cache = new ClusterCache();
-  const state = { workload: deploymentObject('1') as unknown, cm: { metadata: { resourceVersion: '10' }, data: { a: '1' } } as unknown, patchError: undefined as unknown };
+  const state = {
+    workload: deploymentObject('1') as unknown,
+    cm: { metadata: { resourceVersion: '10' }, data: { a: '1' } } as unknown,
+    patchError: undefined as unknown,
+  };
   const patches: unknown[] = [];
   const events: { type: string; reason: string; message: string }[] = [];
   let fetches = 0;
@@ -41,11 +55,19 @@ function setup(options: { leader?: boolean; intervalMs?: number; rollOnDelete?: 
   });
   const key = workloadKey(KIND, 'ns', 'web');
   const deps: ReconcileDeps = {
-    cache, digests, policy: DEFAULT_POLICY, rollOnDelete: options.rollOnDelete ?? false,
-    guard: new ChurnGuard(options.intervalMs ?? 0, clock), limiter: new TokenBucket(100, 100, clock),
+    cache,
+    digests,
+    policy: DEFAULT_POLICY,
+    rollOnDelete: options.rollOnDelete ?? false,
+    guard: new ChurnGuard(options.intervalMs ?? 0, clock),
+    limiter: new TokenBucket(100, 100, clock),
     events: { post: async (_w, type, reason, message) => void events.push({ type, reason, message }) },
-    notifier: options.notifier, alerts: options.alerts,
-    metrics: createWatcherMetrics(), log: options.log ? createLogger('info', 'test', options.log) : createLogger('silent', 'test'), clock, isLeader: () => options.leader ?? true,
+    notifier: options.notifier,
+    alerts: options.alerts,
+    metrics: createWatcherMetrics(),
+    log: options.log ? createLogger('info', 'test', options.log) : createLogger('silent', 'test'),
+    clock,
+    isLeader: () => options.leader ?? true,
     api: {
       get: async () => {
         gets++;
@@ -56,9 +78,14 @@ function setup(options: { leader?: boolean; intervalMs?: number; rollOnDelete?: 
         if (state.patchError) throw state.patchError;
         patches.push(body);
         // Apply the merge patch's annotations as the API would.
-        const b = body as { metadata?: { annotations?: Record<string, string | null> }; spec?: { template: { metadata: { annotations: Record<string, string> } } } };
+        const b = body as {
+          metadata?: { annotations?: Record<string, string | null> };
+          spec?: { template: { metadata: { annotations: Record<string, string> } } };
+        };
         const w = structuredClone(state.workload) as ReturnType<typeof deploymentObject>;
-        for (const [k, v] of Object.entries(b.metadata?.annotations ?? {})) if (v === null) delete w.metadata.annotations[k]; else w.metadata.annotations[k] = v;
+        for (const [k, v] of Object.entries(b.metadata?.annotations ?? {}))
+          if (v === null) delete w.metadata.annotations[k];
+          else w.metadata.annotations[k] = v;
         Object.assign(w.spec.template.metadata.annotations, b.spec?.template.metadata.annotations ?? {});
         w.metadata.resourceVersion = String(Number(w.metadata.resourceVersion) + 1);
         state.workload = w;
@@ -86,16 +113,24 @@ t.test('an unstamped workload is adopted on its metadata, then left alone', asyn
 
 t.test('adoption and rollout lines carry patchMs: how long the API server took to answer the patch', async (t) => {
   const lines: Record<string, unknown>[] = [];
-  const log = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } });
+  const log = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  });
   const s = setup({ patchMs: 40, log });
   await s.run();
   s.state.cm = { metadata: { resourceVersion: '11' }, data: { a: '2' } };
   s.setSourceRv('11');
   await s.run();
-  t.match(lines.filter((l) => typeof l.patchMs === 'number'), [
-    { msg: /^adopted: /, patchMs: 40 },
-    { msg: 'rollout: stamp patched', patchMs: 40 },
-  ]);
+  t.match(
+    lines.filter((l) => typeof l.patchMs === 'number'),
+    [
+      { msg: /^adopted: /, patchMs: 40 },
+      { msg: 'rollout: stamp patched', patchMs: 40 },
+    ],
+  );
 });
 
 t.test('an adoption is written as planned, under the cached resourceVersion, with no second read', async (t) => {
@@ -134,7 +169,10 @@ t.test('a changed source rolls once, with a Normal Event naming short old→new 
   s.setSourceRv('11');
   await s.run();
   t.equal(s.patches.length, 2);
-  t.match(s.patches[1], { spec: { template: { metadata: { annotations: { 'configstamp.io/stamp': /^v1:configmap\/cfg=/ } } } }, metadata: { annotations: { 'configstamp.io/adopted-stamp': null } } });
+  t.match(s.patches[1], {
+    spec: { template: { metadata: { annotations: { 'configstamp.io/stamp': /^v1:configmap\/cfg=/ } } } },
+    metadata: { annotations: { 'configstamp.io/adopted-stamp': null } },
+  });
   t.match(s.events, [{ type: 'Normal', reason: 'ConfigstampRollout', message: /ConfigMap\/cfg [0-9a-f]{8}→[0-9a-f]{8}/ }]);
   t.notMatch(s.events[0]!.message, /a.?=.?2/, 'no value in the Event');
   await s.run();
@@ -162,7 +200,10 @@ t.test('digests are cached per source version: unchanged versions cost no read',
 t.test('the churn guard holds a second rollout back, warns once, then applies the latest state', async (t) => {
   const s = setup({ intervalMs: 10_000 });
   await s.run();
-  for (const [rv, v] of [['11', '2'], ['12', '3']] as const) {
+  for (const [rv, v] of [
+    ['11', '2'],
+    ['12', '3'],
+  ] as const) {
     s.state.cm = { metadata: { resourceVersion: rv }, data: { a: v } };
     s.setSourceRv(rv);
     const r = await s.run();
@@ -211,12 +252,20 @@ t.test('compactSource keeps what policy reads of a source and never its data or 
   const { compactSource } = await import('../../watcher/cache.js');
   const kept = compactSource({
     metadata: {
-      name: 'db', namespace: 'ns', resourceVersion: '9', labels: { team: 'a' }, managedFields: [{ manager: 'kubectl' }],
+      name: 'db',
+      namespace: 'ns',
+      resourceVersion: '9',
+      labels: { team: 'a' },
+      managedFields: [{ manager: 'kubectl' }],
       annotations: { 'configstamp.io/ignore': 'true', 'kubectl.kubernetes.io/last-applied-configuration': '{"data":{"password":"hunter2"}}' },
     },
-    type: 'Opaque', data: { password: 'aHVudGVyMg==' },
+    type: 'Opaque',
+    data: { password: 'aHVudGVyMg==' },
   });
-  t.same(kept, { metadata: { name: 'db', namespace: 'ns', resourceVersion: '9', labels: { team: 'a' }, annotations: { 'configstamp.io/ignore': 'true' } }, type: 'Opaque' });
+  t.same(kept, {
+    metadata: { name: 'db', namespace: 'ns', resourceVersion: '9', labels: { team: 'a' }, annotations: { 'configstamp.io/ignore': 'true' } },
+    type: 'Opaque',
+  });
   t.notOk(JSON.stringify(kept).includes('hunter2'));
   t.notOk(JSON.stringify(kept).includes('aHVudGVy'));
 });
@@ -231,10 +280,14 @@ function changeSource(s: ReturnType<typeof setup>, rv: string, a: string): void 
 t.test('notify mode: a change is delivered once and recorded on the metadata; the template never changes', async (t) => {
   const delivered: { workload: WorkloadRef; changes: readonly NotifyChange[] }[] = [];
   let fail = false;
-  const s = setup({ notifier: { deliver: async (workload, changes) => {
-    if (fail) throw new Error('receiver answered 500');
-    delivered.push({ workload, changes });
-  } } });
+  const s = setup({
+    notifier: {
+      deliver: async (workload, changes) => {
+        if (fail) throw new Error('receiver answered 500');
+        delivered.push({ workload, changes });
+      },
+    },
+  });
   await s.run();
   t.equal(s.patches.length, 1, 'adopted first, as in roll mode');
   changeSource(s, '11', '2');
@@ -244,7 +297,10 @@ t.test('notify mode: a change is delivered once and recorded on the metadata; th
   fail = false;
   await s.run();
   t.equal(delivered.length, 1);
-  t.match(delivered[0], { workload: { kind: 'Deployment', namespace: 'ns', name: 'web' }, changes: [{ kind: 'ConfigMap', name: 'cfg', digest: /^[0-9a-f]{16}$/ }] });
+  t.match(delivered[0], {
+    workload: { kind: 'Deployment', namespace: 'ns', name: 'web' },
+    changes: [{ kind: 'ConfigMap', name: 'cfg', digest: /^[0-9a-f]{16}$/ }],
+  });
   t.match(s.patches[1], { metadata: { annotations: { 'configstamp.io/notified-stamp': /^v1:configmap\/cfg=[0-9a-f]{16}$/ } } });
   t.notOk((s.patches[1] as { spec?: unknown }).spec, 'nothing rolls');
   t.match(s.events.at(-1), { type: 'Normal', reason: 'ConfigstampNotified' });

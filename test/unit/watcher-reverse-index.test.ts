@@ -4,7 +4,15 @@ import { ReverseIndex } from '../../watcher/reverse-index.js';
 
 t.test('lookups name exactly the workloads that want the source', async (t) => {
   const index = new ReverseIndex();
-  index.set('Deployment/a/web', 'a', [{ kind: 'ConfigMap', name: 'cfg' }, { kind: 'Secret', name: 'db' }], []);
+  index.set(
+    'Deployment/a/web',
+    'a',
+    [
+      { kind: 'ConfigMap', name: 'cfg' },
+      { kind: 'Secret', name: 'db' },
+    ],
+    [],
+  );
   index.set('Deployment/a/api', 'a', [{ kind: 'ConfigMap', name: 'cfg' }], []);
   index.set('Deployment/b/web', 'b', [{ kind: 'ConfigMap', name: 'cfg' }], []);
   index.set('StatefulSet/a/pat', 'a', [], ['Secret']);
@@ -15,7 +23,7 @@ t.test('lookups name exactly the workloads that want the source', async (t) => {
   t.same([...index.lookup('c', 'ConfigMap', 'cfg')], [], 'namespace matters');
 });
 
-t.test('set replaces a workload\'s wants; remove drops them', async (t) => {
+t.test("set replaces a workload's wants; remove drops them", async (t) => {
   const index = new ReverseIndex();
   index.set('w', 'a', [{ kind: 'ConfigMap', name: 'old' }], ['ConfigMap']);
   index.set('w', 'a', [{ kind: 'ConfigMap', name: 'new' }], []);

@@ -30,7 +30,10 @@ const KIND = workloadKindByName('Deployment')!;
 const KEY = new Uint8Array(32).fill(3);
 const OPTIONS: WarmupOptions = { minTracked: 3, minShare: 0.5, pageSize: 2, concurrency: 2 };
 
-const configMap = (ns: string, name: string) => ({ metadata: { name, namespace: ns, resourceVersion: `rv-${name}` }, data: { a: `value of ${name}`, b: 'other' } });
+const configMap = (ns: string, name: string) => ({
+  metadata: { name, namespace: ns, resourceVersion: `rv-${name}` },
+  data: { a: `value of ${name}`, b: 'other' },
+});
 
 /** A namespace with `tracked` workloads, each consuming its own ConfigMap (key `a` only), plus `extra` untracked ConfigMaps. */
 function scene(cache: ClusterCache, ns: string, tracked: number, extra = 0) {
@@ -65,13 +68,20 @@ function fakeClient(byPath: Map<string, unknown[]>, fail = new Set<string>()) {
   return { client, calls };
 }
 
-const noFetch = async (): Promise<Map<string, unknown>> => { throw new Error('no GET expected'); };
+const noFetch = async (): Promise<Map<string, unknown>> => {
+  throw new Error('no GET expected');
+};
 
 t.test('lists the namespaces where tracked sources are many, and digests them as a GET would', async (t) => {
   const cache = new ClusterCache();
   const big = scene(cache, 'big', 5, 1);
   const small = scene(cache, 'small', 2);
-  const { client, calls } = fakeClient(new Map([['/api/v1/namespaces/big/configmaps', big], ['/api/v1/namespaces/small/configmaps', small]]));
+  const { client, calls } = fakeClient(
+    new Map([
+      ['/api/v1/namespaces/big/configmaps', big],
+      ['/api/v1/namespaces/small/configmaps', small],
+    ]),
+  );
   let reads = 0;
   const digests = new DigestCache(KEY, async (_ns, keys) => {
     reads += keys.length;
@@ -80,11 +90,19 @@ t.test('lists the namespaces where tracked sources are many, and digests them as
   const result = await warmDigests(client, cache, digests, KEY, DEFAULT_POLICY, createLogger('silent', 'test'), OPTIONS);
   t.same(result, { lists: 3, digested: 5, failedLists: 0 }, '6 ConfigMaps in pages of 2; the 5 tracked ones digested');
   t.same(new Set(calls.map((c) => c.path)), new Set(['/api/v1/namespaces/big/configmaps']), 'only 2 tracked in "small": left to GETs');
-  t.same(calls.map((c) => c.query.continue), [undefined, '2', '4'], 'follows continue tokens');
+  t.same(
+    calls.map((c) => c.query.continue),
+    [undefined, '2', '4'],
+    'follows continue tokens',
+  );
   t.equal(digests.size, 5);
 
-  const stamp = await stampVia(digests, 'big', [{ kind: 'ConfigMap', name: 'cm-3', keys: { all: false, keys: new Set(['a']) }, optional: false }],
-    (_kind, _ns, name) => `rv-${name}`);
+  const stamp = await stampVia(
+    digests,
+    'big',
+    [{ kind: 'ConfigMap', name: 'cm-3', keys: { all: false, keys: new Set(['a']) }, optional: false }],
+    (_kind, _ns, name) => `rv-${name}`,
+  );
   const expected = stampDigest(KEY, { kind: 'ConfigMap', namespace: 'big', name: 'cm-3' }, { all: false, keys: new Set(['a']) }, configMap('big', 'cm-3'));
   t.same(stamp, [{ kind: 'ConfigMap', name: 'cm-3', digest: expected }], 'the cached digest is the one a fresh read gives');
   t.equal(reads, 0, 'no GET for a warmed source');
@@ -104,10 +122,16 @@ t.test('Secrets are listed without Helm release Secrets; a failed list is logged
   const cache = new ClusterCache();
   for (let i = 0; i < 4; i++) {
     cache.setSource('Secret', 'ns', `s-${i}`, { resourceVersion: '1', labels: {}, annotations: {} });
-    cache.setWorkload({ key: workloadKey(KIND, 'ns', `w-${i}`), kind: KIND, namespace: 'ns', name: `w-${i}`, object: {
-      metadata: { name: `w-${i}`, namespace: 'ns', annotations: { 'configstamp.io/track': 'true' } },
-      spec: { template: { spec: { containers: [{ name: 'c', envFrom: [{ secretRef: { name: `s-${i}` } }] }] } } },
-    } });
+    cache.setWorkload({
+      key: workloadKey(KIND, 'ns', `w-${i}`),
+      kind: KIND,
+      namespace: 'ns',
+      name: `w-${i}`,
+      object: {
+        metadata: { name: `w-${i}`, namespace: 'ns', annotations: { 'configstamp.io/track': 'true' } },
+        spec: { template: { spec: { containers: [{ name: 'c', envFrom: [{ secretRef: { name: `s-${i}` } }] }] } } },
+      },
+    });
   }
   scene(cache, 'denied', 4);
   const { client, calls } = fakeClient(new Map(), new Set(['/api/v1/namespaces/denied/configmaps']));

@@ -29,7 +29,7 @@ function fakeApi(objects: Record<string, unknown>, behaviour: { fail?: boolean; 
   const calls: string[] = [];
   const find = (path: string): unknown => {
     const m = /\/namespaces\/([^/]+)\/(configmaps|secrets)\/([^/]+)$/.exec(path);
-    return m ? objects[`${m[2] === 'secrets' ? 'Secret' : 'ConfigMap'}/${m[3]}`] ?? null : null;
+    return m ? (objects[`${m[2] === 'secrets' ? 'Secret' : 'ConfigMap'}/${m[3]}`] ?? null) : null;
   };
   const answer = async (path: string, signal?: AbortSignal): Promise<unknown> => {
     calls.push(path);
@@ -42,14 +42,19 @@ function fakeApi(objects: Record<string, unknown>, behaviour: { fail?: boolean; 
     request: async (_method: string, path: string, options?: { signal?: AbortSignal }) => {
       await answer(path, options?.signal);
       const kind = path.endsWith('/secrets') ? 'Secret' : 'ConfigMap';
-      const items = Object.entries(objects).filter(([id]) => id.startsWith(`${kind}/`)).map(([, o]) => ({ metadata: (o as { metadata: unknown }).metadata }));
+      const items = Object.entries(objects)
+        .filter(([id]) => id.startsWith(`${kind}/`))
+        .map(([, o]) => ({ metadata: (o as { metadata: unknown }).metadata }));
       return { items, metadata: {} };
     },
   });
   return { client, calls };
 }
 
-function deps(api: FakeApi, options: { key?: Uint8Array | undefined; policy?: PolicyOptions; deadlineMs?: number; nsLabels?: Record<string, string> } = {}): AdmitDeps {
+function deps(
+  api: FakeApi,
+  options: { key?: Uint8Array | undefined; policy?: PolicyOptions; deadlineMs?: number; nsLabels?: Record<string, string> } = {},
+): AdmitDeps {
   const policy = options.policy ?? DEFAULT_POLICY;
   const key = 'key' in options ? options.key : KEY;
   return {
@@ -60,7 +65,12 @@ function deps(api: FakeApi, options: { key?: Uint8Array | undefined; policy?: Po
   };
 }
 
-function request(operation: string, object: unknown, oldObject: unknown = null, resource = { group: 'apps', version: 'v1', resource: 'deployments' }): AdmissionRequest {
+function request(
+  operation: string,
+  object: unknown,
+  oldObject: unknown = null,
+  resource = { group: 'apps', version: 'v1', resource: 'deployments' },
+): AdmissionRequest {
   return { uid: 'uid-1', resource, subResource: '', name: 'web', namespace: 'shop', operation, dryRun: false, object, oldObject };
 }
 
@@ -74,7 +84,7 @@ const sources = {
 };
 const tracked = (templateAnnotations?: Record<string, string>, image = 'app:1'): Record<string, unknown> => {
   const w = workload('Deployment', { annotations: { 'configstamp.io/track': 'true' }, podSpec: structuredClone(consuming), templateAnnotations });
-  ((templateOf('Deployment', w).spec as { containers: { image: string }[] }).containers[0]!).image = image;
+  (templateOf('Deployment', w).spec as { containers: { image: string }[] }).containers[0]!.image = image;
   return w;
 };
 
@@ -128,7 +138,11 @@ t.test('UPDATE changing the template: fresh digests; on failure the previous sta
   const failed = await admit(request('UPDATE', changed, old), deps(fakeApi(sources, { fail: true })));
   t.equal(failed.result, 'failed_open');
   t.equal(failed.error?.code, 'CS_ERR_SOURCE_READ');
-  t.same(failed.patch, [{ op: 'add', path: '/spec/template/metadata/annotations', value: { 'configstamp.io/stamp': 'v1:secret/db=0123456789abcdef' } }], 'the previous stamp, so the watcher sees the drift');
+  t.same(
+    failed.patch,
+    [{ op: 'add', path: '/spec/template/metadata/annotations', value: { 'configstamp.io/stamp': 'v1:secret/db=0123456789abcdef' } }],
+    'the previous stamp, so the watcher sees the drift',
+  );
   t.match(failed.warnings[0], /^configstamp: not stamped \(CS_ERR_SOURCE_READ: reading (Secret|ConfigMap) shop\/.*\); allowed unchanged/);
 });
 
@@ -151,17 +165,31 @@ t.test('Reloader name patterns list source metadata and stamp the matches', asyn
 
 t.test('the handler: one warn line, one failure metric, a warning, and never a Secret value', async (t) => {
   const lines: string[] = [];
-  const sink = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
   const log = createLogger('info', 'webhook', sink);
   const metrics = createWebhookMetrics();
-  const failing: AdmitDeps = { ...deps(fakeApi(sources)), namespaces: { get: async () => { throw new TypeError(`boom ${'x'}`); } } };
+  const failing: AdmitDeps = {
+    ...deps(fakeApi(sources)),
+    namespaces: {
+      get: async () => {
+        throw new TypeError(`boom ${'x'}`);
+      },
+    },
+  };
   const handle = createAdmissionHandler(failing, log, metrics);
   const response = await handle(request('CREATE', tracked()));
   t.same([response.uid, response.allowed, response.patch], ['uid-1', true, undefined]);
   t.match(response.warnings?.[0], /CS_ERR_INTERNAL: boom/);
   const ok = await createAdmissionHandler(deps(fakeApi(sources)), log, metrics)(request('CREATE', tracked()));
   t.equal(ok.patchType, 'JSONPatch');
-  t.same(JSON.parse(Buffer.from(ok.patch!, 'base64').toString()), [{ op: 'add', path: '/spec/template/metadata/annotations', value: { 'configstamp.io/stamp': expectedStamp(tracked()) } }]);
+  t.same(JSON.parse(Buffer.from(ok.patch!, 'base64').toString()), [
+    { op: 'add', path: '/spec/template/metadata/annotations', value: { 'configstamp.io/stamp': expectedStamp(tracked()) } },
+  ]);
   await new Promise((r) => setImmediate(r));
   const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
   t.equal(records.filter((r) => r.msg === 'admission failed open').length, 1);

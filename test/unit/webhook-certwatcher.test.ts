@@ -22,7 +22,16 @@ t.test('loads, reloads on change, keeps the old pair when the new one is broken'
   const certFile = path.join(dir, 'tls.crt');
   const keyFile = path.join(dir, 'tls.key');
   const lines: string[] = [];
-  const log = createLogger('info', 'webhook', new Writable({ write(c, _e, done) { lines.push(String(c)); done(); } }));
+  const log = createLogger(
+    'info',
+    'webhook',
+    new Writable({
+      write(c, _e, done) {
+        lines.push(String(c));
+        done();
+      },
+    }),
+  );
   const applied: KeyPair[] = [];
   const watcher = new CertWatcher({ certFile, keyFile, pollIntervalMs: 60_000, log, metrics: createWebhookMetrics(), onChange: (p) => applied.push(p) });
   t.teardown(() => watcher.stop());

@@ -9,8 +9,15 @@ function review(request: unknown, extra: Record<string, unknown> = {}): Record<s
 }
 
 const good = {
-  uid: 'u-1', kind: { group: 'apps', version: 'v1', kind: 'Deployment' }, resource: { group: 'apps', version: 'v1', resource: 'deployments' },
-  name: 'web', namespace: 'shop', operation: 'CREATE', dryRun: false, object: { metadata: { name: 'web' } }, oldObject: null,
+  uid: 'u-1',
+  kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
+  resource: { group: 'apps', version: 'v1', resource: 'deployments' },
+  name: 'web',
+  namespace: 'shop',
+  operation: 'CREATE',
+  dryRun: false,
+  object: { metadata: { name: 'web' } },
+  oldObject: null,
 };
 
 const cases: { name: string; body: unknown; expect: 'ok' | 400 | 'uid' }[] = [
@@ -51,7 +58,11 @@ for (const c of cases) {
 t.test('decoded fields are typed and defaulted', async (t) => {
   const decoded = decodeReview(review({ ...good, dryRun: undefined, subResource: undefined, resource: { version: 'v1', resource: 'pods' } }));
   t.ok(decoded.ok);
-  if (decoded.ok) t.same({ dryRun: decoded.request.dryRun, subResource: decoded.request.subResource, group: decoded.request.resource.group }, { dryRun: false, subResource: '', group: '' });
+  if (decoded.ok)
+    t.same(
+      { dryRun: decoded.request.dryRun, subResource: decoded.request.subResource, group: decoded.request.resource.group },
+      { dryRun: false, subResource: '', group: '' },
+    );
 });
 
 t.test('text that is not JSON is a 400', async (t) => {
@@ -68,6 +79,9 @@ t.test('config: defaults, env vars, and every problem at once', async (t) => {
   const fromEnv = parseWebhookConfig(['--port=0'], { CONFIGSTAMP_FETCH_DEADLINE: '750ms', CONFIGSTAMP_PORT: '9443', CONFIGSTAMP_TRACK_ALL: 'true' })!;
   t.same([fromEnv.port, fromEnv.fetchDeadlineMs, fromEnv.policy.trackAll], [0, 750, true], 'flags win over env');
   t.equal(parseWebhookConfig(['--help'], {}), null);
-  t.throws(() => parseWebhookConfig(['--port=70000', '--cert-file=', 'stray'], {}), /unexpected argument "stray"[\s\S]*--port: 70000 is not a TCP port[\s\S]*--cert-file: must not be empty/);
+  t.throws(
+    () => parseWebhookConfig(['--port=70000', '--cert-file=', 'stray'], {}),
+    /unexpected argument "stray"[\s\S]*--port: 70000 is not a TCP port[\s\S]*--cert-file: must not be empty/,
+  );
   t.throws(() => parseWebhookConfig(['--fetch-concurrency=0', '--fetch-deadline=soon'], {}), /fetch-deadline[\s\S]*fetch-concurrency/);
 });

@@ -20,12 +20,18 @@ const absentEverywhere = fakeKube({ getOrNull: async () => null, request: async 
 
 function makeApp(options: { handler?: AdmissionHandler; ready?: () => boolean; maxRequestBytes?: number } = {}) {
   const metrics = createWebhookMetrics();
-  const handler = options.handler ?? createAdmissionHandler({
-    policy: DEFAULT_POLICY,
-    namespaces: { get: async (name) => ({ name, labels: {} }) },
-    hashKey: () => Buffer.alloc(32, 1),
-    readSources: kubeSourceReader(absentEverywhere, { concurrency: 4, deadlineMs: 500 }),
-  }, silent, metrics);
+  const handler =
+    options.handler ??
+    createAdmissionHandler(
+      {
+        policy: DEFAULT_POLICY,
+        namespaces: { get: async (name) => ({ name, labels: {} }) },
+        hashKey: () => Buffer.alloc(32, 1),
+        readSources: kubeSourceReader(absentEverywhere, { concurrency: 4, deadlineMs: 500 }),
+      },
+      silent,
+      metrics,
+    );
   return buildApp({ handler, log: silent, metrics, maxRequestBytes: options.maxRequestBytes ?? 64 * 1024, isReady: options.ready ?? (() => true) });
 }
 
@@ -36,10 +42,18 @@ const trackedDeployment = workload('Deployment', {
 
 function review(request: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
     request: {
-      uid: 'uid-7', kind: { group: 'apps', version: 'v1', kind: 'Deployment' }, resource: { group: 'apps', version: 'v1', resource: 'deployments' },
-      name: 'web', namespace: 'shop', operation: 'CREATE', dryRun: false, object: structuredClone(trackedDeployment), ...request,
+      uid: 'uid-7',
+      kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
+      resource: { group: 'apps', version: 'v1', resource: 'deployments' },
+      name: 'web',
+      namespace: 'shop',
+      operation: 'CREATE',
+      dryRun: false,
+      object: structuredClone(trackedDeployment),
+      ...request,
     },
   };
 }
@@ -87,12 +101,20 @@ t.test('bad input: a 4xx with a JSON error', async (t) => {
 t.test('wrong types with a readable uid: allowed, uid echoed, a warning', async (t) => {
   const res = await post(JSON.stringify(review({ object: 'a string', dryRun: 'yes' })));
   t.equal(res.status, 200);
-  t.match(res.body.response, { uid: 'uid-7', allowed: true, warnings: [/malformed AdmissionReview: request.dryRun is not a boolean; request.object is not an object/] });
+  t.match(res.body.response, {
+    uid: 'uid-7',
+    allowed: true,
+    warnings: [/malformed AdmissionReview: request.dryRun is not a boolean; request.object is not an object/],
+  });
   t.notOk((res.body.response as Record<string, unknown>).patch);
 });
 
 t.test('a handler that throws still answers allowed with the uid', async (t) => {
-  const throwing = makeApp({ handler: async () => { throw new Error('bug'); } });
+  const throwing = makeApp({
+    handler: async () => {
+      throw new Error('bug');
+    },
+  });
   const res = await throwing.inject({ method: 'POST', url: '/mutate', payload: review() });
   t.equal(res.statusCode, 200);
   t.match(res.json(), { response: { uid: 'uid-7', allowed: true, warnings: [/CS_ERR_INTERNAL/] } });
@@ -111,19 +133,63 @@ t.test('/healthz always, /readyz only when ready', async (t) => {
 
 /** A JSON value that looks like Kubernetes objects often enough to reach deep code paths. */
 const jsonish = fc.letrec((tie) => ({
-  value: fc.oneof({ depthSize: 'small' },
+  value: fc.oneof(
+    { depthSize: 'small' },
     fc.constantFrom(null, true, false, 0, -1, 1.5, '', 'CREATE', 'UPDATE', 'true', 'configstamp.io/track', 'v1:configmap/a=absent'),
-    fc.string(), fc.integer(), tie('array'), tie('object')),
+    fc.string(),
+    fc.integer(),
+    tie('array'),
+    tie('object'),
+  ),
   array: fc.array(tie('value'), { maxLength: 4 }),
-  object: fc.dictionary(fc.constantFrom('metadata', 'spec', 'template', 'annotations', 'containers', 'env', 'envFrom', 'volumes', 'name', 'key', 'configMapRef', 'secretKeyRef', 'valueFrom', 'projected', 'sources', 'items', 'jobTemplate', 'x'), tie('value'), { maxKeys: 5 }),
+  object: fc.dictionary(
+    fc.constantFrom(
+      'metadata',
+      'spec',
+      'template',
+      'annotations',
+      'containers',
+      'env',
+      'envFrom',
+      'volumes',
+      'name',
+      'key',
+      'configMapRef',
+      'secretKeyRef',
+      'valueFrom',
+      'projected',
+      'sources',
+      'items',
+      'jobTemplate',
+      'x',
+    ),
+    tie('value'),
+    { maxKeys: 5 },
+  ),
 }));
 
 const PATHS = [
-  [], ['apiVersion'], ['kind'], ['request'], ['request', 'uid'], ['request', 'operation'], ['request', 'resource'], ['request', 'resource', 'resource'],
-  ['request', 'namespace'], ['request', 'dryRun'], ['request', 'subResource'], ['request', 'object'], ['request', 'oldObject'],
-  ['request', 'object', 'metadata'], ['request', 'object', 'metadata', 'annotations'], ['request', 'object', 'spec'],
-  ['request', 'object', 'spec', 'template'], ['request', 'object', 'spec', 'template', 'metadata'], ['request', 'object', 'spec', 'template', 'spec'],
-  ['request', 'object', 'spec', 'template', 'spec', 'containers'], ['request', 'object', 'spec', 'template', 'spec', 'volumes'],
+  [],
+  ['apiVersion'],
+  ['kind'],
+  ['request'],
+  ['request', 'uid'],
+  ['request', 'operation'],
+  ['request', 'resource'],
+  ['request', 'resource', 'resource'],
+  ['request', 'namespace'],
+  ['request', 'dryRun'],
+  ['request', 'subResource'],
+  ['request', 'object'],
+  ['request', 'oldObject'],
+  ['request', 'object', 'metadata'],
+  ['request', 'object', 'metadata', 'annotations'],
+  ['request', 'object', 'spec'],
+  ['request', 'object', 'spec', 'template'],
+  ['request', 'object', 'spec', 'template', 'metadata'],
+  ['request', 'object', 'spec', 'template', 'spec'],
+  ['request', 'object', 'spec', 'template', 'spec', 'containers'],
+  ['request', 'object', 'spec', 'template', 'spec', 'volumes'],
 ];
 
 function mangle(base: unknown, path: readonly string[], value: unknown, remove: boolean): unknown {
@@ -148,23 +214,32 @@ t.test('fuzz: thousands of mangled reviews, never a 5xx, the uid always echoed w
     text: fc.option(fc.string(), { freq: 10 }),
   });
   let checked = 0;
-  await fc.assert(fc.asyncProperty(mangling, async ({ edits, operation, withOld, text }) => {
-    let body: unknown = review({ operation, oldObject: withOld ? structuredClone(trackedDeployment) : undefined });
-    for (const e of edits) body = mangle(body, e.path, structuredClone(e.value), e.remove);
-    const payload = text ?? JSON.stringify(body) ?? 'undefined';
-    const res = await app.inject({ method: 'POST', url: '/mutate', payload, headers: { 'content-type': 'application/json' } });
-    if (res.statusCode >= 500) throw new Error(`${res.statusCode} for ${payload.slice(0, 200)}`);
-    const answer = res.json() as { response?: { uid?: unknown; allowed?: unknown } };
-    const request = (body as { request?: { uid?: unknown } } | null)?.request;
-    const envelopeOk = text === null && (body as { apiVersion?: unknown })?.apiVersion === 'admission.k8s.io/v1'
-      && (body as { kind?: unknown }).kind === 'AdmissionReview' && typeof request === 'object' && request !== null && !Array.isArray(request);
-    const uid = envelopeOk ? request.uid : undefined;
-    if (typeof uid === 'string' && uid !== '' && uid.length <= 256) {
-      if (res.statusCode !== 200 || answer.response?.uid !== uid || answer.response.allowed !== true) throw new Error(`uid not echoed for ${payload.slice(0, 200)}`);
-    } else if (res.statusCode !== 400 && res.statusCode !== 200) {
-      throw new Error(`unexpected ${res.statusCode}`);
-    }
-    checked++;
-  }), { numRuns: 3000 });
+  await fc.assert(
+    fc.asyncProperty(mangling, async ({ edits, operation, withOld, text }) => {
+      let body: unknown = review({ operation, oldObject: withOld ? structuredClone(trackedDeployment) : undefined });
+      for (const e of edits) body = mangle(body, e.path, structuredClone(e.value), e.remove);
+      const payload = text ?? JSON.stringify(body) ?? 'undefined';
+      const res = await app.inject({ method: 'POST', url: '/mutate', payload, headers: { 'content-type': 'application/json' } });
+      if (res.statusCode >= 500) throw new Error(`${res.statusCode} for ${payload.slice(0, 200)}`);
+      const answer = res.json() as { response?: { uid?: unknown; allowed?: unknown } };
+      const request = (body as { request?: { uid?: unknown } } | null)?.request;
+      const envelopeOk =
+        text === null &&
+        (body as { apiVersion?: unknown })?.apiVersion === 'admission.k8s.io/v1' &&
+        (body as { kind?: unknown }).kind === 'AdmissionReview' &&
+        typeof request === 'object' &&
+        request !== null &&
+        !Array.isArray(request);
+      const uid = envelopeOk ? request.uid : undefined;
+      if (typeof uid === 'string' && uid !== '' && uid.length <= 256) {
+        if (res.statusCode !== 200 || answer.response?.uid !== uid || answer.response.allowed !== true)
+          throw new Error(`uid not echoed for ${payload.slice(0, 200)}`);
+      } else if (res.statusCode !== 400 && res.statusCode !== 200) {
+        throw new Error(`unexpected ${res.statusCode}`);
+      }
+      checked++;
+    }),
+    { numRuns: 3000 },
+  );
   t.equal(checked, 3000);
 });
