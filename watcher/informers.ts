@@ -5,7 +5,7 @@
  * lists and watches each namespace on its own, so it needs Roles only; Namespace objects are
  * cluster-scoped, so their labels are not read then.
  */
-import { SOURCE_KINDS, SOURCE_KIND_TABLE, WORKLOAD_KINDS } from '../shared/core/kinds.js';
+import { SOURCE_KINDS, SOURCE_KIND_TABLE } from '../shared/core/kinds.js';
 import { pruneWorkload } from '../shared/core/prune.js';
 import { METADATA_ACCEPT, METADATA_LIST_ACCEPT } from '../shared/kube/client.js';
 import type { KubeApi } from '../shared/kube/client.js';
@@ -51,21 +51,23 @@ export function buildInformers(client: KubeApi, controller: EventRouter, config:
     ),
   );
   const workloads = scopes.flatMap((ns) =>
-    WORKLOAD_KINDS.filter((k) => !config.policy.ignoredWorkloadKinds.has(k.kind)).map(
-      (kind) =>
-        new Informer(
-          client,
-          {
-            resource: kind.plural,
-            path: workloadPath(kind, ns),
-            optional: kind.crd,
-            transform: (o) => pruneWorkload(kind, o),
-          },
-          controller.workloadHandlers(kind, ns),
-          log,
-          options,
-        ),
-    ),
+    config.policy.workloadKinds
+      .filter((k) => !config.policy.ignoredWorkloadKinds.has(k.kind))
+      .map(
+        (kind) =>
+          new Informer(
+            client,
+            {
+              resource: kind.plural,
+              path: workloadPath(kind, ns),
+              optional: kind.crd,
+              transform: (o) => pruneWorkload(kind, o),
+            },
+            controller.workloadHandlers(kind, ns),
+            log,
+            options,
+          ),
+      ),
   );
   return [...namespaces, ...sources, ...workloads];
 }

@@ -4,7 +4,7 @@
  * runs each workload through the same evaluation as the watcher's reconcile. Prints a table, or
  * JSON with --output json. The hash key is only read: plan never creates it.
  */
-import { SOURCE_KINDS, WORKLOAD_KINDS } from '../shared/core/kinds.js';
+import { SOURCE_KINDS } from '../shared/core/kinds.js';
 import { CONNECTION_FLAGS, POLICY_FLAGS, policyFromFlags } from '../shared/config/shared-flags.js';
 import { formatHelp, parseFlags } from '../shared/config/flags.js';
 import type { FlagSpec } from '../shared/config/flags.js';
@@ -87,7 +87,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     }
     const digests = new DigestCache(key, (namespace, keys) => fetchSources(client, namespace, keys, { concurrency: 16, deadlineMs: 30_000 }));
     const rows: PlanRow[] = [];
-    for (const kind of WORKLOAD_KINDS.filter((k) => !policy.ignoredWorkloadKinds.has(k.kind))) {
+    for (const kind of policy.workloadKinds.filter((k) => !policy.ignoredWorkloadKinds.has(k.kind))) {
       const items = await listAll(client, only ? workloadPath(kind, only) : workloadPath(kind), { optional: kind.crd });
       for (const object of items) {
         const m = metaOf(object);

@@ -51,7 +51,7 @@ export function failOpenWarning(code: ErrorCode, message: string): string {
 
 export async function admit(request: AdmissionRequest, deps: AdmitDeps): Promise<AdmitOutcome> {
   const { group, version, resource } = request.resource;
-  const kind = workloadKindByResource(group, version, resource);
+  const kind = workloadKindByResource(group, version, resource, deps.policy.workloadKinds);
   if (kind === undefined) return outcome('skipped', `resource ${group}/${version}/${resource} is not a workload kind`, undefined);
   if (request.subResource !== '') return outcome('skipped', `subresource ${request.subResource}`, kind);
   if (request.object === null) return outcome('skipped', 'request carries no object', kind);

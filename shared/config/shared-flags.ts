@@ -11,7 +11,8 @@ import type { ReloaderKeys } from '../core/annotations.js';
 import { DEFAULT_POLICY, reloaderKeyTable } from '../core/policy.js';
 import type { PolicyOptions } from '../core/policy.js';
 import type { SourceKind } from '../core/kinds.js';
-import { WORKLOAD_KINDS, sourceKindByName } from '../core/kinds.js';
+import { WORKLOAD_KINDS, parseExtraWorkloadKind, sourceKindByName } from '../core/kinds.js';
+import type { WorkloadKind } from '../core/kinds.js';
 import { isLabelKey } from '../core/selector.js';
 import { LOG_LEVELS } from '../log.js';
 import type { LogFormat } from '../log.js';
@@ -160,6 +161,12 @@ export const POLICY_FLAGS = [
     help: 'configMaps and/or secrets: source kinds never tracked.',
   },
   {
+    name: 'extra-workload-kinds',
+    type: 'list',
+    default: [],
+    help: 'More pod-template kinds to stamp and roll, each group/version/resource:Kind:template.path, e.g. serving.knative.dev/v1/services:Service:spec.template (the chart renders their RBAC and webhook rules).',
+  },
+  {
     name: 'ignored-workload-types',
     type: 'list',
     default: [],
@@ -225,11 +232,19 @@ export function policyFromFlags(values: FlagValues<typeof POLICY_FLAGS>): Policy
     if (kind === undefined) problems.push(`--resources-to-ignore: "${entry}" is not configMaps or secrets`);
     else ignoredSourceKinds.add(kind);
   }
+  const extraKinds: WorkloadKind[] = [];
+  for (const entry of values['extra-workload-kinds']) {
+    const row = parseExtraWorkloadKind(entry);
+    if (row === undefined)
+      problems.push(`--extra-workload-kinds: "${entry}" is not group/version/resource:Kind:template.path naming a kind configstamp does not already know`);
+    else extraKinds.push(row);
+  }
+  const workloadKinds = Object.freeze([...WORKLOAD_KINDS, ...extraKinds]);
   const ignoredWorkloadKinds = new Set<string>();
   for (const entry of values['ignored-workload-types']) {
     const name = entry.toLowerCase();
-    const kind = WORKLOAD_KINDS.find((k) => k.plural === name || k.kind.toLowerCase() === name)?.kind ?? UNROLLED_KINDS[name];
-    if (kind === undefined) problems.push(`--ignored-workload-types: "${entry}" is not one of ${[...WORKLOAD_KINDS.map((k) => k.plural), 'jobs'].join(', ')}`);
+    const kind = workloadKinds.find((k) => k.plural === name || k.kind.toLowerCase() === name)?.kind ?? UNROLLED_KINDS[name];
+    if (kind === undefined) problems.push(`--ignored-workload-types: "${entry}" is not one of ${[...workloadKinds.map((k) => k.plural), 'jobs'].join(', ')}`);
     else ignoredWorkloadKinds.add(kind);
   }
   if (values['is-Argo-Rollouts'] === false) ignoredWorkloadKinds.add('Rollout');
@@ -256,6 +271,7 @@ export function policyFromFlags(values: FlagValues<typeof POLICY_FLAGS>): Policy
     ignoredSourceKinds,
     ignoredWorkloadKinds,
     reloaderKeys: reloaderKeyTable(overrides),
+    workloadKinds,
   });
 }
 

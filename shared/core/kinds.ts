@@ -73,9 +73,30 @@ export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
   { kind: 'DeploymentConfig', group: 'apps.openshift.io', version: 'v1', plural: 'deploymentconfigs', templatePath: ['spec', 'template'], crd: true },
 ];
 
-/** Finds a kind by its admission GroupVersionResource (or group + kind); undefined when not ours. */
-export function workloadKindByResource(group: string, version: string, plural: string): WorkloadKind | undefined {
-  return WORKLOAD_KINDS.find((k) => k.group === group && k.version === version && k.plural === plural);
+/** Finds a kind by its admission GroupVersionResource, among `kinds` (the built-in rows by default); undefined when not ours. */
+export function workloadKindByResource(
+  group: string,
+  version: string,
+  plural: string,
+  kinds: readonly WorkloadKind[] = WORKLOAD_KINDS,
+): WorkloadKind | undefined {
+  return kinds.find((k) => k.group === group && k.version === version && k.plural === plural);
+}
+
+const EXTRA_KIND =
+  /^(?:([a-z0-9]([-a-z0-9.]*[a-z0-9])?)\/)?(v[0-9][a-z0-9]*)\/([a-z][-a-z0-9]*):([A-Z][A-Za-z0-9]*):([A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*)$/;
+
+/**
+ * A row for a pod-template kind the user names (--extra-workload-kinds): `group/version/resource:Kind:path`,
+ * e.g. `serving.knative.dev/v1/services:Service:spec.template` (`v1/resource` for the core group).
+ * It is served by a CRD as far as the watcher knows (a 404 on list means not installed). Undefined
+ * for a malformed entry, or one that names a built-in kind's resource.
+ */
+export function parseExtraWorkloadKind(entry: string): WorkloadKind | undefined {
+  const m = EXTRA_KIND.exec(entry.trim());
+  if (m === null) return undefined;
+  const row: WorkloadKind = { kind: m[5]!, group: m[1] ?? '', version: m[3]!, plural: m[4]!, templatePath: m[6]!.split('.'), crd: true };
+  return workloadKindByResource(row.group, row.version, row.plural) === undefined && WORKLOAD_KINDS.every((k) => k.kind !== row.kind) ? row : undefined;
 }
 
 export function workloadKindByName(kind: string): WorkloadKind | undefined {

@@ -8,7 +8,7 @@
 import { OUR_SELECTING_KEYS, Ours, Reloader, Wave, readBool, readGoBool, readList, selectingKeys } from './annotations.js';
 import type { ReloaderKeys } from './annotations.js';
 import { asStringMap, getPath } from './json.js';
-import { HELM_RELEASE_TYPE, SOURCE_KINDS } from './kinds.js';
+import { HELM_RELEASE_TYPE, SOURCE_KINDS, WORKLOAD_KINDS } from './kinds.js';
 import type { SourceKind, WorkloadKind } from './kinds.js';
 import { ALL_KEYS, isSourceName, mergeSelections, sourceId } from './references.js';
 import type { KeySelection, SourceRef } from './references.js';
@@ -32,6 +32,8 @@ export interface PolicyOptions {
   readonly sourceSelector: LabelSelector | null;
   /** Reloader's annotation keys as this install names them; build with `reloaderKeyTable`. */
   readonly reloaderKeys: ReloaderKeyTable;
+  /** Every workload kind of this install: the built-in rows and any --extra-workload-kinds. */
+  readonly workloadKinds: readonly WorkloadKind[];
 }
 
 /**
@@ -67,6 +69,7 @@ export const DEFAULT_POLICY: PolicyOptions = Object.freeze({
   namespaceSelector: null,
   sourceSelector: null,
   reloaderKeys: reloaderKeyTable(),
+  workloadKinds: WORKLOAD_KINDS,
 });
 
 export interface WorkloadView {

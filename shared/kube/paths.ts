@@ -14,9 +14,9 @@ export function sourcePath(kind: SourceKind, namespace?: string, name?: string):
   return name === undefined ? path : `${path}/${seg(name)}`;
 }
 
-/** /apis/GROUP/VERSION[/namespaces/NS]/PLURAL[/NAME] */
+/** /apis/GROUP/VERSION[/namespaces/NS]/PLURAL[/NAME] (/api/VERSION/… for the core group) */
 export function workloadPath(kind: WorkloadKind, namespace?: string, name?: string): string {
-  let path = `/apis/${kind.group}/${kind.version}`;
+  let path = kind.group === '' ? `/api/${kind.version}` : `/apis/${kind.group}/${kind.version}`;
   if (namespace !== undefined) path += `/namespaces/${seg(namespace)}`;
   path += `/${kind.plural}`;
   return name === undefined ? path : `${path}/${seg(name)}`;

@@ -1517,3 +1517,41 @@ t.test('a scoped install applied to a real API server: its accounts may act only
   ];
   await expectAccess(t, cluster, cases);
 });
+
+t.test('extra pod-template kinds: the flag for both processes, their webhook rule and the watcher RBAC', async (t) => {
+  const kinds = ['serving.knative.dev/v1/services:Service:spec.template', 'v1/replicationcontrollers:ReplicationController:spec.template'];
+  const objects = await helmTemplate(['--set', `policy.extraWorkloadKinds={${kinds.join(',')}}`]);
+  for (const [name, config] of [
+    ['webhook', webhookOf(objects)],
+    ['watcher', watcherOf(objects)],
+  ] as const) {
+    t.match(
+      config.policy.workloadKinds.slice(-2),
+      [
+        { kind: 'Service', group: 'serving.knative.dev', version: 'v1', plural: 'services', templatePath: ['spec', 'template'] },
+        { kind: 'ReplicationController', group: '', version: 'v1', plural: 'replicationcontrollers' },
+      ],
+      `${name}: both kinds parsed`,
+    );
+  }
+  const rules = at<{ apiGroups: string[]; apiVersions: string[]; resources: string[] }[]>(
+    find(objects, 'MutatingWebhookConfiguration', 'configstamp'),
+    'webhooks',
+    0,
+    'rules',
+  );
+  t.match(rules.slice(-2), [
+    { apiGroups: ['serving.knative.dev'], apiVersions: ['v1'], resources: ['services'] },
+    { apiGroups: [''], apiVersions: ['v1'], resources: ['replicationcontrollers'] },
+  ]);
+  const watcherRole = at<Rule[]>(find(objects, 'ClusterRole', 'configstamp-watcher'), 'rules');
+  t.ok(
+    watcherRole.some((r) => r.apiGroups?.includes('serving.knative.dev') && r.resources?.includes('services') && r.verbs.includes('patch')),
+    'the watcher may patch Knative Services',
+  );
+  const scoped = await helmTemplate(['--set', `policy.extraWorkloadKinds={${kinds[0]}}`, '--set', 'namespaces={team-a}']);
+  const role = scoped.find((o) => o.kind === 'Role' && o.metadata.name === 'configstamp-watcher-scoped' && o.metadata.namespace === 'team-a');
+  t.ok(role && at<Rule[]>(role, 'rules').some((r) => r.apiGroups?.includes('serving.knative.dev')), 'and so may the scoped Roles');
+  const bad = await run(await ensureHelm(), ['template', 'x', CHART, '--set', 'policy.extraWorkloadKinds={not-a-kind}']);
+  t.not(bad.code, 0, 'the schema refuses a malformed entry');
+});

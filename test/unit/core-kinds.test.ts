@@ -8,6 +8,7 @@ import {
   apiVersionOf,
   extractReferences,
   getPath,
+  parseExtraWorkloadKind,
   sourceKindByName,
   sourceKindByToken,
   workloadKindByName,
@@ -92,4 +93,30 @@ t.test('a core-group kind would have a bare apiVersion', async (t) => {
     crd: false,
   };
   t.equal(apiVersionOf(core), 'v1');
+});
+
+t.test('an extra pod-template kind is a row like the others; a malformed or known one is refused', async (t) => {
+  t.same(parseExtraWorkloadKind('serving.knative.dev/v1/services:Service:spec.template'), {
+    kind: 'Service',
+    group: 'serving.knative.dev',
+    version: 'v1',
+    plural: 'services',
+    templatePath: ['spec', 'template'],
+    crd: true,
+  });
+  t.match(parseExtraWorkloadKind('v1/replicationcontrollers:ReplicationController:spec.template'), { group: '', version: 'v1' }, 'the core group');
+  t.match(parseExtraWorkloadKind('example.com/v1beta2/pipelines:Pipeline:spec.runner.podTemplate'), { templatePath: ['spec', 'runner', 'podTemplate'] });
+  for (const bad of [
+    'services:Service:spec.template',
+    'serving.knative.dev/v1/services',
+    'x/v1/things:thing:spec',
+    'apps/v1/deployments:MyDeploy:spec.template',
+    'example.com/v1/widgets:Deployment:spec.template',
+    'example.com/v1/widgets:Widget:spec..template',
+  ]) {
+    t.equal(parseExtraWorkloadKind(bad), undefined, bad);
+  }
+  const knative = parseExtraWorkloadKind('serving.knative.dev/v1/services:Service:spec.template')!;
+  t.equal(workloadKindByResource('serving.knative.dev', 'v1', 'services'), undefined, 'not among the built-in rows');
+  t.equal(workloadKindByResource('serving.knative.dev', 'v1', 'services', [...WORKLOAD_KINDS, knative]), knative, "found among an install's kinds");
 });

@@ -203,6 +203,9 @@ reloader: (docs/install.md, "Reloader's Helm values", has the table).
 {{- with $ignoreKinds -}}
 {{- $pa = append $pa (printf "--ignored-workload-types=%v" (join "," .)) -}}
 {{- end -}}
+{{- with $p.extraWorkloadKinds -}}
+{{- $pa = append $pa (printf "--extra-workload-kinds=%v" (join "," .)) -}}
+{{- end -}}
 {{- if hasKey $r "isArgoRollouts" -}}
 {{- $pa = append $pa (printf "--is-Argo-Rollouts=%v" (eq (include "configstamp.isTrue" $r.isArgoRollouts) "true")) -}}
 {{- end -}}
@@ -417,6 +420,12 @@ topologySpreadConstraints:
 - apiGroups: ["apps.openshift.io"]
   resources: ["deploymentconfigs"]
   verbs: ["get", "list", "watch", "patch"]
+{{- range .extra }}
+{{- $gvr := splitList "/" (first (splitList ":" .)) }}
+- apiGroups: [{{ if eq (len $gvr) 3 }}{{ first $gvr | quote }}{{ else }}""{{ end }}]
+  resources: [{{ last $gvr | quote }}]
+  verbs: ["get", "list", "watch", "patch"]
+{{- end }}
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]
