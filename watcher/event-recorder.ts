@@ -17,6 +17,7 @@ export const EventReasons = {
   rollout: 'ConfigstampRollout',
   heldBack: 'ConfigstampRolloutHeldBack',
   notified: 'ConfigstampNotified',
+  resumed: 'ConfigstampResumed',
   error: 'ConfigstampError',
 } as const;
 

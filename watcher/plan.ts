@@ -33,7 +33,7 @@ export interface PlanRow {
   readonly namespace: string;
   readonly kind: string;
   readonly name: string;
-  readonly action: 'rollout' | 'adopt' | 'none';
+  readonly action: 'rollout' | 'adopt' | 'resume' | 'none';
   /** Why: the changed sources with short old→new digests, the sources adopted, or the tracking reason. */
   readonly why: string;
   readonly reason?: string;
@@ -104,6 +104,9 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         if (d.action === 'rollout') rows.push({ ...base, action: 'rollout', reason: rolloutReason(d.changes), why: describeChanges(d.changes) });
         else if (d.action === 'adopt')
           rows.push({ ...base, action: 'adopt', why: `record without rollout: ${d.unrecorded.map((e) => `${e.kind}/${e.name}`).join(', ')}` });
+        else if (d.action === 'resume') rows.push({ ...base, action: 'resume', why: `pause period over (paused at ${new Date(d.pausedAtMs).toISOString()})` });
+        else if (d.action === 'none' && d.wakeInMs !== undefined)
+          rows.push({ ...base, action: 'none', why: `paused for its pause period: resumes in ${Math.ceil(d.wakeInMs / 1000)}s` });
         else if (values.all) rows.push({ ...base, action: 'none', why: `up to date (${ev.plan.reason})` });
       }
     }

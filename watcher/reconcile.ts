@@ -8,6 +8,7 @@
  * anything else is logged once and surfaced as a Warning Event.
  */
 import { ABSENT } from '../shared/core/digest.js';
+import { getPath } from '../shared/core/json.js';
 import type { ReconcileDecision, SourceChange } from '../shared/core/decide.js';
 import type { PolicyOptions } from '../shared/core/policy.js';
 import { ConfigstampError, ErrorCodes, errorCode, errorMessage } from '../shared/errors.js';
@@ -111,7 +112,11 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
   const options = { rollOnDelete: deps.rollOnDelete, notify: deps.notifier !== undefined, now: new Date(deps.clock.now()).toISOString() };
   const versions: VersionLookup = (kind, n, name) => deps.cache.source(kind, n, name)?.resourceVersion;
   const planned = await decideWorkload({ ...input, object: cached.object }, deps.digests.port(ns, catalog, versions), options);
-  if (planned.decision.action === 'none' || !deps.isLeader()) return;
+  if (planned.decision.action === 'none') {
+    // A pause period still running: come back when it is over (the resume is durable anyway).
+    return planned.decision.wakeInMs !== undefined && deps.isLeader() ? { requeueAfterMs: planned.decision.wakeInMs } : undefined;
+  }
+  if (!deps.isLeader()) return;
 
   let entry = cached;
   let decision: ReconcileDecision = planned.decision;
@@ -165,6 +170,12 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
   // out, the moment the rate limit governs.
   const patchMs = deps.clock.now() - sent;
   deps.metrics.patches.inc({ kind: cached.kind.kind });
+  if (decision.action === 'resume') {
+    const pausedAt = new Date(decision.pausedAtMs).toISOString();
+    log.info({ pausedAt, patchMs }, 'pause period over: resumed (the Deployment rolls once with what it has)');
+    await deps.events.post(entry, 'Normal', EventReasons.resumed, `configstamp resumed Deployment ${cached.name}, paused at ${pausedAt} for its pause period`);
+    return;
+  }
   if (decision.action === 'adopt') {
     deps.metrics.adoptions.inc({ kind: cached.kind.kind, namespace: ns });
     log.info({ sources: decision.unrecorded.map((e) => `${e.kind}/${e.name}`), patchMs }, 'adopted: recorded current digests on the workload (no rollout)');
@@ -192,7 +203,11 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
   deps.metrics.rollouts.inc({ kind: cached.kind.kind, namespace: ns, reason });
   deps.metrics.changeToPatch.observe(Math.max(0, deps.clock.now() - context.since) / 1000);
   countReload(deps.metrics.reloader, cached.kind.kind, ns, true, patchMs / 1000);
-  log.info({ reason, changed, patchMs }, 'rollout: stamp patched');
+  const paused = getPath(decision.patch, [...(cached.kind.pausePath ?? ['-'])]) === true;
+  log.info(
+    { reason, changed, patchMs, ...(paused ? { paused: true } : {}) },
+    paused ? 'rollout: stamp patched, paused for its pause period' : 'rollout: stamp patched',
+  );
   deps.alerts?.({ workload, sources: decision.changes.map((c) => ({ kind: c.kind, name: c.name })), at: new Date(deps.clock.now()) });
   await deps.events.post(entry, 'Normal', EventReasons.rollout, `configstamp rolled ${cached.kind.kind} ${cached.name}: ${changed}`);
 }

@@ -77,22 +77,14 @@ const KEY_FLAGS = [
   { flag: 'auto-search-annotation', key: 'search' },
   { flag: 'search-match-annotation', key: 'match' },
   { flag: 'ignore-annotation', key: 'ignore' },
+  { flag: 'pause-deployment-annotation', key: 'pausePeriod' },
+  { flag: 'pause-deployment-time-annotation', key: 'pausedAt' },
 ] as const satisfies readonly KeyFlag[];
 
 const CSI_NOTICE = 'Secrets Store CSI (SecretProviderClass) sources are not tracked yet; workloads that only consume them never roll';
 
 /** Reloader's annotation keys configstamp does not read (yet), with their defaults. */
 const UNREAD_KEY_FLAGS = [
-  {
-    flag: 'pause-deployment-annotation',
-    default: 'deployment.reloader.stakater.com/pause-period',
-    notice: 'Deployments are not paused after a rollout; the churn guard (--min-rollout-interval) limits how often one rolls instead',
-  },
-  {
-    flag: 'pause-deployment-time-annotation',
-    default: 'deployment.reloader.stakater.com/paused-at',
-    notice: 'Deployments are not paused after a rollout, so no paused-at time is written',
-  },
   { flag: 'secretproviderclass-annotation', default: 'secretproviderclass.reloader.stakater.com/reload', notice: CSI_NOTICE },
   { flag: 'secretproviderclass-auto-annotation', default: 'secretproviderclass.reloader.stakater.com/auto', notice: CSI_NOTICE },
   { flag: 'secretproviderclass-exclude-annotation', default: 'secretproviderclasses.exclude.reloader.stakater.com/reload', notice: CSI_NOTICE },

@@ -33,6 +33,10 @@ export const Ours = {
   restartedStamp: `${OURS}/restarted-stamp`,
   /** ...and the template stamp they apply over ("" for none): a new template stamp supersedes them. */
   restartedBase: `${OURS}/restarted-base`,
+  /** Deployment: as Reloader's pause-period (a Go duration, e.g. "5m"). */
+  pausePeriod: `${OURS}/pause-period`,
+  /** Deployment metadata, written by configstamp: when it paused the Deployment for its pause period. */
+  pausedAt: `${OURS}/paused-at`,
 } as const;
 
 /**
@@ -52,6 +56,10 @@ export const Reloader = {
   excludeSecrets: 'secrets.exclude.reloader.stakater.com/reload',
   /** On an Argo Rollout: "restart" patches spec.restartAt; anything else rolls the template. */
   rolloutStrategy: 'reloader.stakater.com/rollout-strategy',
+  /** On a Deployment: a Go duration; a rollout pauses it that long, so later changes join one rollout. */
+  pausePeriod: 'deployment.reloader.stakater.com/pause-period',
+  /** Written while a Deployment is paused by the pause period (RFC 3339): when the pause began. */
+  pausedAt: 'deployment.reloader.stakater.com/paused-at',
 } as const;
 
 /** Reloader's annotation keys as one install names them (its `--*-annotation` flags). */

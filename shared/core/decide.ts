@@ -8,7 +8,8 @@ import { Ours, Reloader } from './annotations.js';
 import { asString, asStringMap, getPath } from './json.js';
 import type { JsonRecord } from './json.js';
 import type { WorkloadKind } from './kinds.js';
-import { buildStampMergePatch } from './patch.js';
+import { parseGoDuration } from './duration.js';
+import { buildStampMergePatch, setIn } from './patch.js';
 import { sourceId } from './references.js';
 import { SourceTable } from './source-table.js';
 import { ABSENT } from './digest.js';
@@ -79,6 +80,11 @@ export interface DriftOptions {
    * (restartsPods): the core has no clock, so the caller passes it.
    */
   readonly now?: string | undefined;
+  /**
+   * The pause period's annotation keys, ours first, then Reloader's (as this install names them):
+   * a Deployment carrying a period is paused by its rollout and resumed when the period is over.
+   */
+  readonly pauseKeys?: { readonly period: readonly string[]; readonly pausedAt: readonly string[] } | undefined;
 }
 
 export interface Drift {
@@ -112,7 +118,10 @@ export function computeDrift(recorded: RecordedStamps, current: Stamp, options: 
 }
 
 export type ReconcileDecision =
-  | { readonly action: 'none' }
+  /** `wakeInMs`: reconcile again after this long (a pause period still running). */
+  | { readonly action: 'none'; readonly wakeInMs?: number }
+  /** The pause period is over: unpause, so the Deployment rolls once with what it has. */
+  | { readonly action: 'resume'; readonly patch: JsonRecord; readonly pausedAtMs: number }
   | { readonly action: 'adopt'; readonly adopted: Stamp; readonly patch: JsonRecord; readonly unrecorded: readonly StampEntry[] }
   | { readonly action: 'rollout'; readonly stamp: Stamp; readonly patch: JsonRecord; readonly changes: readonly SourceChange[] }
   | { readonly action: 'notify'; readonly stamp: Stamp; readonly patch: JsonRecord; readonly changes: readonly SourceChange[] };
@@ -141,6 +150,13 @@ export function decideReconcile(kind: WorkloadKind, object: unknown, current: St
       notifiedStamp: recorded.notified === null ? undefined : null,
       resourceVersion,
     });
+    // With a pause period the rollout pauses the Deployment in the same write, so changes that
+    // follow within the period join it (Reloader's pause-period), and the pause is on record.
+    const pause = pauseState(kind, object, options);
+    if (pause !== undefined && pause.periodMs !== undefined && pause.pausedAtMs === undefined && !pause.paused && options.now !== undefined) {
+      setIn(patch, kind.pausePath!, true);
+      setIn(patch, ['metadata', 'annotations', Ours.pausedAt], options.now);
+    }
     return { action: 'rollout', stamp: current, patch, changes: drift.changes };
   }
   if (drift.unrecorded.length > 0) {
@@ -148,7 +164,50 @@ export function decideReconcile(kind: WorkloadKind, object: unknown, current: St
     const patch = buildStampMergePatch(kind, { adoptedStamp: formatStamp(adopted), resourceVersion });
     return { action: 'adopt', adopted, patch, unrecorded: drift.unrecorded };
   }
-  return { action: 'none' };
+  return decidePause(kind, object, options, resourceVersion);
+}
+
+interface PauseState {
+  readonly paused: boolean;
+  readonly periodMs: number | undefined;
+  /** When configstamp (or Reloader) paused it for the period; undefined when not paused so. */
+  readonly pausedAtMs: number | undefined;
+  readonly pausedAtKeys: readonly string[];
+}
+
+/** A pausable workload's pause: its spec.paused, its period, and whether the period paused it. */
+function pauseState(kind: WorkloadKind, object: unknown, options: DriftOptions): PauseState | undefined {
+  if (kind.pausePath === undefined || options.pauseKeys === undefined) return undefined;
+  const own = asStringMap(getPath(object, ['metadata', 'annotations']));
+  const periodText = options.pauseKeys.period.map((k) => own[k]).find((v) => v !== undefined);
+  const period = periodText === undefined ? undefined : parseGoDuration(periodText);
+  const pausedAtKeys = options.pauseKeys.pausedAt.filter((k) => own[k] !== undefined);
+  const pausedAt = pausedAtKeys.length > 0 ? Date.parse(own[pausedAtKeys[0]!]!) : undefined;
+  return {
+    paused: getPath(object, kind.pausePath) === true,
+    periodMs: period !== undefined && period > 0 ? period : undefined,
+    pausedAtMs: pausedAt === undefined ? undefined : Number.isNaN(pausedAt) ? 0 : pausedAt,
+    pausedAtKeys,
+  };
+}
+
+/**
+ * A Deployment paused for its pause period is resumed once the period is over (a pause record
+ * that does not parse, or a period removed since, resumes at once), durably: the record is on
+ * the object, so a watcher restart or a new leader resumes it too. A Deployment its user
+ * paused (no record) is left alone.
+ */
+function decidePause(kind: WorkloadKind, object: unknown, options: DriftOptions, resourceVersion: string | undefined): ReconcileDecision {
+  const pause = pauseState(kind, object, options);
+  if (pause === undefined || pause.pausedAtMs === undefined || options.now === undefined) return { action: 'none' };
+  const dueMs = pause.pausedAtMs + (pause.periodMs ?? 0);
+  const nowMs = Date.parse(options.now);
+  if (pause.paused && nowMs < dueMs) return { action: 'none', wakeInMs: dueMs - nowMs };
+  const patch: JsonRecord = {};
+  if (pause.paused) setIn(patch, kind.pausePath!, false);
+  for (const key of pause.pausedAtKeys) setIn(patch, ['metadata', 'annotations', key], null);
+  if (resourceVersion !== undefined) setIn(patch, ['metadata', 'resourceVersion'], resourceVersion);
+  return { action: 'resume', patch, pausedAtMs: pause.pausedAtMs };
 }
 
 /**

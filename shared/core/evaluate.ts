@@ -5,6 +5,7 @@
  * an EvaluationPort: the webhook reads fresh from the API server at admission, the watcher answers
  * from its cache and its per-version digests. The steps, and their order, live here alone.
  */
+import { Ours } from './annotations.js';
 import { decideReconcile } from './decide.js';
 import { stampDigests } from './digest.js';
 import type { DriftOptions, ReconcileDecision } from './decide.js';
@@ -97,5 +98,12 @@ const NONE: ReconcileDecision = { action: 'none' };
 export async function decideWorkload(input: WorkloadInput, port: EvaluationPort, options: DriftOptions): Promise<WorkloadDecision> {
   const evaluation = await evaluateWorkload(input, port);
   if (!evaluation.plan.tracked) return { ...evaluation, decision: NONE };
-  return { ...evaluation, decision: decideReconcile(input.kind, input.object, evaluation.stamp, options) };
+  const keys = input.policy.reloaderKeys.keys;
+  const pauseKeys =
+    input.kind.pausePath === undefined
+      ? undefined
+      : input.policy.reloaderCompat
+        ? { period: [Ours.pausePeriod, keys.pausePeriod], pausedAt: [Ours.pausedAt, keys.pausedAt] }
+        : { period: [Ours.pausePeriod], pausedAt: [Ours.pausedAt] };
+  return { ...evaluation, decision: decideReconcile(input.kind, input.object, evaluation.stamp, { ...options, pauseKeys }) };
 }

@@ -6,6 +6,7 @@ export * from './admission.js';
 export * from './annotations.js';
 export * from './decide.js';
 export * from './digest.js';
+export * from './duration.js';
 export * from './evaluate.js';
 export * from './json.js';
 export * from './kinds.js';

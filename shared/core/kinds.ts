@@ -54,10 +54,12 @@ export interface WorkloadKind {
   readonly crd: boolean;
   /** Where a timestamp restarts the pods without a template change (Argo's spec.restartAt), if the kind has one. */
   readonly restartPath?: readonly string[];
+  /** Where the kind can be paused (a Deployment's spec.paused), for the pause period. */
+  readonly pausePath?: readonly string[];
 }
 
 export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
-  { kind: 'Deployment', group: 'apps', version: 'v1', plural: 'deployments', templatePath: ['spec', 'template'], crd: false },
+  { kind: 'Deployment', group: 'apps', version: 'v1', plural: 'deployments', templatePath: ['spec', 'template'], crd: false, pausePath: ['spec', 'paused'] },
   { kind: 'StatefulSet', group: 'apps', version: 'v1', plural: 'statefulsets', templatePath: ['spec', 'template'], crd: false },
   { kind: 'DaemonSet', group: 'apps', version: 'v1', plural: 'daemonsets', templatePath: ['spec', 'template'], crd: false },
   { kind: 'CronJob', group: 'batch', version: 'v1', plural: 'cronjobs', templatePath: ['spec', 'jobTemplate', 'spec', 'template'], crd: false },

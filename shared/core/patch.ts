@@ -43,7 +43,7 @@ export function buildStampJsonPatch(kind: WorkloadKind, object: unknown, stampVa
 }
 
 /** Sets `value` at `path` under `root`, creating the records on the way. */
-function setIn(root: JsonRecord, path: readonly string[], value: unknown): void {
+export function setIn(root: JsonRecord, path: readonly string[], value: unknown): void {
   let node = root;
   for (const segment of path.slice(0, -1)) node = (node[segment] ??= {}) as JsonRecord;
   node[path[path.length - 1]!] = value;

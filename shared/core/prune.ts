@@ -1,12 +1,14 @@
 /**
  * A workload cut down to what the core reads of it: identity and annotations of the object, the
- * pod template's annotations, and the parts of its pod spec that reference ConfigMaps and Secrets.
+ * pod template's annotations, the parts of its pod spec that reference ConfigMaps and Secrets,
+ * and whether it is paused (kinds with a pausePath).
  * The watcher keeps thousands of workloads between reads; a Deployment's images, probes,
  * resources, plain env values and kubectl's last-applied copy of the whole manifest are most of
  * its size and never change a decision. Every core function gives the same answer for the pruned
  * object as for the whole one (a property test holds it to that).
  */
-import { asArray, asRecord } from './json.js';
+import { asArray, asRecord, getPath } from './json.js';
+import { setIn } from './patch.js';
 import type { JsonRecord } from './json.js';
 import type { WorkloadKind } from './kinds.js';
 
@@ -109,6 +111,11 @@ export function pruneWorkload(kind: WorkloadKind, object: unknown): unknown {
       to = child;
     }
     from = next;
+  }
+  // The pause period reads whether the workload is paused (a Deployment's spec.paused).
+  if (kind.pausePath !== undefined) {
+    const paused = getPath(root, kind.pausePath);
+    if (paused !== undefined) setIn(out, kind.pausePath, paused);
   }
   return out;
 }

@@ -1038,6 +1038,8 @@ t.test('a Reloader values file as is: it renders, and every flag parses to what 
     excludeConfigMaps: 'my.company.com/configmap-exclude',
     excludeSecrets: 'my.company.com/secret-exclude',
     rolloutStrategy: 'reloader.stakater.com/rollout-strategy',
+    pausePeriod: 'my.company.com/pause-period',
+    pausedAt: 'my.company.com/paused-at',
   };
   for (const [name, config] of [
     ['webhook', webhook],
@@ -1056,12 +1058,7 @@ t.test('a Reloader values file as is: it renders, and every flag parses to what 
     t.equal(p.namespaceSelector, null, `${name}: namespaceSelector dropped in a scoped install, as Reloader does`);
     t.not(p.sourceSelector, null, `${name}: resourceLabelSelector`);
     t.same(p.reloaderKeys.keys, custom, `${name}: every custom_annotations key renames its annotation`);
-    for (const flag of [
-      '--pause-deployment-annotation',
-      '--pause-deployment-time-annotation',
-      '--secretproviderclass-annotation',
-      '--enable-csi-integration',
-    ]) {
+    for (const flag of ['--secretproviderclass-annotation', '--enable-csi-integration']) {
       t.ok(
         config.warnings.some((w) => w.startsWith(`${flag}:`)),
         `${name}: ${flag}, which configstamp does not act on, says so at startup`,

@@ -8,6 +8,7 @@ import {
   ABSENT,
   DEFAULT_POLICY,
   Ours,
+  parseGoDuration,
   Reloader,
   restartsPods,
   WORKLOAD_KINDS,
@@ -466,4 +467,65 @@ t.test('property: reconcile converges in one step and rolls exactly on consumed 
     { numRuns: 500 },
   );
   t.ok(rollouts > 0, `the runs rolled out (${rollouts} times) and never otherwise`);
+});
+
+t.test('pause period: the rollout pauses the Deployment; later changes join it; it resumes when the period is over', async (t) => {
+  const fake = sources();
+  const object = stamped(fake);
+  (object.metadata as JsonRecord).annotations = { [Ours.track]: 'true', [Reloader.pausePeriod]: '1m30s' };
+  const keys = { period: [Ours.pausePeriod, Reloader.pausePeriod], pausedAt: [Ours.pausedAt, Reloader.pausedAt] };
+  const at = (iso: string): DriftOptions => ({ ...OFF, now: iso, pauseKeys: keys });
+  fake.put(secret('db-credentials', { username: 'app', password: 'pw2' }));
+  const first = decide('Deployment', object, fake, at('2026-12-01T10:00:00.000Z'));
+  t.match(
+    first,
+    { action: 'rollout', patch: { spec: { paused: true, template: {} }, metadata: { annotations: { [Ours.pausedAt]: '2026-12-01T10:00:00.000Z' } } } },
+    'stamp and pause in one write',
+  );
+  const paused = apply(object, first);
+  t.strictSame(
+    decide('Deployment', paused, fake, at('2026-12-01T10:01:00.000Z')),
+    { action: 'none', wakeInMs: 30_000 },
+    'inside the period: wake when it is over',
+  );
+  fake.put(secret('db-credentials', { username: 'app', password: 'pw3' }));
+  const second = decide('Deployment', paused, fake, at('2026-12-01T10:01:00.000Z'));
+  t.equal(second.action, 'rollout', 'a change inside the period updates the template...');
+  t.notOk(((second as { patch: JsonRecord }).patch.spec as JsonRecord).paused, '...and leaves the pause as it is');
+  const later = apply(paused, second);
+  const resume = decide('Deployment', later, fake, at('2026-12-01T10:01:30.000Z'));
+  t.match(resume, { action: 'resume', patch: { spec: { paused: false }, metadata: { annotations: { [Ours.pausedAt]: null } } } }, 'the period is over: resume');
+  t.strictSame(decide('Deployment', apply(later, resume), fake, at('2026-12-01T10:02:00.000Z')), { action: 'none' }, 'then nothing');
+
+  const userPaused = structuredClone(object);
+  setPath(userPaused, ['spec', 'paused'], true);
+  t.strictSame(decide('Deployment', userPaused, sources(), at('2026-12-01T10:00:00.000Z')), { action: 'none' }, 'a Deployment its user paused is left alone');
+  const byReloader = structuredClone(userPaused);
+  (byReloader.metadata as JsonRecord).annotations = { [Ours.track]: 'true', [Reloader.pausePeriod]: '5m', [Reloader.pausedAt]: '2026-12-01T09:00:00Z' };
+  t.match(
+    decide('Deployment', byReloader, sources(), at('2026-12-01T10:00:00.000Z')),
+    { action: 'resume', patch: { metadata: { annotations: { [Reloader.pausedAt]: null } } } },
+    'one Reloader paused and never resumed (#1016, #1219) is resumed',
+  );
+  const garbled = structuredClone(byReloader);
+  (garbled.metadata as JsonRecord).annotations = { [Ours.track]: 'true', [Reloader.pausedAt]: 'yesterday' };
+  t.match(
+    decide('Deployment', garbled, sources(), at('2026-12-01T10:00:00.000Z')),
+    { action: 'resume' },
+    'a record that does not parse, or no period any more, resumes at once',
+  );
+});
+
+t.test("Go durations, as Reloader's pause-period is written", async (t) => {
+  for (const [text, ms] of [
+    ['5m', 300_000],
+    ['1h30m', 5_400_000],
+    ['1.5h', 5_400_000],
+    ['300ms', 300],
+    ['2s500ms', 2_500],
+    ['0', 0],
+    ['-1s', -1000],
+  ] as const)
+    t.equal(parseGoDuration(text), ms, text);
+  for (const bad of ['', '5', 'm', '1d', '1 m', '5mm']) t.equal(parseGoDuration(bad), undefined, bad);
 });

@@ -84,6 +84,8 @@ t.test("annotation keys: ours under configstamp.io, Reloader's as Reloader spell
     excludeConfigMaps: 'configmaps.exclude.reloader.stakater.com/reload',
     excludeSecrets: 'secrets.exclude.reloader.stakater.com/reload',
     rolloutStrategy: 'reloader.stakater.com/rollout-strategy',
+    pausePeriod: 'deployment.reloader.stakater.com/pause-period',
+    pausedAt: 'deployment.reloader.stakater.com/paused-at',
   });
   t.strictSame(
     [...SELECTING_KEYS].sort(),
