@@ -6,62 +6,35 @@
 // the three ever logs a 403, and each account is refused, by real requests, what it must not do.
 // (test/e2e/manifests.test.ts asks the authorizer with `kubectl auth can-i`; this file does not.)
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeApiError, KubeClient, MERGE_PATCH } from '../../shared/kube/client.js';
 import { freshNamespace } from '../cluster/fixtures.js';
-import { freeLoopbackPort } from '../cluster/ports.js';
 import { eventually, sleep } from '../support/poll.js';
 import { startConfigstamp } from '../support/process.js';
+import { ACCOUNTS, installShipped } from '../support/shipped-install.js';
 import type { ConfigstampProcess } from '../support/process.js';
 import { probeWebhook } from '../support/webhook-registration.js';
-import { annotationsOf, apply, configMap, deployment, kubectl, rolloutCount, secret, startCluster, statefulSet } from './watcher-support.js';
+import { annotationsOf, apply, configMap, deployment, rolloutCount, secret, startCluster, statefulSet } from './watcher-support.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BASE = path.join(ROOT, 'deploy/base');
 const NAMESPACE = 'configstamp';
 const STAMP = 'configstamp.io/stamp';
-const ACCOUNTS = { certs: 'configstamp-certs', webhook: 'configstamp-webhook', watcher: 'configstamp-watcher' } as const;
 
 const { cluster, client: admin } = await startCluster(t);
 
-// ---- install: the kustomize base as shipped --------------------------------------------------
+// ---- install: the kustomize base as shipped; the three processes, each as its own ServiceAccount
 
-await kubectl(cluster, ['apply', '--server-side', '-k', BASE]);
-// No kubelet or scheduler: nothing would run, but keep the controllers from making pods and Jobs.
-await kubectl(cluster, ['-n', NAMESPACE, 'scale', 'deployment', 'configstamp-webhook', 'configstamp-watcher', '--replicas=0']);
-await kubectl(cluster, ['-n', NAMESPACE, 'delete', 'job/configstamp-certs', 'cronjob/configstamp-certs', '--wait=false']);
 // The one change for a test: the API server reaches the webhook on loopback instead of through
-// the Service. Rules, namespaceSelector, failurePolicy and the rest stay as shipped.
-const port = await freeLoopbackPort();
-const shipped = JSON.parse(await kubectl(cluster, ['get', 'mutatingwebhookconfiguration', 'configstamp', '-o', 'json'])) as { webhooks: unknown[] };
-await kubectl(cluster, [
-  'patch',
-  'mutatingwebhookconfiguration',
-  'configstamp',
-  '--type=json',
-  '-p',
-  JSON.stringify(shipped.webhooks.map((_, i) => ({ op: 'replace', path: `/webhooks/${i}/clientConfig`, value: { url: `https://127.0.0.1:${port}/mutate` } }))),
-]);
-
-// ---- the three processes, each as its own ServiceAccount -------------------------------------
-
-const kubeconfigs = {
-  certs: await cluster.serviceAccountKubeconfig(NAMESPACE, ACCOUNTS.certs),
-  webhook: await cluster.serviceAccountKubeconfig(NAMESPACE, ACCOUNTS.webhook),
-  watcher: await cluster.serviceAccountKubeconfig(NAMESPACE, ACCOUNTS.watcher),
-};
+// the Service (installShipped). Rules, namespaceSelector, failurePolicy and the rest stay as shipped.
+const { port, kubeconfigs, outDir } = await installShipped(t, cluster, BASE);
 const clients = {
   certs: await KubeClient.create(kubeconfigs.certs.access, 'configstamp-e2e-certs'),
   webhook: await KubeClient.create(kubeconfigs.webhook.access, 'configstamp-e2e-webhook'),
   watcher: await KubeClient.create(kubeconfigs.watcher.access, 'configstamp-e2e-watcher'),
 };
 t.teardown(() => Object.values(clients).forEach((c) => c.close()));
-
-const outDir = mkdtempSync(path.join(tmpdir(), 'configstamp-rbac-e2e-'));
-t.teardown(() => rmSync(outDir, { recursive: true, force: true }));
 
 const certs = startConfigstamp(['certs', `--kubeconfig=${kubeconfigs.certs.path}`, '--extra-ip-addresses=127.0.0.1', `--out-dir=${outDir}`]);
 const certsCode = await certs.exited;

@@ -6,15 +6,13 @@
 // not call the webhook, nothing rolls, and the accounts' own requests get a real 403; no process
 // ever logs one, since none asks outside its scope (no Namespace object is read either).
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeApiError, KubeClient } from '../../shared/kube/client.js';
-import { freeLoopbackPort } from '../cluster/ports.js';
 import { eventually, sleep } from '../support/poll.js';
 import { startConfigstamp } from '../support/process.js';
-import { annotationsOf, apply, configMap, createNamespace, deployment, kubectl, rolloutCount, secret, startCluster } from './watcher-support.js';
+import { installShipped } from '../support/shipped-install.js';
+import { annotationsOf, apply, configMap, createNamespace, deployment, rolloutCount, secret, startCluster } from './watcher-support.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const OVERLAY = path.join(ROOT, 'deploy/overlays/namespaced');
@@ -26,35 +24,12 @@ const STAMP = 'configstamp.io/stamp';
 const { cluster, client: admin } = await startCluster(t);
 await createNamespace(cluster, IN);
 await createNamespace(cluster, OUT);
-await kubectl(cluster, ['apply', '--server-side', '-k', OVERLAY]);
-// No kubelet here: keep the controllers from making pods and Jobs of the install itself.
-await kubectl(cluster, ['-n', NAMESPACE, 'scale', 'deployment', 'configstamp-webhook', 'configstamp-watcher', '--replicas=0']);
-await kubectl(cluster, ['-n', NAMESPACE, 'delete', 'job/configstamp-certs', 'cronjob/configstamp-certs', '--wait=false']);
-const port = await freeLoopbackPort();
-const shipped = JSON.parse(await kubectl(cluster, ['get', 'mutatingwebhookconfiguration', 'configstamp', '-o', 'json'])) as {
-  webhooks: { namespaceSelector?: unknown }[];
-};
-await kubectl(cluster, [
-  'patch',
-  'mutatingwebhookconfiguration',
-  'configstamp',
-  '--type=json',
-  '-p',
-  JSON.stringify(shipped.webhooks.map((_, i) => ({ op: 'replace', path: `/webhooks/${i}/clientConfig`, value: { url: `https://127.0.0.1:${port}/mutate` } }))),
-]);
-
-const accounts = {
-  certs: await cluster.serviceAccountKubeconfig(NAMESPACE, 'configstamp-certs'),
-  webhook: await cluster.serviceAccountKubeconfig(NAMESPACE, 'configstamp-webhook'),
-  watcher: await cluster.serviceAccountKubeconfig(NAMESPACE, 'configstamp-watcher'),
-};
+const { port, shipped, kubeconfigs: accounts, outDir } = await installShipped(t, cluster, OVERLAY);
 const clients = {
   webhook: await KubeClient.create(accounts.webhook.access, 'configstamp-e2e-webhook'),
   watcher: await KubeClient.create(accounts.watcher.access, 'configstamp-e2e-watcher'),
 };
 t.teardown(() => Object.values(clients).forEach((c) => c.close()));
-const outDir = mkdtempSync(path.join(tmpdir(), 'configstamp-scoped-e2e-'));
-t.teardown(() => rmSync(outDir, { recursive: true, force: true }));
 
 const certs = startConfigstamp(['certs', `--kubeconfig=${accounts.certs.path}`, '--extra-ip-addresses=127.0.0.1', `--out-dir=${outDir}`]);
 const certsCode = await certs.exited;
