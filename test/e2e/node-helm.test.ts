@@ -1,0 +1,90 @@
+// configstamp as it ships, on a real node, installed with Helm from deploy/helm/configstamp (the
+// shipped chart, unchanged) into a namespace that enforces the restricted Pod Security level:
+// install --wait, a tracked workload stamped and rolled, an upgrade that rolls nothing, and an
+// uninstall that leaves tracked workloads running and unrolled.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freshNamespace, waitFor, withNode } from '../cluster/fixtures.js';
+import {
+  CONFIGSTAMP_NAMESPACE,
+  configstampReady,
+  currentPods,
+  dryRunStamp,
+  greetingOf,
+  items,
+  ok,
+  replicaSets,
+  restarts,
+  rolledOut,
+  sleep,
+  trackedApp,
+} from './node-support.js';
+
+const cluster = await withNode(t);
+t.comment(`node up in ${cluster.nodeTimings.totalMs} ms ${JSON.stringify(cluster.nodeTimings)}`);
+
+// helm gets a home of its own: nothing of the user's is read or written.
+const home = mkdtempSync(join(tmpdir(), 'configstamp-node-helm-'));
+t.teardown(() => rmSync(home, { recursive: true, force: true }));
+function helm(args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env, HOME: home, HELM_CACHE_HOME: join(home, 'cache'), HELM_CONFIG_HOME: join(home, 'config'), HELM_DATA_HOME: join(home, 'data'),
+    };
+    delete env.KUBECONFIG;
+    const child = spawn(join(cluster.binDir, 'helm'), [`--kubeconfig=${cluster.kubeconfigPath}`, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`helm ${args.join(' ')} failed (${String(code)}): ${err.trim()}`))));
+  });
+}
+const chart = 'deploy/helm/configstamp';
+
+t.test('helm install --wait into a restricted namespace: 2 webhook and 2 watcher pods Ready', async (t) => {
+  // As docs/install.md has it, with the restricted label set before the pods exist.
+  await ok(cluster, ['create', 'namespace', CONFIGSTAMP_NAMESPACE]);
+  await ok(cluster, ['label', 'namespace', CONFIGSTAMP_NAMESPACE, 'pod-security.kubernetes.io/enforce=restricted']);
+  const started = Date.now();
+  await helm(['install', 'configstamp', chart, '-n', CONFIGSTAMP_NAMESPACE, '--wait', '--timeout=180s']);
+  await configstampReady(cluster, ['configstamp-webhook', 'configstamp-watcher']);
+  t.comment(`helm install to Ready: ${Date.now() - started} ms`);
+  const jobs = await items(cluster, CONFIGSTAMP_NAMESPACE, 'jobs');
+  t.ok(jobs.some((j) => j.metadata.name.startsWith('configstamp-certs')), 'the certs Job ran');
+  t.same(Object.values(await restarts(cluster)).filter((n) => n > 0), [], 'no restarts');
+});
+
+t.test('stamped through the Service, rolled once on a consumed change; helm upgrade and uninstall roll nothing', async (t) => {
+  const ns = await freshNamespace(t, cluster, 'node-helm');
+  await ok(cluster, ['apply', '-f', '-'], trackedApp(ns, cluster.image, 'hello', 'one'));
+  t.match((await dryRunStamp(cluster, ns)) ?? '', /^v1:configmap\/app-config=/, 'server-side dry run is stamped');
+  await rolledOut(cluster, ns, 'app');
+  t.equal((await replicaSets(cluster, ns, 'app')).length, 1, '1 ReplicaSet');
+
+  await ok(cluster, ['patch', 'configmap', 'app-config', '-n', ns, '--type=merge', '-p', '{"data":{"GREETING":"hola"}}']);
+  await waitFor('a second ReplicaSet', async () => (await replicaSets(cluster, ns, 'app')).length >= 2, { timeoutMs: 60_000, intervalMs: 250 });
+  await rolledOut(cluster, ns, 'app');
+  const [pod] = await currentPods(cluster, ns, 'app');
+  t.equal(await greetingOf(cluster, ns, pod!.metadata.name), 'hola', 'the new pod sees the new value');
+
+  // An upgrade with a changed value restarts configstamp's own pods, and rolls no tracked workload.
+  await helm(['upgrade', 'configstamp', chart, '-n', CONFIGSTAMP_NAMESPACE, '--wait', '--timeout=180s', '--set', 'logLevel=debug']);
+  await configstampReady(cluster, ['configstamp-webhook', 'configstamp-watcher']);
+  await sleep(6_000);
+  t.equal((await replicaSets(cluster, ns, 'app')).length, 2, 'helm upgrade rolled nothing');
+
+  await helm(['uninstall', 'configstamp', '-n', CONFIGSTAMP_NAMESPACE, '--wait', '--timeout=120s']);
+  const hooks = await cluster.kubectl(['get', 'mutatingwebhookconfiguration', 'configstamp']);
+  t.not(hooks.code, 0, 'uninstall removed the MutatingWebhookConfiguration');
+  await sleep(3_000);
+  t.equal((await replicaSets(cluster, ns, 'app')).length, 2, 'uninstall rolled nothing');
+  const after = await currentPods(cluster, ns, 'app');
+  t.same(after.map((p) => p.metadata.uid), [pod!.metadata.uid], 'the tracked pod still runs');
+  // With no webhook configuration, an apply still succeeds (unstamped).
+  await ok(cluster, ['apply', '-f', '-'], trackedApp(ns, cluster.image, 'hola', 'one', 'later'));
+});
