@@ -11,6 +11,7 @@ import { waitFor, withNode } from '../cluster/fixtures.js';
 import { runKubectl } from '../cluster/kubectl.js';
 import { isZombie, KUBELET_SYSCTLS, nodeProcesses, readSysctls, STATE_DIR, type NodeRecord } from '../cluster/node-host.js';
 import { SANDBOX_IMAGE } from '../cluster/node.js';
+import { nodeSkipReason } from './node-support.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -31,9 +32,10 @@ function leftovers(record: NodeRecord): string[] {
   return found;
 }
 
+const skip = nodeSkipReason();
 let killed: NodeRecord | undefined;
 
-t.test('a node whose process was SIGKILLed with pods running', async (t) => {
+t.test('a node whose process was SIGKILLed with pods running', { skip }, async (t) => {
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'test/cluster/cli.ts'), '--node'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
@@ -58,7 +60,7 @@ t.test('a node whose process was SIGKILLed with pods running', async (t) => {
   t.ok(leftovers(killed!).length > 0, `SIGKILL leaves things behind for the next run: ${leftovers(killed!).join('; ')}`);
 });
 
-t.test('the next node cleans it up, and leaves nothing itself once stopped', async (t) => {
+t.test('the next node cleans it up, and leaves nothing itself once stopped', { skip }, async (t) => {
   const cluster = await withNode(t);
   t.comment(`node up in ${cluster.nodeTimings.totalMs} ms ${JSON.stringify(cluster.nodeTimings)}`);
   if (killed) t.same(leftovers(killed), [], 'nothing is left of the killed node');

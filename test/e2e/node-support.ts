@@ -1,5 +1,7 @@
 // Shared by the real-node tests (node-*.test.ts): a tracked app that runs configstamp's own image
 // and prints a ConfigMap value, and the checks on what configstamp's pods and the app's pods do.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { NodeCluster } from '../cluster/node.js';
 import { waitFor } from '../cluster/readiness.js';
 
@@ -122,3 +124,23 @@ export async function dryRunStamp(cluster: NodeCluster, namespace: string, app =
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Why the real-node tests cannot run here, or undefined when they can. On CI (CI=true) a missing
+ * prerequisite fails the file instead: there, these tests must never be skipped.
+ */
+export function nodeSkipReason(): string | undefined {
+  const missing: string[] = [];
+  if (process.getuid?.() !== 0) missing.push('root');
+  const path = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin', '/usr/bin']);
+  for (const tool of ['buildah', 'debootstrap', 'containerd', 'containerd-shim-runc-v2', 'runc', 'ctr', 'nft', 'ip', 'nsenter', 'unshare', 'flock']) {
+    if (!path.some((dir) => existsSync(join(dir, tool)))) missing.push(tool);
+  }
+  if (!existsSync('/usr/lib/cni/bridge')) missing.push('/usr/lib/cni/bridge');
+  if (!existsSync('/sys/fs/cgroup/pids')) missing.push('cgroup v1 pids hierarchy');
+  if (missing.length === 0) return undefined;
+  const reason = `real-node tests need ${missing.join(', ')} (bash test/cluster/install-packages.sh installs the packages, as root)`;
+  if (process.env.CI === 'true') throw new Error(`CI must run the real-node tests, but: ${reason}`);
+  process.stderr.write(`[node] SKIPPED: ${reason}\n`);
+  return reason;
+}
