@@ -51,12 +51,10 @@ export async function takeNodeLock(timeoutMs: number, waiting?: (line: string) =
   const child: ChildProcess = spawn('flock', ['-w', String(Math.ceil(timeoutMs / 1000)), join(STATE_DIR, 'lock'), 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
-  child.unref();
-  (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
-  (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
   child.stdin?.on('error', () => undefined);
   const notice = setTimeout(() => waiting?.('another test node is running on this machine; waiting for it'), 1000);
   try {
+    // While waiting, the child and its pipes keep this process alive (a CLI has nothing else).
     await new Promise<void>((resolve, reject) => {
       child.stdout?.once('data', () => resolve());
       child.once('exit', (code) => reject(new Error(`could not take the node lock ${join(STATE_DIR, 'lock')} within ${timeoutMs} ms (flock exited ${String(code)})`)));
@@ -65,6 +63,10 @@ export async function takeNodeLock(timeoutMs: number, waiting?: (line: string) =
   } finally {
     clearTimeout(notice);
   }
+  // Held: from now on the lock must never keep this process alive, only die with it.
+  child.unref();
+  for (const stream of [child.stdin, child.stdout]) (stream as unknown as { unref?: () => void } | null)?.unref?.();
+  child.stdout?.resume();
   return {
     release() {
       child.stdin?.destroy();

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { waitFor, withNode } from '../cluster/fixtures.js';
+import { withNode } from '../cluster/fixtures.js';
 import { runKubectl } from '../cluster/kubectl.js';
 import { isZombie, KUBELET_SYSCTLS, nodeProcesses, readSysctls, STATE_DIR, type NodeRecord } from '../cluster/node-host.js';
 import { SANDBOX_IMAGE } from '../cluster/node.js';
@@ -38,11 +38,22 @@ let killed: NodeRecord | undefined;
 t.test('a node whose process was SIGKILLed with pods running', { skip }, async (t) => {
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'test/cluster/cli.ts'), '--node'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
+  let err = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-  child.stderr.resume();
-  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (err = (err + c).slice(-4000)));
+  let gone = false;
+  const exited = new Promise((resolve) => child.once('exit', (code) => {
+    gone = true;
+    resolve(code);
+  }));
   t.teardown(() => child.kill('SIGKILL'));
-  await waitFor('npm run cluster -- --node to be up', async () => out.includes('Press Ctrl-C'), { timeoutMs: 300_000, intervalMs: 250 });
+  // Up to 5 minutes: it may wait for another test file's node (one node per machine at a time).
+  const deadline = Date.now() + 300_000;
+  while (!out.includes('Press Ctrl-C')) {
+    if (gone) throw new Error(`npm run cluster -- --node exited before it was up; its stderr ends:\n${err}`);
+    if (Date.now() > deadline) throw new Error(`npm run cluster -- --node not up within 300 s; its stderr ends:\n${err}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
   const kubeconfig = /export KUBECONFIG=(\S+)/.exec(out)?.[1] ?? '';
   const binDir = /export PATH=([^:]+):/.exec(out)?.[1] ?? '';
   const ctx = { binDir, adminKubeconfig: kubeconfig, cacheDir: join(dirname(kubeconfig), 'kubectl-cache') };
