@@ -132,7 +132,8 @@ async function main(): Promise<void> {
     await kubectl(cluster, ['rollout', 'status', '-n', 'demo', 'deployment/web', '--timeout=120s']);
     say('The new pod, and what it printed at start:');
     say(await pods(cluster));
-    say(await kubectl(cluster, ['logs', '-n', 'demo', 'deployment/web']));
+    const newest = await kubectl(cluster, ['get', 'pods', '-n', 'demo', '-l', 'app=web', '--sort-by=.metadata.creationTimestamp', '-o', 'jsonpath={.items[-1:].metadata.name}']);
+    say(`${newest}: ${await kubectl(cluster, ['logs', '-n', 'demo', newest.trim()])}`);
   }
   const events = await eventually('the Event', async () => {
     const out = await kubectl(cluster, ['get', 'events', '-n', 'demo', '--field-selector', 'involvedObject.name=web,reason=ConfigstampRollout', '-o', 'custom-columns=REASON:.reason,MESSAGE:.message']);
@@ -153,7 +154,7 @@ async function main(): Promise<void> {
     `  export PATH=${cluster.binDir}:$PATH`,
     '  kubectl -n demo edit secret web-secret                 # rolls "web" once',
     '  kubectl -n demo annotate configmap web-config note=hi  # metadata only: rolls nothing',
-    '  kubectl -n demo apply -f test/cluster/demo-app.yaml    # GREETING back to hello: one rollout, back to the first ReplicaSet',
+    ...(onNode ? [] : ['  kubectl -n demo apply -f test/cluster/demo-app.yaml    # GREETING back to hello: one rollout, back to the first ReplicaSet']),
     '  kubectl -n demo get events --field-selector involvedObject.name=web   # why each rollout happened',
     `  node --import tsx bin/configstamp.ts plan --kubeconfig=${kubeconfig}   # what would roll now, and why`,
     '',
