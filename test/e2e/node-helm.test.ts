@@ -1,7 +1,8 @@
 // configstamp as it ships, on a real node, installed with Helm from deploy/helm/configstamp (the
 // shipped chart, unchanged) into a namespace that enforces the restricted Pod Security level:
-// install --wait, a tracked workload stamped and rolled, an upgrade that rolls nothing, and an
-// uninstall that leaves tracked workloads running and unrolled.
+// install --wait, a tracked workload stamped and rolled, an upgrade that rolls nothing, one to a
+// new image tag that loses no change made during it, and an uninstall that leaves tracked
+// workloads running and unrolled.
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -82,13 +83,37 @@ t.test('stamped through the Service, rolled once on a consumed change; helm upgr
   await sleep(6_000);
   t.equal((await replicaSets(cluster, ns, 'app')).length, 2, 'helm upgrade rolled nothing');
 
+  // A new image tag (the same image under another name, as a release would bring), with a
+  // consumed change made while the upgrade replaces configstamp's pods: applied exactly once.
+  const tagged = `${cluster.image.split(':')[0]!}:0.1.0-upgrade`;
+  const tag = await cluster.ctr(['images', 'tag', '--force', cluster.image, tagged]);
+  t.equal(tag.code, 0, tag.stderr);
+  const upgrade = helm(['upgrade', 'configstamp', chart, '-n', CONFIGSTAMP_NAMESPACE, '--wait', '--timeout=180s', '--reuse-values', '--set', 'image.tag=0.1.0-upgrade']);
+  await sleep(1_000);
+  await ok(cluster, ['patch', 'configmap', 'app-config', '-n', ns, '--type=merge', '-p', '{"data":{"GREETING":"during"}}']);
+  await upgrade;
+  await configstampReady(cluster, ['configstamp-webhook', 'configstamp-watcher']);
+  // (the pods' spec: containerd reports the image by its first name, and both names are one image)
+  // Pods of the old revision may still be terminating: only those not being deleted count.
+  const pods = (JSON.parse(await ok(cluster, ['get', 'pods', '-n', CONFIGSTAMP_NAMESPACE, '--field-selector=status.phase=Running', '-o', 'json'])) as {
+    items: { metadata: { deletionTimestamp?: string }; spec: { containers: { image: string }[] } }[];
+  }).items.filter((p) => !p.metadata.deletionTimestamp);
+  const images = pods.map((p) => p.spec.containers[0]?.image);
+  t.same([...new Set(images)], [tagged], `every running configstamp pod runs the new tag (${images.length} pods)`);
+  await waitFor('a third ReplicaSet', async () => (await replicaSets(cluster, ns, 'app')).length >= 3, { timeoutMs: 90_000, intervalMs: 250 });
+  await rolledOut(cluster, ns, 'app');
+  const [during] = await currentPods(cluster, ns, 'app');
+  t.equal(await greetingOf(cluster, ns, during!.metadata.name), 'during', 'the change made during the upgrade reached the new pod');
+  await sleep(8_000);
+  t.equal((await replicaSets(cluster, ns, 'app')).length, 3, 'the change made during the upgrade was applied exactly once');
+
   await helm(['uninstall', 'configstamp', '-n', CONFIGSTAMP_NAMESPACE, '--wait', '--timeout=120s']);
   const hooks = await cluster.kubectl(['get', 'mutatingwebhookconfiguration', 'configstamp']);
   t.not(hooks.code, 0, 'uninstall removed the MutatingWebhookConfiguration');
   await sleep(3_000);
-  t.equal((await replicaSets(cluster, ns, 'app')).length, 2, 'uninstall rolled nothing');
+  t.equal((await replicaSets(cluster, ns, 'app')).length, 3, 'uninstall rolled nothing');
   const after = await currentPods(cluster, ns, 'app');
-  t.same(after.map((p) => p.metadata.uid), [pod!.metadata.uid], 'the tracked pod still runs');
+  t.same(after.map((p) => p.metadata.uid), [during!.metadata.uid], 'the tracked pod still runs');
   // With no webhook configuration, an apply still succeeds (unstamped).
   await ok(cluster, ['apply', '-f', '-'], trackedApp(ns, cluster.image, 'hola', 'one', 'later'));
 });
