@@ -1,7 +1,7 @@
 # configstamp's image: one entrypoint, `configstamp <webhook|watcher|certs|plan>`, run as a
 # non-root user with a read-only root filesystem (deploy/ sets the pod security).
-# It is not built in this repository's CI: the development machines have no container engine
-# (docs/install.md says how to build and publish it).
+# The repository builds it with buildah on a locally made node:20-slim (npm run image) and runs it
+# on a real test node in CI (docs/install.md, docs/control-plane.md).
 #
 #   docker build -t ghcr.io/configstamp/configstamp:0.1.0 .
 

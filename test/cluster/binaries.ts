@@ -13,6 +13,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const CONTROL_PLANE_BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl'] as const;
+/** What a real node adds (build.sh builds them into the same directory). */
+export const NODE_BINARIES = ['kubelet', 'kube-proxy', 'kube-scheduler', 'pause'] as const;
 
 const clusterDir = dirname(fileURLToPath(import.meta.url));
 
@@ -35,8 +37,8 @@ export function defaultCacheRoot(): string {
 }
 
 /** Binaries missing (or not executable) in `dir`. */
-export function missingBinaries(dir: string): string[] {
-  return CONTROL_PLANE_BINARIES.filter((name) => {
+export function missingBinaries(dir: string, names: readonly string[] = CONTROL_PLANE_BINARIES): string[] {
+  return names.filter((name) => {
     try {
       accessSync(join(dir, name), constants.X_OK);
       return false;
@@ -50,14 +52,15 @@ export function missingBinaries(dir: string): string[] {
  * The directory holding all control-plane binaries, running build.sh first if any is missing.
  * build.sh serialises concurrent builds itself, so parallel test files may both call this.
  */
-export async function ensureBinaries(options: { cacheRoot?: string; progress?: NodeJS.WritableStream } = {}): Promise<string> {
+export async function ensureBinaries(options: { cacheRoot?: string; progress?: NodeJS.WritableStream; names?: readonly string[] } = {}): Promise<string> {
   const dir = binaryDir(options.cacheRoot);
-  const missing = missingBinaries(dir);
+  const names = options.names ?? CONTROL_PLANE_BINARIES;
+  const missing = missingBinaries(dir, names);
   if (missing.length === 0) return dir;
   const progress = options.progress ?? process.stderr;
   progress.write(`[cluster] missing ${missing.join(', ')} in ${dir}; running test/cluster/build.sh\n`);
   const built = await runBuildScript(options.cacheRoot, progress);
-  const stillMissing = missingBinaries(built);
+  const stillMissing = missingBinaries(built, names);
   if (stillMissing.length > 0) throw new Error(`build.sh finished but ${stillMissing.join(', ')} are missing in ${built}`);
   return built;
 }

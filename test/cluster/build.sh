@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the real control-plane binaries the end-to-end tests run (etcd, kube-apiserver,
-# kube-controller-manager, kubectl) and helm, from the Go modules pinned under test/cluster/go/,
+# kube-controller-manager, kubectl), the node's (kubelet, kube-proxy, kube-scheduler and the
+# pause container's static binary, from upstream's pause.c) and helm, from the Go modules pinned under test/cluster/go/,
 # into a cache outside the repo. A binary already cached for the pinned version is reused; a
 # cold build on a 2-core machine takes a while and prints progress as it goes.
 #
@@ -74,6 +75,23 @@ build etcd "$gomods/etcd" .
 build kube-apiserver "$gomods/kubernetes" k8s.io/kubernetes/cmd/kube-apiserver "$vflags"
 build kube-controller-manager "$gomods/kubernetes" k8s.io/kubernetes/cmd/kube-controller-manager "$vflags"
 build kubectl "$gomods/kubernetes" k8s.io/kubernetes/cmd/kubectl "$vflags"
+# The node: most of their packages are already compiled for kube-apiserver, so about half a
+# minute more on a cold cache.
+build kubelet "$gomods/kubernetes" k8s.io/kubernetes/cmd/kubelet "$vflags"
+build kube-proxy "$gomods/kubernetes" k8s.io/kubernetes/cmd/kube-proxy "$vflags"
+build kube-scheduler "$gomods/kubernetes" k8s.io/kubernetes/cmd/kube-scheduler "$vflags"
+# The pod sandbox's process: upstream's pause.c from the same k8s.io/kubernetes module, built as
+# its Makefile builds it (-Os -static), stamped with the Makefile's TAG (its REV comes from git).
+if [ -x "$out/pause" ]; then
+  log "pause: cached at $out/pause"
+else
+  k8s_dir=$(cd "$gomods/kubernetes" && go list -m -f '{{.Dir}}' k8s.io/kubernetes)
+  pause_tag=$(awk -F' *= *' '$1=="TAG ?" || $1=="TAG" {print $2; exit}' "$k8s_dir/build/pause/Makefile")
+  log "pause: gcc -Os -static $k8s_dir/build/pause/linux/pause.c (v${pause_tag:-unknown})"
+  gcc -Os -Wall -Werror -static "-DVERSION=v${pause_tag:-0}" \
+    -o "$out/pause.tmp" "$k8s_dir/build/pause/linux/pause.c"
+  mv "$out/pause.tmp" "$out/pause"
+fi
 if [ -n "$helm_version" ]; then
   # helm has its own pin, so its own cache directory; the tests find it next to the others.
   helm_out="$cache_root/helm-$helm_version"

@@ -6,13 +6,16 @@
  */
 import { pinnedVersions } from './binaries.js';
 import { startControlPlane, type ControlPlane } from './controlplane.js';
+import { startNodeCluster } from './node.js';
 import { onStopSignals } from './signals.js';
 
-const USAGE = `usage: npm run cluster [-- --keep]
+const USAGE = `usage: npm run cluster [-- --keep] [-- --node]
 
 Starts etcd, kube-apiserver and kube-controller-manager (Kubernetes ${pinnedVersions().kubernetes}) on
 127.0.0.1 and prints a KUBECONFIG to use with them. Ctrl-C stops them.
 
+  --node   also a real node (kube-scheduler, containerd, kubelet, kube-proxy) in a network
+           namespace of its own, with the configstamp image (npm run image) imported; needs root
   --keep   keep the work directory (logs, etcd data) after stopping
            (same as CONFIGSTAMP_KEEP_CLUSTER=1)
 
@@ -22,7 +25,7 @@ Environment: CONFIGSTAMP_CACHE (binary cache root), CONFIGSTAMP_GO_PARALLEL (go 
 const log = (line: string) => process.stderr.write(`[cluster] ${line}\n`);
 
 async function main(argv: readonly string[]): Promise<void> {
-  const unknown = argv.filter((a) => a !== '--keep' && a !== '--help' && a !== '-h');
+  const unknown = argv.filter((a) => !['--keep', '--node', '--help', '-h'].includes(a));
   if (argv.includes('--help') || argv.includes('-h') || unknown.length > 0) {
     if (unknown.length > 0) log(`unknown argument(s): ${unknown.join(' ')}`);
     process.stderr.write(USAGE);
@@ -38,16 +41,20 @@ async function main(argv: readonly string[]): Promise<void> {
     else log(`${signal}: will stop once start-up has finished (again to exit now)`);
   }, log);
 
-  const cluster = await startControlPlane({ progress: log, keep: argv.includes('--keep') || undefined });
+  const options = { progress: log, keep: argv.includes('--keep') || undefined };
+  const node = argv.includes('--node');
+  const cluster = node ? await startNodeCluster(options) : await startControlPlane(options);
   state.cluster = cluster;
   const t = cluster.timings;
-  log(`start-up: etcd and certificates ${t.etcdMs} ms, kube-apiserver ${t.apiServerMs} ms, kube-controller-manager ${t.controllerManagerMs} ms`);
+  if (!node) log(`start-up: etcd and certificates ${t.etcdMs} ms, kube-apiserver ${t.apiServerMs} ms, kube-controller-manager ${t.controllerManagerMs} ms`);
   process.stdout.write(
     [
       '',
       `server:     ${cluster.server}`,
       `kubeconfig: ${cluster.kubeconfigPath}`,
-      `logs:       ${cluster.dir}/{etcd,kube-apiserver,kube-controller-manager}.log`,
+      node
+        ? `logs:       ${cluster.dir}/{etcd,kube-apiserver,kube-controller-manager,kube-scheduler,containerd,kubelet,kube-proxy}.log`
+        : `logs:       ${cluster.dir}/{etcd,kube-apiserver,kube-controller-manager}.log`,
       `binaries:   ${cluster.binDir}`,
       '',
       'In another shell:',

@@ -20,6 +20,8 @@ import type { WorkDir } from './workdir.js';
 export interface ControlPlaneCredentials {
   readonly ca: CertifiedKey;
   readonly admin: CertifiedKey;
+  /** The key the serving and admin certificates share, for more client certificates. */
+  readonly leafKey: string;
 }
 
 /**
@@ -27,7 +29,7 @@ export interface ControlPlaneCredentials {
  * that the serving certificate, the admin certificate and ServiceAccount token signing share.
  * A real cluster would keep them apart; a throw-away test cluster need not.
  */
-export async function writeCredentials(dir: WorkDir): Promise<ControlPlaneCredentials> {
+export async function writeCredentials(dir: WorkDir, extra: { readonly ipAddresses?: readonly string[] } = {}): Promise<ControlPlaneCredentials> {
   const [caKey, leafKey] = await Promise.all([generatePrivateKeyAsync(), generatePrivateKeyAsync()]);
   const serviceAccountKey = leafKey;
   const ca = createCertificateAuthority({ commonName: 'configstamp-test-ca', validDays: 30, keyPem: caKey });
@@ -35,7 +37,8 @@ export async function writeCredentials(dir: WorkDir): Promise<ControlPlaneCreden
     keyPem: leafKey,
     commonName: 'kube-apiserver',
     dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
-    ipAddresses: ['127.0.0.1'],
+    // A node's pods dial the kubernetes Service's ClusterIP, its kubelet the node IP: extra SANs.
+    ipAddresses: ['127.0.0.1', ...(extra.ipAddresses ?? [])],
     validDays: 30,
   });
   const admin = issueClientCertificate(ca, { commonName: 'configstamp-admin', organizations: ['system:masters'], validDays: 30, keyPem: leafKey });
@@ -45,5 +48,5 @@ export async function writeCredentials(dir: WorkDir): Promise<ControlPlaneCreden
   writeFileSync(join(dir.pki, 'apiserver.key'), serving.keyPem, { mode: 0o600 });
   writeFileSync(dir.serviceAccountKey, serviceAccountKey, { mode: 0o600 });
   writeFileSync(dir.serviceAccountPub, publicKeyFromPrivateKey(serviceAccountKey));
-  return { ca, admin };
+  return { ca, admin, leafKey };
 }

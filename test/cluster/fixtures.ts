@@ -6,6 +6,7 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './controlplane.js';
+import { startNodeCluster, type NodeCluster, type NodeClusterOptions } from './node.js';
 
 export { waitFor } from './readiness.js';
 
@@ -25,6 +26,17 @@ const PREFIX = /^[a-z]([-a-z0-9]{0,40}[a-z0-9])?$/;
  */
 export async function withControlPlane(t: TeardownTarget, options?: ControlPlaneOptions): Promise<ControlPlane> {
   const cluster = await startControlPlane(options);
+  t.teardown(() => cluster.stop());
+  return cluster;
+}
+
+/**
+ * Starts a control plane with a real node (node.ts: kubelet, containerd, kube-proxy, the
+ * configstamp image imported) and tears it all down when `t` ends. Needs root; one node runs on
+ * a machine at a time, so a second test file calling this waits for the first to finish.
+ */
+export async function withNode(t: TeardownTarget, options?: NodeClusterOptions): Promise<NodeCluster> {
+  const cluster = await startNodeCluster({ progress: (line) => process.stderr.write(`[node] ${line}\n`), ...options });
   t.teardown(() => cluster.stop());
   return cluster;
 }

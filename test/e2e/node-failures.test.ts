@@ -1,0 +1,116 @@
+// configstamp's pods through failures on a real node, installed from deploy/base: the API server
+// away for a minute (no configstamp pod crash-loops; a change made after it is back rolls once),
+// and every webhook pod gone (applies still succeed, and what was admitted meanwhile is not
+// rolled an extra time).
+import t from 'tap';
+import { freshNamespace, waitFor, withNode } from '../cluster/fixtures.js';
+import type { NodeCluster } from '../cluster/node.js';
+import {
+  CONFIGSTAMP_NAMESPACE,
+  configstampReady,
+  currentPods,
+  greetingOf,
+  items,
+  nodeSkipReason,
+  ok,
+  replicaSets,
+  rolledOut,
+  sleep,
+  trackedApp,
+} from './node-support.js';
+
+const skip = nodeSkipReason();
+const cluster = (skip === undefined ? await withNode(t) : undefined) as NodeCluster;
+if (!skip) t.comment(`node up in ${cluster.nodeTimings.totalMs} ms ${JSON.stringify(cluster.nodeTimings)}`);
+
+async function templateStamp(ns: string): Promise<string> {
+  return ok(cluster, ['get', 'deployment', 'app', '-n', ns, '-o', 'jsonpath={.spec.template.metadata.annotations.configstamp\\.io/stamp}']);
+}
+
+/** Container states of configstamp's long-running pods: restarts and any CrashLoopBackOff. */
+async function podHealth(): Promise<{ restarts: Record<string, number>; crashLooping: string[] }> {
+  const out = JSON.parse(await ok(cluster, ['get', 'pods', '-n', CONFIGSTAMP_NAMESPACE, '-o', 'json'])) as {
+    items: {
+      metadata: { name: string };
+      status: { phase?: string; containerStatuses?: { restartCount: number; state?: { waiting?: { reason?: string } } }[] };
+    }[];
+  };
+  const running = out.items.filter((p) => p.status.phase !== 'Succeeded');
+  return {
+    restarts: Object.fromEntries(running.map((p) => [p.metadata.name, (p.status.containerStatuses ?? []).reduce((n, c) => n + c.restartCount, 0)])),
+    crashLooping: running.filter((p) => p.status.containerStatuses?.some((c) => c.state?.waiting?.reason === 'CrashLoopBackOff')).map((p) => p.metadata.name),
+  };
+}
+
+t.before(async () => {
+  if (skip) return;
+  await ok(cluster, ['apply', '-k', 'deploy/base']);
+  await ok(cluster, ['wait', '-n', CONFIGSTAMP_NAMESPACE, '--for=condition=Complete', 'job/configstamp-certs', '--timeout=120s']);
+  await configstampReady(cluster, ['configstamp-webhook', 'configstamp-watcher']);
+});
+
+t.test('the API server unreachable for a minute: no configstamp pod crash-loops, and changes roll once after', { skip }, async (t) => {
+  const ns = await freshNamespace(t, cluster, 'node-away');
+  await ok(cluster, ['apply', '-f', '-'], trackedApp(ns, cluster.image, 'hello', 'one'));
+  await rolledOut(cluster, ns, 'app');
+
+  const started = Date.now();
+  await cluster.restartApiServer(async () => {
+    await sleep(60_000);
+  });
+  t.comment(`API server away for ${Date.now() - started} ms`);
+  await configstampReady(cluster, ['configstamp-webhook', 'configstamp-watcher'], 2, 180_000);
+  // Past the kubelet's first back-off steps: a crash loop would show by now.
+  await sleep(20_000);
+  const health = await podHealth();
+  t.comment(`restarts after the outage: ${JSON.stringify(health.restarts)}`);
+  t.same(health.crashLooping, [], 'no configstamp pod is in CrashLoopBackOff');
+  t.ok(
+    Object.values(health.restarts).every((n) => n <= 1),
+    'at most one restart each (a leader that lost its Lease exits once, by design)',
+  );
+  await configstampReady(cluster, ['configstamp-webhook', 'configstamp-watcher']);
+  t.equal((await replicaSets(cluster, ns, 'app')).length, 1, 'the outage rolled nothing');
+
+  const stampBefore = await templateStamp(ns);
+  await ok(cluster, ['patch', 'configmap', 'app-config', '-n', ns, '--type=merge', '-p', '{"data":{"GREETING":"back"}}']);
+  await waitFor('a second ReplicaSet', async () => (await replicaSets(cluster, ns, 'app')).length >= 2, { timeoutMs: 90_000, intervalMs: 250 });
+  await rolledOut(cluster, ns, 'app');
+  t.not(await templateStamp(ns), stampBefore, 'the watcher rolled it with a new stamp');
+  // Not asserted: the value the new pod got. After an outage the kubelet's own ConfigMap cache
+  // (its watch) can lag for a while, and a pod started then gets the old value (seen here once:
+  // 'hello' about 30 s after the API server was back). That is the kubelet's, not configstamp's.
+  const [pod] = await currentPods(cluster, ns, 'app');
+  t.comment(`the new pod printed GREETING=${await greetingOf(cluster, ns, pod!.metadata.name)}`);
+  await sleep(6_000);
+  t.equal((await replicaSets(cluster, ns, 'app')).length, 2, 'exactly once');
+});
+
+t.test('every webhook pod gone: applies still succeed, and nothing admitted meanwhile rolls an extra time', { skip }, async (t) => {
+  const ns = await freshNamespace(t, cluster, 'node-nohook');
+  await ok(cluster, ['scale', 'deployment/configstamp-webhook', '-n', CONFIGSTAMP_NAMESPACE, '--replicas=0']);
+  t.teardown(() => cluster.kubectl(['scale', 'deployment/configstamp-webhook', '-n', CONFIGSTAMP_NAMESPACE, '--replicas=2']));
+  await waitFor('no webhook pod', async () => (await items(cluster, CONFIGSTAMP_NAMESPACE, 'pods', 'app.kubernetes.io/component=webhook')).length === 0, {
+    timeoutMs: 60_000,
+    intervalMs: 250,
+  });
+
+  await ok(cluster, ['apply', '-f', '-'], trackedApp(ns, cluster.image, 'hello', 'one'));
+  const template = JSON.parse(await ok(cluster, ['get', 'deployment', 'app', '-n', ns, '-o', 'jsonpath={.spec.template.metadata}'])) as {
+    annotations?: Record<string, string>;
+  };
+  t.notOk(template.annotations?.['configstamp.io/stamp'], 'admitted unstamped (the webhook fails open)');
+  await rolledOut(cluster, ns, 'app');
+  await sleep(8_000);
+  const meta = JSON.parse(await ok(cluster, ['get', 'deployment', 'app', '-n', ns, '-o', 'jsonpath={.metadata.annotations}'])) as Record<string, string>;
+  t.comment(`the Deployment's annotations after the watcher saw it: ${JSON.stringify(Object.keys(meta))}`);
+  t.equal((await replicaSets(cluster, ns, 'app')).length, 1, 'the watcher made no extra rollout of it');
+
+  await ok(cluster, ['patch', 'configmap', 'app-config', '-n', ns, '--type=merge', '-p', '{"data":{"GREETING":"later"}}']);
+  await waitFor('a second ReplicaSet', async () => (await replicaSets(cluster, ns, 'app')).length >= 2, { timeoutMs: 90_000, intervalMs: 250 });
+  await rolledOut(cluster, ns, 'app');
+  const [pod] = await currentPods(cluster, ns, 'app');
+  t.equal(await greetingOf(cluster, ns, pod!.metadata.name), 'later', 'a consumed change still rolls it, with the new value');
+  await sleep(6_000);
+  t.equal((await replicaSets(cluster, ns, 'app')).length, 2, 'exactly once');
+});
