@@ -44,15 +44,17 @@ export function kubeSourceReader(client: KubeApi, options: FetchOptions, observe
   return (namespace, hashKey) => {
     const started = performance.now();
     const objects = new Map<string, unknown | null>();
+    // One observation per admission: when its last step ends, or when a step fails.
     const timed = async <T>(step: () => Promise<T>, last: boolean): Promise<T> => {
+      let result: T;
       try {
-        return await step();
+        result = await step();
       } catch (err) {
         observe((performance.now() - started) / 1000);
         throw err;
-      } finally {
-        if (last) observe((performance.now() - started) / 1000);
       }
+      if (last) observe((performance.now() - started) / 1000);
+      return result;
     };
     return {
       // The wanted sources (GETs) and, for name patterns, the metadata of their kinds (LISTs).

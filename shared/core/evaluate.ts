@@ -93,17 +93,13 @@ export interface WorkloadDecision extends Evaluation {
 }
 
 const NONE: ReconcileDecision = { action: 'none' };
+const OUR_PAUSE_KEYS = Object.freeze({ period: Object.freeze([Ours.pausePeriod]), pausedAt: Object.freeze([Ours.pausedAt]) });
 
 /** The evaluation and the watcher's decision for it (roll, adopt, notify or nothing). */
 export async function decideWorkload(input: WorkloadInput, port: EvaluationPort, options: DriftOptions): Promise<WorkloadDecision> {
   const evaluation = await evaluateWorkload(input, port);
   if (!evaluation.plan.tracked) return { ...evaluation, decision: NONE };
-  const keys = input.policy.reloaderKeys.keys;
-  const pauseKeys =
-    input.kind.pausePath === undefined
-      ? undefined
-      : input.policy.reloaderCompat
-        ? { period: [Ours.pausePeriod, keys.pausePeriod], pausedAt: [Ours.pausedAt, keys.pausedAt] }
-        : { period: [Ours.pausePeriod], pausedAt: [Ours.pausedAt] };
+  // Resolved once per configuration (reloaderKeyTable), not per decision.
+  const pauseKeys = input.kind.pausePath === undefined ? undefined : input.policy.reloaderCompat ? input.policy.reloaderKeys.pause : OUR_PAUSE_KEYS;
   return { ...evaluation, decision: decideReconcile(input.kind, input.object, evaluation.stamp, { ...options, pauseKeys }) };
 }

@@ -44,6 +44,8 @@ export interface ReloaderKeyTable {
   readonly keys: ReloaderKeys;
   readonly selecting: readonly string[];
   readonly kind: Readonly<Record<SourceKind, { readonly reload: string; readonly auto: string; readonly exclude: string }>>;
+  /** The pause period's keys, ours first, then Reloader's (DriftOptions.pauseKeys). */
+  readonly pause: { readonly period: readonly string[]; readonly pausedAt: readonly string[] };
 }
 
 export function reloaderKeyTable(overrides: Partial<ReloaderKeys> = {}): ReloaderKeyTable {
@@ -55,6 +57,7 @@ export function reloaderKeyTable(overrides: Partial<ReloaderKeys> = {}): Reloade
       ConfigMap: Object.freeze({ reload: keys.configMapReload, auto: keys.configMapAuto, exclude: keys.excludeConfigMaps }),
       Secret: Object.freeze({ reload: keys.secretReload, auto: keys.secretAuto, exclude: keys.excludeSecrets }),
     }),
+    pause: Object.freeze({ period: Object.freeze([Ours.pausePeriod, keys.pausePeriod]), pausedAt: Object.freeze([Ours.pausedAt, keys.pausedAt]) }),
   });
 }
 
