@@ -104,6 +104,11 @@ export async function reconcileWorkload(deps: ReconcileDeps, key: string, contex
   }
 }
 
+/** A rollout, or a notification of changes: what the fresh reads confirm and the churn guard limits. */
+function actsOnChanges(decision: ReconcileDecision): decision is Extract<ReconcileDecision, { action: 'rollout' | 'notify' }> {
+  return decision.action === 'rollout' || (decision.action === 'notify' && decision.changes.length > 0);
+}
+
 async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, context: ReconcileContext, log: Logger): Promise<ReconcileResult> {
   const ns = cached.namespace;
   const catalog = deps.cache.catalog(ns);
@@ -124,8 +129,7 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
   // never rolls a workload to old data and back. An adoption restarts nothing: it records the
   // digests as planned, and its patch carries the cached resourceVersion, so a workload changed
   // since is refused (409) and reconciled again rather than overwritten.
-  const rolls = decision.action === 'rollout' || (decision.action === 'notify' && decision.changes.length > 0);
-  if (rolls) {
+  if (actsOnChanges(decision)) {
     const object = await deps.api.get(cached);
     if (object === null) return;
     entry = { ...cached, object };
@@ -135,7 +139,7 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
       return;
     }
   }
-  if (decision.action === 'rollout' || (decision.action === 'notify' && decision.changes.length > 0)) {
+  if (actsOnChanges(decision)) {
     const verdict = deps.guard.check(cached.key);
     if (!verdict.allowed) {
       deps.metrics.heldBack.inc({ kind: cached.kind.kind, namespace: ns });
