@@ -5,7 +5,7 @@
  * workload's own metadata, which restarts nothing).
  */
 import { Ours, Reloader } from './annotations.js';
-import { asString, asStringMap, getPath } from './json.js';
+import { asRecord, asString, asStringMap, getPath } from './json.js';
 import type { JsonRecord } from './json.js';
 import type { WorkloadKind } from './kinds.js';
 import { parseGoDuration } from './duration.js';
@@ -178,11 +178,13 @@ interface PauseState {
 /** A pausable workload's pause: its spec.paused, its period, and whether the period paused it. */
 function pauseState(kind: WorkloadKind, object: unknown, options: DriftOptions): PauseState | undefined {
   if (kind.pausePath === undefined || options.pauseKeys === undefined) return undefined;
-  const own = asStringMap(getPath(object, ['metadata', 'annotations']));
-  const periodText = options.pauseKeys.period.map((k) => own[k]).find((v) => v !== undefined);
+  // Read in place, not copied (asStringMap): this runs on every decision about a Deployment.
+  const raw = asRecord(getPath(object, ['metadata', 'annotations']));
+  const own = (key: string): string | undefined => (raw !== undefined && Object.hasOwn(raw, key) && typeof raw[key] === 'string' ? raw[key] : undefined);
+  const periodText = options.pauseKeys.period.map(own).find((v) => v !== undefined);
   const period = periodText === undefined ? undefined : parseGoDuration(periodText);
-  const pausedAtKeys = options.pauseKeys.pausedAt.filter((k) => own[k] !== undefined);
-  const pausedAt = pausedAtKeys.length > 0 ? Date.parse(own[pausedAtKeys[0]!]!) : undefined;
+  const pausedAtKeys = options.pauseKeys.pausedAt.filter((k) => own(k) !== undefined);
+  const pausedAt = pausedAtKeys.length > 0 ? Date.parse(own(pausedAtKeys[0]!)!) : undefined;
   return {
     paused: getPath(object, kind.pausePath) === true,
     periodMs: period !== undefined && period > 0 ? period : undefined,
