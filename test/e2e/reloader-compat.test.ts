@@ -222,6 +222,9 @@ t.test("a Reloader-reloaded cluster, configstamp started with Reloader's own set
   await expectRollouts(t, MIG, MIGRATED, migBaseline, { 'env-vars': 1, annotations: 1, agent: 1, report: 1, canary: 1, 'db-client': 1 });
   const stdout = migrating.lines.join('\n');
   t.notMatch(stdout, /hunter2|correct horse/, 'no Secret value in the logs');
+  // Reloader's chart watches every namespace, and so does this watcher: left running, it would
+  // (rightly) roll the default-key workloads of the renamed-keys test below.
+  await migrating.stop();
 });
 
 // ---- 2. Reloader's annotations, every form, every kind ---------------------------------------
