@@ -5,6 +5,8 @@
  * the leader enqueues (standbys keep cache and index warm and write nothing). Becoming leader, and
  * every relist, enqueue every workload: restart sync is how the watcher always starts.
  */
+import { PodStatusFold, stateObject } from '../shared/core/csi.js';
+import type { FoldChange, PodStatusIdentity, PodStatusReport } from '../shared/core/csi.js';
 import { SOURCE_KIND_TABLE } from '../shared/core/kinds.js';
 import type { SourceKind, WorkloadKind } from '../shared/core/kinds.js';
 import type { PolicyOptions } from '../shared/core/policy.js';
@@ -35,6 +37,8 @@ export interface EventRouterDeps {
 export class EventRouter {
   readonly cache = new ClusterCache();
   readonly index = new ReverseIndex();
+  /** Per pod-status source kind (a SecretProviderClass): the fold of its status objects. */
+  private readonly folds = new Map<SourceKind, PodStatusFold>();
   private active = false;
   private synced = false;
 
@@ -157,6 +161,56 @@ export class EventRouter {
         this.sourceChanged(kind, e.namespace, e.name);
       },
       restarted: this.restartHandler(SOURCE_KIND_TABLE[kind].plural),
+    };
+  }
+
+  private fold(kind: SourceKind): PodStatusFold {
+    let fold = this.folds.get(kind);
+    if (fold === undefined) this.folds.set(kind, (fold = new PodStatusFold()));
+    return fold;
+  }
+
+  /**
+   * The folded state of a pod-status source as the digest reads it (its version set as `data`),
+   * or null while no pod reports it: the watcher's answer for such a source, fresh reads included,
+   * since its state is the fold of what the status objects said (shared/core/csi.ts).
+   */
+  podStatusObject(kind: SourceKind, namespace: string, name: string): unknown | null {
+    const state = this.folds.get(kind)?.state(namespace, name);
+    return state === undefined ? null : stateObject(state.versions, state.revision);
+  }
+
+  /** Mirrors folded states into the cache (as sources with the fold's revision) and, after the first list, re-evaluates their consumers. */
+  private foldChanged(kind: SourceKind, changes: readonly FoldChange[], notify: boolean): void {
+    const fold = this.fold(kind);
+    for (const { namespace, source } of changes) {
+      const state = fold.state(namespace, source);
+      if (state === undefined) this.cache.deleteSource(kind, namespace, source);
+      else this.cache.setSource(kind, namespace, source, { resourceVersion: state.revision, labels: {}, annotations: {} });
+      if (notify) this.sourceChanged(kind, namespace, source);
+      else this.deps.digests.forget(kind, namespace, source);
+    }
+  }
+
+  /**
+   * Handlers for the informer of a pod-status source kind's status objects (the transform is
+   * readPodStatus): across namespaces, or in `namespace` alone.
+   */
+  podStatusHandlers(kind: SourceKind, namespace?: string): InformerHandlers {
+    const plural = SOURCE_KIND_TABLE[kind].podStatus!.plural;
+    const reads = (items: readonly unknown[]): (PodStatusReport | PodStatusIdentity)[] =>
+      items.filter((i): i is PodStatusReport | PodStatusIdentity => i !== undefined);
+    return {
+      replace: (items, initial) => {
+        this.foldChanged(kind, this.fold(kind).replace(reads(items), namespace), !initial);
+        this.relisted(plural, initial);
+      },
+      event: (type, read) => {
+        if (read === undefined) return;
+        const r = read as PodStatusReport | PodStatusIdentity;
+        this.foldChanged(kind, type === 'DELETED' ? this.fold(kind).remove(r) : this.fold(kind).upsert(r), true);
+      },
+      restarted: this.restartHandler(plural),
     };
   }
 

@@ -1,20 +1,26 @@
 /**
  * The watcher's informers, built from the kind tables: Namespaces (cluster-wide installs only),
- * each source kind as metadata (Helm release Secrets left out by the kind's field selector), and
+ * each source kind as metadata (Helm release Secrets left out by the kind's field selector), the
+ * CSI driver's per-pod status objects when their CRD is served (folded into SecretProviderClass
+ * states by the event router), and
  * each workload kind not ignored, pruned as each page arrives. A scoped install (--namespaces)
  * lists and watches each namespace on its own, so it needs Roles only; Namespace objects are
  * cluster-scoped, so their labels are not read then.
  */
-import { SOURCE_KINDS, SOURCE_KIND_TABLE } from '../shared/core/kinds.js';
+import { readPodStatus } from '../shared/core/csi.js';
+import { POD_STATUS_SOURCE_KINDS, SOURCE_KINDS, SOURCE_KIND_TABLE } from '../shared/core/kinds.js';
 import { pruneWorkload } from '../shared/core/prune.js';
 import { METADATA_ACCEPT, METADATA_LIST_ACCEPT } from '../shared/kube/client.js';
 import type { KubeApi } from '../shared/kube/client.js';
 import { Informer } from '../shared/kube/informer.js';
-import { namespacePath, sourceFieldSelector, sourcePath, workloadPath } from '../shared/kube/paths.js';
+import { groupPath, namespacePath, sourceFieldSelector, sourcePath, workloadPath } from '../shared/kube/paths.js';
 import type { Logger } from '../shared/log.js';
 import { compactSource } from './cache.js';
 import type { WatcherConfig } from './config.js';
 import type { EventRouter } from './event-router.js';
+
+/** The source kinds that are objects of their own (ConfigMaps, Secrets), watched as metadata. */
+const OBJECT_SOURCE_KINDS = SOURCE_KINDS.filter((k) => SOURCE_KIND_TABLE[k].podStatus === undefined);
 
 export function buildInformers(client: KubeApi, controller: EventRouter, config: WatcherConfig, log: Logger): Informer[] {
   const options = { watchTimeoutMs: config.watchTimeoutMs };
@@ -31,8 +37,9 @@ export function buildInformers(client: KubeApi, controller: EventRouter, config:
           ),
         ]
       : [];
+  const policy = config.policy;
   const sources = scopes.flatMap((ns) =>
-    SOURCE_KINDS.map(
+    OBJECT_SOURCE_KINDS.map(
       (kind) =>
         new Informer(
           client,
@@ -49,6 +56,20 @@ export function buildInformers(client: KubeApi, controller: EventRouter, config:
           options,
         ),
     ),
+  );
+  // A pod-status kind (CSI) is watched through its status objects, whole (the status is the state),
+  // when its CRD is served and the kind is not ignored (--enable-csi-integration=false).
+  const podStatuses = scopes.flatMap((ns) =>
+    POD_STATUS_SOURCE_KINDS.filter((kind) => !policy.ignoredSourceKinds.has(kind)).map((kind) => {
+      const api = SOURCE_KIND_TABLE[kind].podStatus!;
+      return new Informer(
+        client,
+        { resource: api.plural, path: groupPath(api.group, api.version, api.plural, ns), optional: true, transform: readPodStatus },
+        controller.podStatusHandlers(kind, ns),
+        log,
+        options,
+      );
+    }),
   );
   const workloads = scopes.flatMap((ns) =>
     config.policy.workloadKinds
@@ -69,5 +90,5 @@ export function buildInformers(client: KubeApi, controller: EventRouter, config:
           ),
       ),
   );
-  return [...namespaces, ...sources, ...workloads];
+  return [...namespaces, ...sources, ...podStatuses, ...workloads];
 }

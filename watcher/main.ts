@@ -4,6 +4,8 @@
  * informers.ts, the outbound senders outbound.ts. First signal: stop taking work, let in-flight
  * reconciles finish, hand the lease back; second signal: exit at once.
  */
+import { SOURCE_KIND_TABLE } from '../shared/core/kinds.js';
+import { sourceId } from '../shared/core/references.js';
 import { connect } from '../shared/kube/connect.js';
 import { ensureHashKey } from '../shared/kube/hashkey.js';
 import { fetchSources } from '../shared/kube/sources.js';
@@ -65,9 +67,14 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     retryMaxMs: config.retryMaxMs,
     onDepth: (depth) => metrics.queueDepth.set(depth),
   });
-  const digests = new DigestCache(key, (namespace, keys) =>
-    fetchSources(client, namespace, keys, { concurrency: config.fetchConcurrency, deadlineMs: config.fetchDeadlineMs }),
-  );
+  // ConfigMaps and Secrets are read from the API; a pod-status source (CSI) is the router's fold.
+  const digests = new DigestCache(key, async (namespace, keys) => {
+    const objects = keys.filter((k) => SOURCE_KIND_TABLE[k.kind].podStatus === undefined);
+    const read = await fetchSources(client, namespace, objects, { concurrency: config.fetchConcurrency, deadlineMs: config.fetchDeadlineMs });
+    for (const k of keys)
+      if (SOURCE_KIND_TABLE[k.kind].podStatus !== undefined) read.set(sourceId(k.kind, k.name), controller.podStatusObject(k.kind, namespace, k.name));
+    return read;
+  });
   const guard = new ChurnGuard(config.minRolloutIntervalMs, clock);
   const progress = new SyncProgress(log, clock);
   const controller = new EventRouter({

@@ -1,10 +1,14 @@
 /**
  * `configstamp plan`: what the watcher would do right now, and why, writing nothing. Lists
- * namespaces, source metadata and workloads, reads the tracked sources (GET, digests only) and
+ * namespaces, source metadata, the CSI driver's status objects and workloads, reads the tracked
+ * sources (GET, digests only) and
  * runs each workload through the same evaluation as the watcher's reconcile. Prints a table, or
  * JSON with --output json. The hash key is only read: plan never creates it.
  */
-import { SOURCE_KINDS } from '../shared/core/kinds.js';
+import { PodStatusFold, stateObject } from '../shared/core/csi.js';
+import { POD_STATUS_SOURCE_KINDS, SOURCE_KINDS, SOURCE_KIND_TABLE } from '../shared/core/kinds.js';
+import type { SourceKind } from '../shared/core/kinds.js';
+import { sourceId } from '../shared/core/references.js';
 import { CONNECTION_FLAGS, POLICY_FLAGS, policyFromFlags } from '../shared/config/shared-flags.js';
 import { formatHelp, parseFlags } from '../shared/config/flags.js';
 import type { FlagSpec } from '../shared/config/flags.js';
@@ -13,7 +17,7 @@ import type { KubeApi, ListPage } from '../shared/kube/client.js';
 import { connect } from '../shared/kube/connect.js';
 import { readHashKey } from '../shared/kube/hashkey.js';
 import { namespacePath, sourceFieldSelector, sourcePath, workloadPath } from '../shared/kube/paths.js';
-import { fetchSources } from '../shared/kube/sources.js';
+import { fetchSources, listPodStatusReports } from '../shared/kube/sources.js';
 import { ClusterCache, metaOf, sourceEntryOf } from './cache.js';
 import { DigestCache } from './digest-cache.js';
 import { decideWorkload } from '../shared/core/evaluate.js';
@@ -78,14 +82,39 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     const cache = new ClusterCache();
     for (const ns of await listAll(client, namespacePath(), { accept: METADATA_LIST_ACCEPT }))
       cache.setNamespace(metaOf(ns).name ?? '', metaOf(ns).labels ?? {});
-    for (const kind of SOURCE_KINDS) {
+    // A pod-status source (CSI) is the fold of its status objects, as the watcher folds them at boot.
+    const folds = new Map<SourceKind, PodStatusFold>();
+    for (const kind of POD_STATUS_SOURCE_KINDS.filter((k) => !policy.ignoredSourceKinds.has(k))) {
+      const fold = new PodStatusFold();
+      for (const change of fold.replace(await listPodStatusReports(client, kind, only || undefined))) {
+        cache.setSource(kind, change.namespace, change.source, {
+          resourceVersion: fold.state(change.namespace, change.source)!.revision,
+          labels: {},
+          annotations: {},
+        });
+      }
+      folds.set(kind, fold);
+    }
+    for (const kind of SOURCE_KINDS.filter((k) => SOURCE_KIND_TABLE[k].podStatus === undefined)) {
       const path = only ? sourcePath(kind, only) : sourcePath(kind);
       for (const item of await listAll(client, path, { accept: METADATA_LIST_ACCEPT, fieldSelector: sourceFieldSelector(kind) })) {
         const e = sourceEntryOf(item);
         cache.setSource(kind, e.namespace, e.name, e);
       }
     }
-    const digests = new DigestCache(key, (namespace, keys) => fetchSources(client, namespace, keys, { concurrency: 16, deadlineMs: 30_000 }));
+    const digests = new DigestCache(key, async (namespace, keys) => {
+      const read = await fetchSources(
+        client,
+        namespace,
+        keys.filter((k) => !folds.has(k.kind)),
+        { concurrency: 16, deadlineMs: 30_000 },
+      );
+      for (const k of keys) {
+        const state = folds.get(k.kind)?.state(namespace, k.name);
+        if (folds.has(k.kind)) read.set(sourceId(k.kind, k.name), state === undefined ? null : stateObject(state.versions, state.revision));
+      }
+      return read;
+    });
     const rows: PlanRow[] = [];
     for (const kind of policy.workloadKinds.filter((k) => !policy.ignoredWorkloadKinds.has(k.kind))) {
       const items = await listAll(client, only ? workloadPath(kind, only) : workloadPath(kind), { optional: kind.crd });

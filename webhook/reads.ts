@@ -3,17 +3,21 @@
  * workload's stamp needs, fresh from the API server: the sources it wants (parallel, bounded
  * GETs) and, for Reloader's regular-expression name lists, the metadata of every source of that
  * kind in the namespace; then the sources those patterns matched, and their digests. All of it
- * under one deadline. Secret objects live only until their digests are taken.
+ * under one deadline. A SecretProviderClass (CSI) is read as the status objects its pods report
+ * (one list per admission that wants one). Secret objects live only until their digests are taken.
  */
+import { foldListed, stateObject } from '../shared/core/csi.js';
+import type { PodStatusReport } from '../shared/core/csi.js';
 import { readSourceMeta } from '../shared/core/meta.js';
+import { SOURCE_KIND_TABLE } from '../shared/core/kinds.js';
 import type { SourceKind } from '../shared/core/kinds.js';
 import { digestsFromData } from '../shared/core/evaluate.js';
 import type { EvaluationPort, WantedPlan } from '../shared/core/evaluate.js';
-import type { SourceCatalog } from '../shared/core/policy.js';
+import type { SourceCatalog, SourceMeta } from '../shared/core/policy.js';
 import { sourceId } from '../shared/core/references.js';
 import { ConfigstampError, ErrorCodes, errorMessage } from '../shared/errors.js';
 import type { KubeApi } from '../shared/kube/client.js';
-import { fetchSources, listSourceMetadata } from '../shared/kube/sources.js';
+import { fetchSources, listPodStatusReports, listSourceMetadata } from '../shared/kube/sources.js';
 import type { FetchOptions, NamedSourceMeta } from '../shared/kube/sources.js';
 
 /**
@@ -24,7 +28,7 @@ import type { FetchOptions, NamedSourceMeta } from '../shared/kube/sources.js';
 export type SourceReader = (namespace: string, hashKey: () => Uint8Array | undefined) => EvaluationPort;
 
 async function listPatternKinds(client: KubeApi, namespace: string, plan: WantedPlan, deadlineMs: number): Promise<Map<SourceKind, NamedSourceMeta[]>> {
-  const kinds = [...new Set(plan.patterns.map((p) => p.kind))];
+  const kinds = [...new Set(plan.patterns.map((p) => p.kind))].filter((k) => SOURCE_KIND_TABLE[k].podStatus === undefined);
   const signal = AbortSignal.timeout(deadlineMs);
   const lists = await Promise.all(
     kinds.map(async (kind) => {
@@ -37,6 +41,34 @@ async function listPatternKinds(client: KubeApi, namespace: string, plan: Wanted
     }),
   );
   return new Map(kinds.map((kind, i) => [kind, lists[i]!]));
+}
+
+/** A pod-status source carries no metadata of its own that the policy reads. */
+const REPORTED_META: SourceMeta = Object.freeze({ annotations: Object.freeze({}), labels: Object.freeze({}) });
+
+/** The status objects of each pod-status kind the plan wants (by name or pattern), folded per source. */
+async function readPodStatusKinds(
+  client: KubeApi,
+  namespace: string,
+  plan: WantedPlan,
+  deadlineMs: number,
+): Promise<Map<SourceKind, Map<string, PodStatusReport>>> {
+  const kinds = [...new Set([...plan.wants.map((w) => w.kind), ...plan.patterns.map((p) => p.kind)])].filter(
+    (k) => SOURCE_KIND_TABLE[k].podStatus !== undefined,
+  );
+  const signal = AbortSignal.timeout(deadlineMs);
+  const folded = await Promise.all(
+    kinds.map(async (kind) => {
+      try {
+        return foldListed(await listPodStatusReports(client, kind, namespace, signal));
+      } catch (err) {
+        const plural = SOURCE_KIND_TABLE[kind].podStatus!.plural;
+        if (signal.aborted) throw new ConfigstampError(ErrorCodes.DEADLINE, `listing ${plural} in ${namespace}: no answer within ${deadlineMs} ms`);
+        throw new ConfigstampError(ErrorCodes.SOURCE_READ, `listing ${plural} in ${namespace}: ${errorMessage(err)}`, { cause: err });
+      }
+    }),
+  );
+  return new Map(kinds.map((kind, i) => [kind, folded[i]!]));
 }
 
 /** A SourceReader over the real API, timing each admission's reads with `observe` (seconds). */
@@ -62,13 +94,25 @@ export function kubeSourceReader(client: KubeApi, options: FetchOptions, observe
         timed(async () => {
           // Nothing is read for a stamp that could not be keyed.
           if (hashKey() === undefined) throw new ConfigstampError(ErrorCodes.HASH_KEY, 'the per-cluster hash key is not loaded yet');
-          const [fetched, listed] = await Promise.all([
-            fetchSources(client, namespace, plan.wants, options),
+          const [fetched, listed, reported] = await Promise.all([
+            fetchSources(
+              client,
+              namespace,
+              plan.wants.filter((w) => SOURCE_KIND_TABLE[w.kind].podStatus === undefined),
+              options,
+            ),
             listPatternKinds(client, namespace, plan, options.deadlineMs),
+            readPodStatusKinds(client, namespace, plan, options.deadlineMs),
           ]);
           for (const [id, object] of fetched) objects.set(id, object);
+          // A pod-status source (CSI) is what its pods' status objects report, folded (csi.ts);
+          // one no pod reports is unknown, and left out of the stamp by the core.
+          for (const [kind, bySource] of reported) {
+            for (const [name, report] of bySource) objects.set(sourceId(kind, name), stateObject(report.versions, ''));
+          }
           return {
             get(kind, name) {
+              if (SOURCE_KIND_TABLE[kind].podStatus !== undefined) return reported.get(kind)?.has(name) ? REPORTED_META : undefined;
               const id = sourceId(kind, name);
               if (objects.has(id)) {
                 const object = objects.get(id);
@@ -76,13 +120,14 @@ export function kubeSourceReader(client: KubeApi, options: FetchOptions, observe
               }
               return listed.get(kind)?.find((m) => m.name === name);
             },
-            names: (kind) => (listed.get(kind) ?? []).map((m) => m.name),
+            names: (kind) =>
+              SOURCE_KIND_TABLE[kind].podStatus !== undefined ? [...(reported.get(kind)?.keys() ?? [])] : (listed.get(kind) ?? []).map((m) => m.name),
           } satisfies SourceCatalog;
         }, false),
       // What a pattern matched is read now, in the time the deadline leaves; then one batch of digests.
       digests: (tracked) =>
         timed(async () => {
-          const missing = tracked.filter((t) => !objects.has(sourceId(t.kind, t.name)));
+          const missing = tracked.filter((t) => !objects.has(sourceId(t.kind, t.name)) && SOURCE_KIND_TABLE[t.kind].podStatus === undefined);
           if (missing.length > 0) {
             const remaining = options.deadlineMs - (performance.now() - started);
             if (remaining <= 0) throw new ConfigstampError(ErrorCodes.DEADLINE, `reading sources in ${namespace}: no answer within ${options.deadlineMs} ms`);

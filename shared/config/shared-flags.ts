@@ -79,16 +79,10 @@ const KEY_FLAGS = [
   { flag: 'ignore-annotation', key: 'ignore' },
   { flag: 'pause-deployment-annotation', key: 'pausePeriod' },
   { flag: 'pause-deployment-time-annotation', key: 'pausedAt' },
+  { flag: 'secretproviderclass-annotation', key: 'secretProviderClassReload' },
+  { flag: 'secretproviderclass-auto-annotation', key: 'secretProviderClassAuto' },
+  { flag: 'secretproviderclass-exclude-annotation', key: 'excludeSecretProviderClasses' },
 ] as const satisfies readonly KeyFlag[];
-
-const CSI_NOTICE = 'Secrets Store CSI (SecretProviderClass) sources are not tracked yet; workloads that only consume them never roll';
-
-/** Reloader's annotation keys configstamp does not read (yet), with their defaults. */
-const UNREAD_KEY_FLAGS = [
-  { flag: 'secretproviderclass-annotation', default: 'secretproviderclass.reloader.stakater.com/reload', notice: CSI_NOTICE },
-  { flag: 'secretproviderclass-auto-annotation', default: 'secretproviderclass.reloader.stakater.com/auto', notice: CSI_NOTICE },
-  { flag: 'secretproviderclass-exclude-annotation', default: 'secretproviderclasses.exclude.reloader.stakater.com/reload', notice: CSI_NOTICE },
-] as const satisfies readonly { flag: string; default: string; notice: string }[];
 
 /** String flags, one per row, keeping each row's flag name as the spec's literal name (FlagValues). */
 function stringFlags<const T extends readonly { readonly flag: string }[]>(
@@ -150,7 +144,7 @@ export const POLICY_FLAGS = [
     type: 'list',
     default: [],
     envAliases: ['RESOURCES_TO_IGNORE'],
-    help: 'configMaps and/or secrets: source kinds never tracked.',
+    help: 'configMaps, secrets and/or secretProviderClasses: source kinds never tracked.',
   },
   {
     name: 'extra-workload-kinds',
@@ -180,20 +174,13 @@ export const POLICY_FLAGS = [
   compatFlag({
     name: 'enable-csi-integration',
     type: 'bool',
-    default: false,
-    help: 'Reloader: watch Secrets Store CSI SecretProviderClassPodStatuses.',
-    notice: (v) => (v === true ? CSI_NOTICE : undefined),
+    default: true,
+    help: 'false: Secrets Store CSI SecretProviderClasses are never tracked. true, or unset (unlike Reloader, whose default is false): they are, when the SecretProviderClassPodStatus CRD is served.',
   }),
   ...stringFlags(KEY_FLAGS, ({ key }) => ({
     required: true,
     default: Reloader[key],
     help: `Reloader's annotation key ${Reloader[key]}, renamed; read by the webhook and the watcher alike.`,
-  })),
-  ...stringFlags(UNREAD_KEY_FLAGS, (k) => ({
-    required: true,
-    default: k.default,
-    help: `Reloader's annotation key ${k.default}, renamed (not read by configstamp).`,
-    notice: () => k.notice,
   })),
 ] as const satisfies readonly FlagSpec[];
 
@@ -221,7 +208,7 @@ export function policyFromFlags(values: FlagValues<typeof POLICY_FLAGS>): Policy
   const ignoredSourceKinds = new Set<SourceKind>();
   for (const entry of values['resources-to-ignore']) {
     const kind = sourceKindByName(entry);
-    if (kind === undefined) problems.push(`--resources-to-ignore: "${entry}" is not configMaps or secrets`);
+    if (kind === undefined) problems.push(`--resources-to-ignore: "${entry}" is not configMaps, secrets or secretProviderClasses`);
     else ignoredSourceKinds.add(kind);
   }
   const extraKinds: WorkloadKind[] = [];
@@ -240,6 +227,7 @@ export function policyFromFlags(values: FlagValues<typeof POLICY_FLAGS>): Policy
     else ignoredWorkloadKinds.add(kind);
   }
   if (values['is-Argo-Rollouts'] === false) ignoredWorkloadKinds.add('Rollout');
+  if (values['enable-csi-integration'] === false) ignoredSourceKinds.add('SecretProviderClass');
   // Reloader v2: true, auto or "" detect DeploymentConfigs; any other value turns them off.
   if (!/^(true|auto|)$/i.test(values['is-openshift'].trim())) ignoredWorkloadKinds.add('DeploymentConfig');
   const overrides: Partial<Record<keyof ReloaderKeys, string>> = {};

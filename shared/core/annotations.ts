@@ -17,6 +17,10 @@ export const Ours = {
   excludeConfigMaps: `${OURS}/exclude-configmaps`,
   /** Workload: comma list of Secret names never tracked. */
   excludeSecrets: `${OURS}/exclude-secrets`,
+  /** Workload: comma list of SecretProviderClass names tracked even when no CSI volume names them. */
+  secretProviderClasses: `${OURS}/secretproviderclasses`,
+  /** Workload: comma list of SecretProviderClass names never tracked. */
+  excludeSecretProviderClasses: `${OURS}/exclude-secretproviderclasses`,
   /** ConfigMap or Secret: "true" means it never rolls anything. */
   ignore: `${OURS}/ignore`,
   /** Namespace label: "true" tracks every workload in the namespace; "false" opts it out. */
@@ -54,6 +58,9 @@ export const Reloader = {
   ignore: 'reloader.stakater.com/ignore',
   excludeConfigMaps: 'configmaps.exclude.reloader.stakater.com/reload',
   excludeSecrets: 'secrets.exclude.reloader.stakater.com/reload',
+  secretProviderClassAuto: 'secretproviderclass.reloader.stakater.com/auto',
+  secretProviderClassReload: 'secretproviderclass.reloader.stakater.com/reload',
+  excludeSecretProviderClasses: 'secretproviderclasses.exclude.reloader.stakater.com/reload',
   /** On an Argo Rollout: "restart" patches spec.restartAt; anything else rolls the template. */
   rolloutStrategy: 'reloader.stakater.com/rollout-strategy',
   /** On a Deployment: a Go duration; a rollout pauses it that long, so later changes join one rollout. */
@@ -78,14 +85,24 @@ export const Wave = {
 } as const;
 
 /** Our keys among the selecting keys (below). */
-export const OUR_SELECTING_KEYS: readonly string[] = [Ours.track, Ours.configMaps, Ours.secrets];
+export const OUR_SELECTING_KEYS: readonly string[] = [Ours.track, Ours.configMaps, Ours.secrets, Ours.secretProviderClasses];
 
 /**
  * The workload keys whose presence makes Reloader read the workload's own metadata; when none is
  * there it falls back to the pod template's annotations. We apply the same rule to ours.
  */
 export function selectingKeys(reloader: ReloaderKeys): readonly string[] {
-  return [...OUR_SELECTING_KEYS, reloader.auto, reloader.configMapAuto, reloader.secretAuto, reloader.configMapReload, reloader.secretReload, reloader.search];
+  return [
+    ...OUR_SELECTING_KEYS,
+    reloader.auto,
+    reloader.configMapAuto,
+    reloader.secretAuto,
+    reloader.secretProviderClassAuto,
+    reloader.configMapReload,
+    reloader.secretReload,
+    reloader.secretProviderClassReload,
+    reloader.search,
+  ];
 }
 
 /** The selecting keys under Reloader's default names. */

@@ -4,6 +4,7 @@
  */
 export * from './admission.js';
 export * from './annotations.js';
+export * from './csi.js';
 export * from './decide.js';
 export * from './digest.js';
 export * from './duration.js';

@@ -5,10 +5,10 @@
  * code switches on kind: adding one is adding a row (docs/design.md, "Adding a kind").
  */
 
-export type SourceKind = 'ConfigMap' | 'Secret';
+export type SourceKind = 'ConfigMap' | 'Secret' | 'SecretProviderClass';
 
-/** In source-id order (source-table.ts lists by kind in this order). */
-export const SOURCE_KINDS: readonly SourceKind[] = ['ConfigMap', 'Secret'];
+/** In source-id order (source-table.ts lists by kind in this order): "Secret/…" sorts before "SecretProviderClass/…". */
+export const SOURCE_KINDS: readonly SourceKind[] = ['ConfigMap', 'Secret', 'SecretProviderClass'];
 
 /** Helm keeps release history in Secrets of this type; they never drive a rollout. */
 export const HELM_RELEASE_TYPE = 'helm.sh/release.v1';
@@ -25,12 +25,46 @@ export interface SourceKindRow {
   readonly hasBinaryData: boolean;
   /** The field selector for lists and watches: objects of the kind that never drive a rollout. */
   readonly listFieldSelector: string | undefined;
+  /**
+   * Set for a kind whose state is not an object of its own but what per-pod status objects of a
+   * CRD report (the Secrets Store CSI driver writes one SecretProviderClassPodStatus per pod and
+   * class, its `status.objects` the ids and versions mounted): the watcher folds them into one
+   * state per source (shared/core/csi.ts). Consumed through CSI volumes of `driver`, naming the
+   * source in `volumeAttributes[attribute]`. Such a source is never "absent": until some pod has
+   * reported it, it is unknown and left out of the stamp, so a new workload's first pods roll nothing.
+   */
+  readonly podStatus?: {
+    readonly group: string;
+    readonly version: string;
+    readonly plural: string;
+    readonly driver: string;
+    readonly attribute: string;
+  };
 }
 
 export const SOURCE_KIND_TABLE: Readonly<Record<SourceKind, SourceKindRow>> = Object.freeze({
   ConfigMap: { kind: 'ConfigMap', plural: 'configmaps', token: 'configmap', dataEncoding: 'utf8', hasBinaryData: true, listFieldSelector: undefined },
   Secret: { kind: 'Secret', plural: 'secrets', token: 'secret', dataEncoding: 'base64', hasBinaryData: false, listFieldSelector: `type!=${HELM_RELEASE_TYPE}` },
+  SecretProviderClass: {
+    kind: 'SecretProviderClass',
+    plural: 'secretproviderclasses',
+    token: 'secretproviderclass',
+    // The folded state is written as `data`: object id → version (csi.ts).
+    dataEncoding: 'utf8',
+    hasBinaryData: false,
+    listFieldSelector: undefined,
+    podStatus: {
+      group: 'secrets-store.csi.x-k8s.io',
+      version: 'v1',
+      plural: 'secretproviderclasspodstatuses',
+      driver: 'secrets-store.csi.k8s.io',
+      attribute: 'secretProviderClass',
+    },
+  },
 });
+
+/** The source kinds whose state per-pod status objects report (SourceKindRow.podStatus). */
+export const POD_STATUS_SOURCE_KINDS: readonly SourceKind[] = SOURCE_KINDS.filter((k) => SOURCE_KIND_TABLE[k].podStatus !== undefined);
 
 /** A source kind by its stamp token; undefined for anything else (own properties only). */
 export function sourceKindByToken(token: string): SourceKind | undefined {

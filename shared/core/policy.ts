@@ -8,7 +8,7 @@
 import { OUR_SELECTING_KEYS, Ours, Reloader, Wave, readBool, readGoBool, readList, selectingKeys } from './annotations.js';
 import type { ReloaderKeys } from './annotations.js';
 import { asStringMap, getPath } from './json.js';
-import { HELM_RELEASE_TYPE, SOURCE_KINDS, WORKLOAD_KINDS } from './kinds.js';
+import { HELM_RELEASE_TYPE, SOURCE_KINDS, SOURCE_KIND_TABLE, WORKLOAD_KINDS } from './kinds.js';
 import type { SourceKind, WorkloadKind } from './kinds.js';
 import { ALL_KEYS, isSourceName, mergeSelections, sourceId } from './references.js';
 import type { KeySelection, SourceRef } from './references.js';
@@ -56,6 +56,11 @@ export function reloaderKeyTable(overrides: Partial<ReloaderKeys> = {}): Reloade
     kind: Object.freeze({
       ConfigMap: Object.freeze({ reload: keys.configMapReload, auto: keys.configMapAuto, exclude: keys.excludeConfigMaps }),
       Secret: Object.freeze({ reload: keys.secretReload, auto: keys.secretAuto, exclude: keys.excludeSecrets }),
+      SecretProviderClass: Object.freeze({
+        reload: keys.secretProviderClassReload,
+        auto: keys.secretProviderClassAuto,
+        exclude: keys.excludeSecretProviderClasses,
+      }),
     }),
     pause: Object.freeze({ period: Object.freeze([Ours.pausePeriod, keys.pausePeriod]), pausedAt: Object.freeze([Ours.pausedAt, keys.pausedAt]) }),
   });
@@ -112,11 +117,12 @@ export type TrackingPlan =
       readonly excluded: ReadonlySet<string>;
     };
 
-/** Our and Wave's per-kind keys (Reloader's come from the options: they can be renamed). */
-const KIND_KEYS = {
+/** Our and Wave's per-kind keys (Reloader's come from the options: they can be renamed). Wave knows no CSI. */
+const KIND_KEYS: Readonly<Record<SourceKind, { readonly ours: string; readonly excludeOurs: string; readonly wave: string | undefined }>> = {
   ConfigMap: { ours: Ours.configMaps, excludeOurs: Ours.excludeConfigMaps, wave: Wave.extraConfigMaps },
   Secret: { ours: Ours.secrets, excludeOurs: Ours.excludeSecrets, wave: Wave.extraSecrets },
-} as const;
+  SecretProviderClass: { ours: Ours.secretProviderClasses, excludeOurs: Ours.excludeSecretProviderClasses, wave: undefined },
+};
 
 /**
  * Annotations of the workload, or of its pod template when the workload has none of the selecting
@@ -255,7 +261,7 @@ export function planTracking(view: WorkloadView, refs: readonly SourceRef[], ns:
     }
     if (readList(ann[keys.ours]).length > 0) reasons.push(`annotation ${keys.ours}`);
     if (reloaderNames.length > 0) reasons.push(`annotation ${reloaderKeys.reload}`);
-    const waveNames = options.waveCompat ? waveExtras(own[keys.wave], ns.name) : [];
+    const waveNames = options.waveCompat && keys.wave !== undefined ? waveExtras(own[keys.wave], ns.name) : [];
     for (const name of waveNames) wants.add({ kind, name, keys: ALL_KEYS, optional: false, named: true });
     if (waveNames.length > 0) reasons.push(`annotation ${keys.wave}`);
   }
@@ -328,12 +334,16 @@ export interface TrackedSource {
   readonly optional: boolean;
 }
 
-/** Whether the source itself allows being tracked (ignore, selector, Helm release data). */
-export function sourceAllowed(meta: SourceMeta, options: PolicyOptions): boolean {
+/**
+ * Whether the source itself allows being tracked (ignore, selector, Helm release data). The
+ * source selector does not apply to a pod-status kind (`reported`): its state comes from status
+ * objects the CSI driver labels, never its users.
+ */
+export function sourceAllowed(meta: SourceMeta, options: PolicyOptions, reported = false): boolean {
   if (meta.type === HELM_RELEASE_TYPE) return false;
   if (readBool(meta.annotations[Ours.ignore]) === true) return false;
   if (options.reloaderCompat && readBool(meta.annotations[options.reloaderKeys.keys.ignore]) === true) return false;
-  return options.sourceSelector === null || matchesLabels(options.sourceSelector, meta.labels);
+  return reported || options.sourceSelector === null || matchesLabels(options.sourceSelector, meta.labels);
 }
 
 /** Search mode asks referenced sources of a kind not tracked wholesale to carry `match`. */
@@ -347,12 +357,16 @@ export function selectTrackedSources(plan: TrackingPlan, catalog: SourceCatalog,
   const chosen = new WantSet();
   for (const want of plan.wants) {
     const meta = catalog.get(want.kind, want.name);
+    const reported = SOURCE_KIND_TABLE[want.kind].podStatus !== undefined;
     if (meta === undefined) {
+      // A pod-status source no pod has reported is unknown, not absent: left out until reported,
+      // it is then adopted, so a new workload's first pods roll nothing.
+      if (reported) continue;
       // An absent source cannot show `match` or labels; otherwise it is tracked, so that its
       // creation rolls the workload that waited for it.
       if (needsMatch(plan, want) || options.sourceSelector !== null) continue;
     } else {
-      if (!sourceAllowed(meta, options)) continue;
+      if (!sourceAllowed(meta, options, reported)) continue;
       if (needsMatch(plan, want) && readBool(meta.annotations[options.reloaderKeys.keys.match]) !== true) continue;
     }
     chosen.add(want);
@@ -361,7 +375,7 @@ export function selectTrackedSources(plan: TrackingPlan, catalog: SourceCatalog,
     for (const name of catalog.names(pattern.kind)) {
       if (!pattern.regex.test(name) || plan.excluded.has(sourceId(pattern.kind, name))) continue;
       const meta = catalog.get(pattern.kind, name);
-      if (meta === undefined || !sourceAllowed(meta, options)) continue;
+      if (meta === undefined || !sourceAllowed(meta, options, SOURCE_KIND_TABLE[pattern.kind].podStatus !== undefined)) continue;
       chosen.add({ kind: pattern.kind, name, keys: ALL_KEYS, optional: false, named: true });
     }
   }

@@ -1,6 +1,7 @@
 /**
  * A workload cut down to what the core reads of it: identity and annotations of the object, the
- * pod template's annotations, the parts of its pod spec that reference ConfigMaps and Secrets,
+ * pod template's annotations, the parts of its pod spec that reference ConfigMaps, Secrets and
+ * SecretProviderClasses (CSI volumes),
  * and whether it is paused (kinds with a pausePath).
  * The watcher keeps thousands of workloads between reads; a Deployment's images, probes,
  * resources, plain env values and kubectl's last-applied copy of the whole manifest are most of
@@ -55,7 +56,7 @@ function pruneContainer(value: unknown): unknown {
 
 function referencingVolume(volume: unknown): boolean {
   const v = asRecord(volume);
-  return v === undefined || Object.hasOwn(v, 'configMap') || Object.hasOwn(v, 'secret') || Object.hasOwn(v, 'projected');
+  return v === undefined || Object.hasOwn(v, 'configMap') || Object.hasOwn(v, 'secret') || Object.hasOwn(v, 'projected') || Object.hasOwn(v, 'csi');
 }
 
 function prunePodSpec(value: unknown): unknown {

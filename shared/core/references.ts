@@ -2,9 +2,12 @@
  * Which ConfigMaps and Secrets a pod template consumes, and which of their keys. Volumes
  * (including projected ones) and envFrom consume every key unless `items` names some;
  * env[].valueFrom key refs consume one key. Containers, initContainers and ephemeralContainers
- * all count. Malformed entries are skipped: the template is untrusted input.
+ * all count. A CSI volume of a pod-status kind's driver (the Secrets Store CSI driver) consumes
+ * the SecretProviderClass its volumeAttributes name, whole. Malformed entries are skipped: the
+ * template is untrusted input.
  */
 import { asArray, asRecord, asString, getPath } from './json.js';
+import { POD_STATUS_SOURCE_KINDS, SOURCE_KIND_TABLE } from './kinds.js';
 import type { SourceKind } from './kinds.js';
 import { SourceTable } from './source-table.js';
 
@@ -97,12 +100,24 @@ function addVolumeSource(set: ReferenceSet, kind: SourceKind, source: unknown, n
   set.add(kind, asString(record[nameField]), itemKeys(record.items), record.optional);
 }
 
+/** A CSI volume naming a source of a pod-status kind (a SecretProviderClass): every key, never optional. */
+function addCsiVolume(set: ReferenceSet, csi: unknown): void {
+  const record = asRecord(csi);
+  if (record === undefined) return;
+  const driver = asString(record.driver);
+  for (const kind of POD_STATUS_SOURCE_KINDS) {
+    const status = SOURCE_KIND_TABLE[kind].podStatus!;
+    if (driver === status.driver) set.add(kind, asString(asRecord(record.volumeAttributes)?.[status.attribute]), undefined, false);
+  }
+}
+
 function addVolumes(set: ReferenceSet, podSpec: unknown): void {
   for (const volume of asArray(getPath(podSpec, ['volumes']))) {
     const v = asRecord(volume);
     if (v === undefined) continue;
     addVolumeSource(set, 'ConfigMap', v.configMap, 'name');
     addVolumeSource(set, 'Secret', v.secret, 'secretName');
+    if (v.csi !== undefined) addCsiVolume(set, v.csi);
     for (const projection of asArray(getPath(v, ['projected', 'sources']))) {
       const p = asRecord(projection);
       if (p === undefined) continue;

@@ -28,7 +28,8 @@ export class SourceTable<T> {
 
   /**
    * The values in source-id order ("ConfigMap/a" < "ConfigMap/b" < "Secret/a"): by kind, then by
-   * name (order.ts), which is the same order since neither kind's name is a prefix of the other's.
+   * name (order.ts), which is the same order: where one kind's name is a prefix of another's
+   * ("Secret", "SecretProviderClass"), the "/" after the shorter sorts before any letter.
    */
   sorted(): T[] {
     const out: T[] = [];

@@ -15,11 +15,16 @@ export function sourcePath(kind: SourceKind, namespace?: string, name?: string):
 }
 
 /** /apis/GROUP/VERSION[/namespaces/NS]/PLURAL[/NAME] (/api/VERSION/… for the core group) */
-export function workloadPath(kind: WorkloadKind, namespace?: string, name?: string): string {
-  let path = kind.group === '' ? `/api/${kind.version}` : `/apis/${kind.group}/${kind.version}`;
+export function groupPath(group: string, version: string, plural: string, namespace?: string, name?: string): string {
+  let path = group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
   if (namespace !== undefined) path += `/namespaces/${seg(namespace)}`;
-  path += `/${kind.plural}`;
+  path += `/${plural}`;
   return name === undefined ? path : `${path}/${seg(name)}`;
+}
+
+/** A workload kind's path (groupPath of its row). */
+export function workloadPath(kind: WorkloadKind, namespace?: string, name?: string): string {
+  return groupPath(kind.group, kind.version, kind.plural, namespace, name);
 }
 
 export function namespacePath(name?: string): string {

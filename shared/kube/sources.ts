@@ -4,13 +4,16 @@
  * the digest and dropped; nothing here keeps Secret data.
  */
 import { ConfigstampError, ErrorCodes, errorMessage } from '../errors.js';
+import { isReport, readPodStatus } from '../core/csi.js';
+import type { PodStatusReport } from '../core/csi.js';
+import { SOURCE_KIND_TABLE } from '../core/kinds.js';
 import type { SourceKind } from '../core/kinds.js';
 import { readSourceMeta } from '../core/meta.js';
 import type { SourceMeta } from '../core/policy.js';
 import { sourceId } from '../core/references.js';
 import type { KubeApi, ListPage } from './client.js';
-import { METADATA_LIST_ACCEPT, listPages } from './client.js';
-import { sourcePath } from './paths.js';
+import { KubeApiError, METADATA_LIST_ACCEPT, listPages } from './client.js';
+import { groupPath, sourcePath } from './paths.js';
 
 export interface FetchOptions {
   /** Requests in flight at once. */
@@ -82,6 +85,32 @@ export async function listSourceMetadata(client: KubeApi, kind: SourceKind, name
       const meta = readSourceMeta(item);
       if (meta.name !== undefined) out.push({ ...meta, name: meta.name });
     }
+  }
+  return out;
+}
+
+/**
+ * What the status objects of a pod-status source kind (the CSI driver's SecretProviderClassPodStatus)
+ * in a namespace report, or in every namespace when `namespace` is undefined: none when the CRD is
+ * not served (404). Objects that report nothing usable are left out.
+ */
+export async function listPodStatusReports(client: KubeApi, kind: SourceKind, namespace: string | undefined, signal?: AbortSignal): Promise<PodStatusReport[]> {
+  const api = SOURCE_KIND_TABLE[kind].podStatus;
+  if (api === undefined) return [];
+  const out: PodStatusReport[] = [];
+  try {
+    for await (const page of listPages<ListPage & { items?: unknown[] }>(client, groupPath(api.group, api.version, api.plural, namespace), {
+      query: { limit: 500 },
+      signal,
+    })) {
+      for (const item of page.items ?? []) {
+        const read = readPodStatus(item);
+        if (isReport(read)) out.push(read);
+      }
+    }
+  } catch (err) {
+    if (err instanceof KubeApiError && err.status === 404) return [];
+    throw err;
   }
   return out;
 }

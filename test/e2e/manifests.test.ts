@@ -1040,6 +1040,9 @@ t.test('a Reloader values file as is: it renders, and every flag parses to what 
     rolloutStrategy: 'reloader.stakater.com/rollout-strategy',
     pausePeriod: 'my.company.com/pause-period',
     pausedAt: 'my.company.com/paused-at',
+    secretProviderClassAuto: 'my.company.com/spc-auto',
+    secretProviderClassReload: 'my.company.com/spc',
+    excludeSecretProviderClasses: 'my.company.com/spc-exclude',
   };
   for (const [name, config] of [
     ['webhook', webhook],
@@ -1058,10 +1061,11 @@ t.test('a Reloader values file as is: it renders, and every flag parses to what 
     t.equal(p.namespaceSelector, null, `${name}: namespaceSelector dropped in a scoped install, as Reloader does`);
     t.not(p.sourceSelector, null, `${name}: resourceLabelSelector`);
     t.same(p.reloaderKeys.keys, custom, `${name}: every custom_annotations key renames its annotation`);
+    t.notOk(p.ignoredSourceKinds.has('SecretProviderClass'), `${name}: enableCSIIntegration: true tracks SecretProviderClasses`);
     for (const flag of ['--secretproviderclass-annotation', '--enable-csi-integration']) {
-      t.ok(
+      t.notOk(
         config.warnings.some((w) => w.startsWith(`${flag}:`)),
-        `${name}: ${flag}, which configstamp does not act on, says so at startup`,
+        `${name}: ${flag} works as in Reloader: no startup warning`,
       );
     }
   }

@@ -100,7 +100,7 @@ t.test('policy flags become PolicyOptions; bad kinds are named', async (t) => {
   t.equal(policy.waveCompat, false);
   t.throws(
     () => policyFromFlags(parseFlags(POLICY_FLAGS, ['--resources-to-ignore=pods', '--ignored-workload-types=replicasets'], {}).values),
-    /"pods" is not configMaps or secrets[\s\S]*"replicasets" is not one of deployments/,
+    /"pods" is not configMaps, secrets or secretProviderClasses[\s\S]*"replicasets" is not one of deployments/,
   );
 });
 

@@ -4,7 +4,7 @@
 // same stamp, for every way a workload can ask to be tracked.
 import t from 'tap';
 import { ABSENT, DEFAULT_POLICY, Reloader, evaluateWorkload, trackWorkload, wantedSources } from '../../shared/core/index.js';
-import type { JsonRecord, PolicyOptions } from '../../shared/core/index.js';
+import type { JsonRecord, PolicyOptions, SourceKind } from '../../shared/core/index.js';
 import { ClusterCache, sourceEntryOf } from '../../watcher/cache.js';
 import { DigestCache } from '../../watcher/digest-cache.js';
 import { kubeSourceReader } from '../../webhook/reads.js';
@@ -76,7 +76,7 @@ async function throughWatcher(kind: ReturnType<typeof kindRow>, object: unknown,
     KEY,
     async (_ns, keys) => new Map(keys.map((k) => [`${k.kind}/${k.name}`, structuredClone(SOURCES[`${k.kind}/${k.name}`]) ?? null])),
   );
-  const versions = (k: 'ConfigMap' | 'Secret', ns: string, name: string) => cache.source(k, ns, name)?.resourceVersion;
+  const versions = (k: SourceKind, ns: string, name: string) => cache.source(k, ns, name)?.resourceVersion;
   return evaluateWorkload({ kind, object, namespace: namespace(NS), policy: options }, digests.port(NS, cache.catalog(NS), versions));
 }
 

@@ -46,6 +46,21 @@ t.test('the source kinds table: API plural, stamp token, data encoding, what nev
     [
       { kind: 'ConfigMap', plural: 'configmaps', token: 'configmap', dataEncoding: 'utf8', hasBinaryData: true, listFieldSelector: undefined },
       { kind: 'Secret', plural: 'secrets', token: 'secret', dataEncoding: 'base64', hasBinaryData: false, listFieldSelector: 'type!=helm.sh/release.v1' },
+      {
+        kind: 'SecretProviderClass',
+        plural: 'secretproviderclasses',
+        token: 'secretproviderclass',
+        dataEncoding: 'utf8',
+        hasBinaryData: false,
+        listFieldSelector: undefined,
+        podStatus: {
+          group: 'secrets-store.csi.x-k8s.io',
+          version: 'v1',
+          plural: 'secretproviderclasspodstatuses',
+          driver: 'secrets-store.csi.k8s.io',
+          attribute: 'secretProviderClass',
+        },
+      },
     ],
   );
   t.equal(sourceKindByToken('configmap'), 'ConfigMap');

@@ -524,7 +524,7 @@ t.test('the plan says which kinds search applies to', async (t) => {
   t.ok(search.tracked);
   if (search.tracked) {
     t.equal(search.search, true);
-    t.strictSame([...search.searchKinds], ['ConfigMap']);
+    t.strictSame([...search.searchKinds], ['ConfigMap', 'SecretProviderClass']);
   }
   const auto = evaluate({ name: '', annotations: { ...AUTO, [Reloader.search]: 'true' }, want: [] }).plan;
   t.ok(auto.tracked && !auto.search && auto.searchKinds.size === 0, 'auto on both kinds leaves nothing to search');

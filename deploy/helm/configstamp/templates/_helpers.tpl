@@ -392,6 +392,9 @@ topologySpreadConstraints:
 - apiGroups: [""]
   resources: ["configmaps", "secrets"]
   verbs: ["get", "list"]
+- apiGroups: ["secrets-store.csi.x-k8s.io"]
+  resources: ["secretproviderclasspodstatuses"]
+  verbs: ["list"]
 {{- if .cluster }}
 - apiGroups: [""]
   resources: ["namespaces"]
@@ -403,6 +406,9 @@ topologySpreadConstraints:
 - apiGroups: [""]
   resources: ["configmaps", "secrets"]
   verbs: ["get", "list", "watch"]
+- apiGroups: ["secrets-store.csi.x-k8s.io"]
+  resources: ["secretproviderclasspodstatuses"]
+  verbs: ["list", "watch"]
 {{- if .cluster }}
 - apiGroups: [""]
   resources: ["namespaces"]
