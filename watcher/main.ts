@@ -26,6 +26,7 @@ import { outbound } from './outbound.js';
 import { WorkQueue } from './queue.js';
 import { TokenBucket } from './rate-limiter.js';
 import { kubeWorkloadApi, reconcileWorkload } from './reconcile.js';
+import { REPLAY_EVERY_MS, Recreator } from './recreate.js';
 import { lead, syncAfterLists, untilStopped } from './startup.js';
 import { SyncProgress } from './sync-progress.js';
 import { DEFAULT_WARMUP, warmDigests } from './warmup.js';
@@ -99,10 +100,13 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
       })
     : undefined;
   const isLeader = (): boolean => elector === undefined || elector.isLeader();
+  // Jobs are rolled by re-creation, recorded first so a crash half-way loses none (recreate.ts).
+  const recreator = new Recreator(client, config.namespace, log);
+  let replayTimer: NodeJS.Timeout | undefined;
   const reconcileDeps = {
     cache: controller.cache,
     digests,
-    api: kubeWorkloadApi(client),
+    api: kubeWorkloadApi(client, recreator),
     policy: config.policy,
     rollOnDelete: config.rollOnDelete,
     guard,
@@ -146,6 +150,12 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         return result;
       });
       controller.activate();
+      const replay = (): void => {
+        if (isLeader()) void recreator.replay();
+      };
+      replay();
+      replayTimer = setInterval(replay, REPLAY_EVERY_MS);
+      replayTimer.unref();
     },
     onLost: () => {
       exitCode = 1;
@@ -155,6 +165,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
 
   const reason = await lifecycle.stopped;
   log.info({ reason }, 'shutting down');
+  clearInterval(replayTimer);
   const drained = queue.shutDown();
   await Promise.race([drained, new Promise((r) => setTimeout(r, config.shutdownTimeoutMs))]);
   abort.abort();

@@ -8,7 +8,8 @@
  * anything else is logged once and surfaced as a Warning Event.
  */
 import { ABSENT } from '../shared/core/digest.js';
-import { getPath } from '../shared/core/json.js';
+import { asString, getPath } from '../shared/core/json.js';
+import type { JsonRecord } from '../shared/core/json.js';
 import type { ReconcileDecision, SourceChange } from '../shared/core/decide.js';
 import type { PolicyOptions } from '../shared/core/policy.js';
 import { ConfigstampError, ErrorCodes, errorCode, errorMessage } from '../shared/errors.js';
@@ -28,15 +29,19 @@ import type { WatcherMetrics } from './metrics.js';
 import type { ReconcileContext, ReconcileResult } from './queue.js';
 import type { TokenBucket } from './rate-limiter.js';
 import type { NotifyChange, RolloutAlert, WorkloadRef } from './alerts.js';
+import type { RecreateOutcome, Recreator } from './recreate.js';
 
 /** Reads and writes of workloads (a fake stands in for unit tests and benchmarks). */
 export interface WorkloadApi {
   get(workload: WorkloadEntry): Promise<unknown | null>;
   patch(workload: WorkloadEntry, body: unknown): Promise<void>;
+  /** Deletes the workload whose UID is `uid` and creates `object` in its place (a Job); absent: never. */
+  recreate?(workload: WorkloadEntry, uid: string, object: JsonRecord): Promise<RecreateOutcome>;
 }
 
-export function kubeWorkloadApi(client: KubeApi): WorkloadApi {
+export function kubeWorkloadApi(client: KubeApi, recreator?: Recreator): WorkloadApi {
   return {
+    ...(recreator === undefined ? {} : { recreate: (w: WorkloadEntry, uid: string, object: JsonRecord) => recreator.recreate(w, uid, object) }),
     get: (w) => client.getOrNull(workloadPath(w.kind, w.namespace, w.name), { timeoutMs: 10_000 }),
     async patch(w, body) {
       await client.request('PATCH', workloadPath(w.kind, w.namespace, w.name), {
@@ -164,6 +169,9 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
     countReload(deps.metrics.reloader, cached.kind.kind, ns, true, (deps.clock.now() - sentAt) / 1000);
   }
   const sent = deps.clock.now();
+  if (decision.action === 'rollout' && decision.recreate !== undefined) {
+    return recreateEntry(deps, entry, decision, context, log, sent);
+  }
   try {
     await deps.api.patch(entry, decision.patch);
   } catch (err) {
@@ -214,4 +222,44 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
   );
   deps.alerts?.({ workload, sources: decision.changes.map((c) => ({ kind: c.kind, name: c.name })), at: new Date(deps.clock.now()) });
   await deps.events.post(entry, 'Normal', EventReasons.rollout, `configstamp rolled ${cached.kind.kind} ${cached.name}: ${changed}`);
+}
+
+/** A rollout by re-creation (a Job): delete it, create its replacement (watcher/recreate.ts). */
+async function recreateEntry(
+  deps: ReconcileDeps,
+  entry: WorkloadEntry,
+  decision: Extract<ReconcileDecision, { action: 'rollout' }>,
+  context: ReconcileContext,
+  log: Logger,
+  sent: number,
+): Promise<ReconcileResult> {
+  const { kind, namespace: ns, name } = { kind: entry.kind.kind, namespace: entry.namespace, name: entry.name };
+  const uid = asString(getPath(entry.object, ['metadata', 'uid']));
+  if (deps.api.recreate === undefined || uid === undefined) return;
+  let outcome: RecreateOutcome;
+  try {
+    outcome = await deps.api.recreate(entry, uid, decision.recreate!);
+  } catch (err) {
+    countReload(deps.metrics.reloader, kind, ns, false, (deps.clock.now() - sent) / 1000);
+    throw err;
+  }
+  if (outcome === 'superseded') {
+    log.info('re-create skipped: the object of that name is not the one decided on any more');
+    return;
+  }
+  const patchMs = deps.clock.now() - sent;
+  const changed = describeChanges(decision.changes);
+  const reason = rolloutReason(decision.changes);
+  deps.guard.record(entry.key);
+  deps.metrics.patches.inc({ kind });
+  deps.metrics.rollouts.inc({ kind, namespace: ns, reason });
+  deps.metrics.changeToPatch.observe(Math.max(0, deps.clock.now() - context.since) / 1000);
+  countReload(deps.metrics.reloader, kind, ns, true, patchMs / 1000);
+  log.info({ reason, changed, patchMs, recreated: true }, 'rollout: re-created (deleted, then created again under its name)');
+  deps.alerts?.({
+    workload: { kind, namespace: ns, name },
+    sources: decision.changes.map((c) => ({ kind: c.kind, name: c.name })),
+    at: new Date(deps.clock.now()),
+  });
+  await deps.events.post(entry, 'Normal', EventReasons.rollout, `configstamp re-created ${kind} ${name}: ${changed}`);
 }

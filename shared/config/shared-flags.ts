@@ -153,6 +153,12 @@ export const POLICY_FLAGS = [
     help: 'More pod-template kinds to stamp and roll, each group/version/resource:Kind:template.path, e.g. serving.knative.dev/v1/services:Service:spec.template (the chart renders their RBAC and webhook rules).',
   },
   {
+    name: 'recreate-jobs',
+    type: 'bool',
+    default: false,
+    help: 'Re-create tracked Jobs when a source they consume changes (delete, then create under the same name), as Reloader does. Off: only Jobs annotated configstamp.io/recreate-on-change: "true" are. Destroys the old Job, its pods and their logs; a running Job is stopped.',
+  },
+  {
     name: 'ignored-workload-types',
     type: 'list',
     default: [],
@@ -187,9 +193,6 @@ export const POLICY_FLAGS = [
 /** What the shared flags parse to. */
 export type SharedFlagValues = FlagValues<typeof CONNECTION_FLAGS> & FlagValues<typeof POLICY_FLAGS>;
 
-/** Kinds Reloader reloads that configstamp does not roll: ignoring them changes nothing. */
-const UNROLLED_KINDS: Readonly<Record<string, string>> = { jobs: 'Job', job: 'Job' };
-
 function configError(problems: readonly string[]): ConfigstampError {
   return new ConfigstampError(ErrorCodes.CONFIG, `invalid configuration:\n  - ${problems.join('\n  - ')}`);
 }
@@ -222,8 +225,8 @@ export function policyFromFlags(values: FlagValues<typeof POLICY_FLAGS>): Policy
   const ignoredWorkloadKinds = new Set<string>();
   for (const entry of values['ignored-workload-types']) {
     const name = entry.toLowerCase();
-    const kind = workloadKinds.find((k) => k.plural === name || k.kind.toLowerCase() === name)?.kind ?? UNROLLED_KINDS[name];
-    if (kind === undefined) problems.push(`--ignored-workload-types: "${entry}" is not one of ${[...workloadKinds.map((k) => k.plural), 'jobs'].join(', ')}`);
+    const kind = workloadKinds.find((k) => k.plural === name || k.kind.toLowerCase() === name)?.kind;
+    if (kind === undefined) problems.push(`--ignored-workload-types: "${entry}" is not one of ${workloadKinds.map((k) => k.plural).join(', ')}`);
     else ignoredWorkloadKinds.add(kind);
   }
   if (values['is-Argo-Rollouts'] === false) ignoredWorkloadKinds.add('Rollout');
@@ -252,6 +255,7 @@ export function policyFromFlags(values: FlagValues<typeof POLICY_FLAGS>): Policy
     ignoredWorkloadKinds,
     reloaderKeys: reloaderKeyTable(overrides),
     workloadKinds,
+    recreateJobs: values['recreate-jobs'],
   });
 }
 

@@ -37,6 +37,8 @@ export const Ours = {
   restartedStamp: `${OURS}/restarted-stamp`,
   /** ...and the template stamp they apply over ("" for none): a new template stamp supersedes them. */
   restartedBase: `${OURS}/restarted-base`,
+  /** Job: "true" lets configstamp delete and re-create it when a source changes; "false" never (over --recreate-jobs). */
+  recreate: `${OURS}/recreate-on-change`,
   /** Deployment: as Reloader's pause-period (a Go duration, e.g. "5m"). */
   pausePeriod: `${OURS}/pause-period`,
   /** Deployment metadata, written by configstamp: when it paused the Deployment for its pause period. */

@@ -10,6 +10,7 @@ import type { JsonRecord } from './json.js';
 import type { WorkloadKind } from './kinds.js';
 import { parseGoDuration } from './duration.js';
 import { buildStampMergePatch, setIn } from './patch.js';
+import { recreatedObject } from './recreate.js';
 import { sourceId } from './references.js';
 import { SourceTable } from './source-table.js';
 import { ABSENT } from './digest.js';
@@ -123,7 +124,11 @@ export type ReconcileDecision =
   /** The pause period is over: unpause, so the Deployment rolls once with what it has. */
   | { readonly action: 'resume'; readonly patch: JsonRecord; readonly pausedAtMs: number }
   | { readonly action: 'adopt'; readonly adopted: Stamp; readonly patch: JsonRecord; readonly unrecorded: readonly StampEntry[] }
-  | { readonly action: 'rollout'; readonly stamp: Stamp; readonly patch: JsonRecord; readonly changes: readonly SourceChange[] }
+  /**
+   * `recreate`: a kind rolled by re-creation (a Job): delete the object and create this one under
+   * the same name (the patch is then empty).
+   */
+  | { readonly action: 'rollout'; readonly stamp: Stamp; readonly patch: JsonRecord; readonly changes: readonly SourceChange[]; readonly recreate?: JsonRecord }
   | { readonly action: 'notify'; readonly stamp: Stamp; readonly patch: JsonRecord; readonly changes: readonly SourceChange[] };
 
 /**
@@ -137,6 +142,9 @@ export function decideReconcile(kind: WorkloadKind, object: unknown, current: St
   if (options.notify === true) {
     const notify = decideNotify(recorded, drift, resourceVersion, kind);
     if (notify !== undefined) return notify;
+  } else if (drift.changes.length > 0 && kind.recreate === true) {
+    const recreate = recreatedObject(kind, object, formatStamp(current));
+    if (recreate !== undefined) return { action: 'rollout', stamp: current, patch: {}, changes: drift.changes, recreate };
   } else if (drift.changes.length > 0 && kind.restartPath !== undefined && options.now !== undefined && restartsPods(kind, object)) {
     // The template is left alone (changing it would roll through the template, not restart):
     // the restart time and what it applied are written together, so a restart is never lost or repeated.

@@ -90,6 +90,12 @@ export interface WorkloadKind {
   readonly restartPath?: readonly string[];
   /** Where the kind can be paused (a Deployment's spec.paused), for the pause period. */
   readonly pausePath?: readonly string[];
+  /**
+   * Rolled by deleting the object and creating it again (a Job: its template is immutable once
+   * created), and only when it opts in (PolicyOptions.recreateJobs, or its own annotation):
+   * recreating destroys the old object, its pods and their logs.
+   */
+  readonly recreate?: boolean;
 }
 
 export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
@@ -107,6 +113,7 @@ export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
     restartPath: ['spec', 'restartAt'],
   },
   { kind: 'DeploymentConfig', group: 'apps.openshift.io', version: 'v1', plural: 'deploymentconfigs', templatePath: ['spec', 'template'], crd: true },
+  { kind: 'Job', group: 'batch', version: 'v1', plural: 'jobs', templatePath: ['spec', 'template'], crd: false, recreate: true },
 ];
 
 /** Finds a kind by its admission GroupVersionResource, among `kinds` (the built-in rows by default); undefined when not ours. */

@@ -7,7 +7,7 @@
  */
 import { OUR_SELECTING_KEYS, Ours, Reloader, Wave, readBool, readGoBool, readList, selectingKeys } from './annotations.js';
 import type { ReloaderKeys } from './annotations.js';
-import { asStringMap, getPath } from './json.js';
+import { asArray, asRecord, asStringMap, getPath } from './json.js';
 import { HELM_RELEASE_TYPE, SOURCE_KINDS, SOURCE_KIND_TABLE, WORKLOAD_KINDS } from './kinds.js';
 import type { SourceKind, WorkloadKind } from './kinds.js';
 import { ALL_KEYS, isSourceName, mergeSelections, sourceId } from './references.js';
@@ -34,6 +34,8 @@ export interface PolicyOptions {
   readonly reloaderKeys: ReloaderKeyTable;
   /** Every workload kind of this install: the built-in rows and any --extra-workload-kinds. */
   readonly workloadKinds: readonly WorkloadKind[];
+  /** Jobs (kinds that roll by being re-created) are tracked without their own opt-in (--recreate-jobs). */
+  readonly recreateJobs: boolean;
 }
 
 /**
@@ -78,6 +80,7 @@ export const DEFAULT_POLICY: PolicyOptions = Object.freeze({
   sourceSelector: null,
   reloaderKeys: reloaderKeyTable(),
   workloadKinds: WORKLOAD_KINDS,
+  recreateJobs: false,
 });
 
 export interface WorkloadView {
@@ -134,6 +137,22 @@ function selectingAnnotations(view: WorkloadView, options: PolicyOptions): { ann
   if (keys.some((key) => Object.hasOwn(own, key))) return { ann: own, own };
   const template = asStringMap(getPath(view.object, [...view.kind.templatePath, 'metadata', 'annotations']));
   return { ann: keys.some((key) => Object.hasOwn(template, key)) ? template : own, own };
+}
+
+/**
+ * Why a kind that rolls by being re-created (a Job) is left alone, or undefined when it may be
+ * re-created: it must opt in (its own annotation, or --recreate-jobs), and a Job its controller
+ * owns (a CronJob's run) belongs to that controller, which is tracked in its own right.
+ */
+function recreateVerdict(view: WorkloadView, options: PolicyOptions): string | undefined {
+  const own = asStringMap(getPath(view.object, ['metadata', 'annotations']));
+  const optIn = readBool(own[Ours.recreate]) ?? options.recreateJobs;
+  if (!optIn) return `${view.kind.kind}s are re-created only when they opt in (${Ours.recreate}: "true", or --recreate-jobs)`;
+  for (const ref of asArray(getPath(view.object, ['metadata', 'ownerReferences']))) {
+    const r = asRecord(ref);
+    if (r?.controller === true) return `owned by ${String(r.kind)} ${String(r.name)}, which is tracked in its own right`;
+  }
+  return undefined;
 }
 
 function namespaceVerdict(ns: NamespaceView, options: PolicyOptions): string | undefined {
@@ -220,6 +239,10 @@ class WantSet {
 /** Step one: whether the workload is tracked, and the sources it wants. */
 export function planTracking(view: WorkloadView, refs: readonly SourceRef[], ns: NamespaceView, options: PolicyOptions): TrackingPlan {
   if (options.ignoredWorkloadKinds.has(view.kind.kind)) return { tracked: false, reason: `kind ${view.kind.kind} is ignored` };
+  if (view.kind.recreate === true) {
+    const refused = recreateVerdict(view, options);
+    if (refused !== undefined) return { tracked: false, reason: refused };
+  }
   const nsVerdict = namespaceVerdict(ns, options);
   if (nsVerdict !== undefined) return { tracked: false, reason: nsVerdict };
 

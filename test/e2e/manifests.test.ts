@@ -600,8 +600,17 @@ t.test('RBAC: each ServiceAccount gets what its process needs and nothing more',
       `${render}: no wildcards`,
     );
     t.notOk(
-      rules.some((r) => r.verbs.some((v) => ['escalate', 'bind', 'impersonate', 'delete', 'deletecollection'].includes(v))),
-      `${render}: no escalate/bind/impersonate/delete`,
+      rules.some((r) => r.verbs.some((v) => ['escalate', 'bind', 'impersonate', 'deletecollection'].includes(v))),
+      `${render}: no escalate/bind/impersonate/deletecollection`,
+    );
+    // delete: the watcher's re-creation of Jobs (the Job, then its intent Secret in its own namespace), nothing else.
+    t.same(
+      rules
+        .filter((r) => r.verbs.includes('delete'))
+        .flatMap((r) => (r.resources ?? []).map((res) => `${(r.apiGroups ?? []).join(',')}/${res}`))
+        .sort(),
+      ['/secrets', 'batch/jobs'],
+      `${render}: delete only Jobs and Secrets`,
     );
 
     const webhook = grantsOf(objects, 'configstamp-webhook');
@@ -637,6 +646,16 @@ t.test('RBAC: each ServiceAccount gets what its process needs and nothing more',
     }
     t.ok(can(watcher, 'create', '', 'secrets', { namespace: NAMESPACE }), `${render} watcher: may create the hash key`);
     t.notOk(can(watcher, 'create', '', 'secrets', { namespace: 'team-a' }), `${render} watcher: creates no Secret elsewhere`);
+    for (const verb of ['list', 'update', 'delete']) {
+      t.ok(can(watcher, verb, '', 'secrets', { namespace: NAMESPACE }), `${render} watcher: ${verb} Jobs' re-create intents in its namespace`);
+      t.notOk(
+        can(watcher, verb === 'list' ? 'update' : verb, '', 'secrets', { namespace: 'team-a' }),
+        `${render} watcher: ${verb === 'list' ? 'update' : verb}s no Secret elsewhere`,
+      );
+    }
+    for (const verb of ['delete', 'create'])
+      t.ok(can(watcher, verb, 'batch', 'jobs', { namespace: 'team-a' }), `${render} watcher: ${verb} Jobs (re-creation)`);
+    t.notOk(can(watcher, 'delete', 'apps', 'deployments', { namespace: 'team-a' }), `${render} watcher: deletes no other workload`);
     t.notOk(
       ['get', 'list', 'watch'].some((v) => can(watcher, v, '', 'pods', { namespace: 'team-a' })),
       `${render} watcher: no access to Pods`,

@@ -24,6 +24,7 @@ const rows: readonly [kind: string, apiVersion: string, plural: string, template
   ['CronJob', 'batch/v1', 'cronjobs', 'spec.jobTemplate.spec.template', false],
   ['Rollout', 'argoproj.io/v1alpha1', 'rollouts', 'spec.template', true],
   ['DeploymentConfig', 'apps.openshift.io/v1', 'deploymentconfigs', 'spec.template', true],
+  ['Job', 'batch/v1', 'jobs', 'spec.template', false],
 ];
 
 t.test('the kinds table', async (t) => {
@@ -93,8 +94,9 @@ t.test('unknown resources and names are not ours', async (t) => {
   t.equal(workloadKindByResource('apps', 'v1', 'replicasets'), undefined);
   t.equal(workloadKindByResource('apps', 'v1beta1', 'deployments'), undefined, 'the version counts');
   t.equal(workloadKindByResource('extensions', 'v1', 'deployments'), undefined, 'the group counts');
-  t.equal(workloadKindByResource('batch', 'v1', 'jobs'), undefined, 'Jobs are not stamped');
-  t.equal(workloadKindByName('Job'), undefined);
+  t.equal(workloadKindByResource('batch', 'v1', 'pods'), undefined);
+  t.equal(workloadKindByName('ReplicaSet'), undefined);
+  t.equal(workloadKindByName('Job')?.recreate, true, 'a Job rolls by re-creation');
   t.equal(workloadKindByName('deployment'), undefined, 'kind names are case-sensitive');
 });
 

@@ -182,6 +182,7 @@ t.test('merge patch shape per kind', async (t) => {
     Rollout: ['spec', 'template'],
     CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
     DeploymentConfig: ['spec', 'template'],
+    Job: ['spec', 'template'],
   };
   t.strictSame(WORKLOAD_KINDS.map((k) => k.kind).sort(), Object.keys(expectedTemplatePath).sort(), 'the table covers every kind');
   for (const kind of WORKLOAD_KINDS) {

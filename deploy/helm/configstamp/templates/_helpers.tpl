@@ -206,6 +206,9 @@ reloader: (docs/install.md, "Reloader's Helm values", has the table).
 {{- with $p.extraWorkloadKinds -}}
 {{- $pa = append $pa (printf "--extra-workload-kinds=%v" (join "," .)) -}}
 {{- end -}}
+{{- if include "configstamp.isTrue" $p.recreateJobs -}}
+{{- $pa = append $pa "--recreate-jobs=true" -}}
+{{- end -}}
 {{- if hasKey $r "isArgoRollouts" -}}
 {{- $pa = append $pa (printf "--is-Argo-Rollouts=%v" (eq (include "configstamp.isTrue" $r.isArgoRollouts) "true")) -}}
 {{- end -}}
@@ -420,6 +423,9 @@ topologySpreadConstraints:
 - apiGroups: ["batch"]
   resources: ["cronjobs"]
   verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["batch"]
+  resources: ["jobs"]
+  verbs: ["get", "list", "watch", "delete", "create"]
 - apiGroups: ["argoproj.io"]
   resources: ["rollouts"]
   verbs: ["get", "list", "watch", "patch"]
