@@ -8,6 +8,7 @@ import type { SourceKind, WorkloadKind } from '../shared/core/kinds.js';
 import type { NamespaceView, SourceCatalog, SourceMeta } from '../shared/core/policy.js';
 import { LAST_APPLIED, pruneWorkload } from '../shared/core/prune.js';
 import { readObjectMeta, readSourceMeta } from '../shared/core/meta.js';
+import { templateRefOf, withReferencedTemplate } from '../shared/core/workload.js';
 import { kindInNamespaceKey, splitKindInNamespaceKey } from './keys.js';
 
 export interface SourceEntry extends SourceMeta {
@@ -23,6 +24,7 @@ export interface WorkloadEntry {
 }
 
 export { workloadKey } from './keys.js';
+import { workloadKey } from './keys.js';
 
 /** An object's metadata, read defensively (shared/core/meta.ts): the watcher's one reader. */
 export const metaOf = readObjectMeta;
@@ -128,6 +130,15 @@ export class ClusterCache {
   }
   workload(key: string): WorkloadEntry | undefined {
     return this.workloads.get(key);
+  }
+  /**
+   * `object` (a workload of `kind` in `namespace`) as the evaluation reads it: with the template
+   * of the workload it runs instead of its own (an Argo Rollout's workloadRef), from this cache.
+   */
+  evaluated(kind: WorkloadKind, namespace: string, object: unknown, kinds?: readonly WorkloadKind[]): unknown {
+    const ref = templateRefOf(kind, object, kinds);
+    if (ref === undefined) return object;
+    return withReferencedTemplate(kind, object, ref, this.workloads.get(workloadKey(ref.kind, namespace, ref.name))?.object);
   }
   workloadKeys(): string[] {
     return [...this.workloads.keys()];

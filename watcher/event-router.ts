@@ -12,6 +12,8 @@ import type { SourceKind, WorkloadKind } from '../shared/core/kinds.js';
 import type { PolicyOptions } from '../shared/core/policy.js';
 import type { Logger } from '../shared/log.js';
 import { ClusterCache, metaOf, sourceEntryOf, workloadKey } from './cache.js';
+import type { WorkloadEntry } from './cache.js';
+import { templateRefOf } from '../shared/core/workload.js';
 import { namespacedName } from './keys.js';
 import type { ChurnGuard } from './churn-guard.js';
 import type { DigestCache } from './digest-cache.js';
@@ -37,6 +39,9 @@ export interface EventRouterDeps {
 export class EventRouter {
   readonly cache = new ClusterCache();
   readonly index = new ReverseIndex();
+  /** A workload → the workloads running its template (Argo Rollouts' workloadRef), and back. */
+  private readonly referrers = new Map<string, Set<string>>();
+  private readonly referenceOf = new Map<string, string>();
   /** Per pod-status source kind (a SecretProviderClass): the fold of its status objects. */
   private readonly folds = new Map<SourceKind, PodStatusFold>();
   private active = false;
@@ -79,10 +84,39 @@ export class EventRouter {
     if (this.active && this.synced) this.deps.queue.add(key);
   }
 
+  /** Records which workload's template `key` runs (or none), so a change to that one re-plans it. */
+  private trackReference(key: string, w: WorkloadEntry | undefined): void {
+    const before = this.referenceOf.get(key);
+    const ref = w === undefined ? undefined : templateRefOf(w.kind, w.object, this.deps.policy.workloadKinds);
+    const after = ref === undefined ? undefined : workloadKey(ref.kind, w!.namespace, ref.name);
+    if (before === after) return;
+    if (before !== undefined) {
+      this.referrers.get(before)?.delete(key);
+      if (this.referrers.get(before)?.size === 0) this.referrers.delete(before);
+      this.referenceOf.delete(key);
+    }
+    if (after !== undefined) {
+      this.referenceOf.set(key, after);
+      let set = this.referrers.get(after);
+      if (set === undefined) this.referrers.set(after, (set = new Set()));
+      set.add(key);
+    }
+  }
+
+  /** A workload whose template others run changed (or went): re-plan and re-evaluate them. */
+  private referencedChanged(key: string): void {
+    for (const referrer of this.referrers.get(key) ?? []) {
+      if (this.synced) this.reindex(referrer);
+      this.enqueue(referrer);
+    }
+  }
+
   private reindex(key: string): void {
     const w = this.cache.workload(key);
+    this.trackReference(key, w);
     if (w === undefined) return void this.index.remove(key);
-    const plan = wantedSources({ kind: w.kind, object: w.object, namespace: this.cache.namespaceView(w.namespace), policy: this.deps.policy });
+    const object = this.cache.evaluated(w.kind, w.namespace, w.object, this.deps.policy.workloadKinds);
+    const plan = wantedSources({ kind: w.kind, object, namespace: this.cache.namespaceView(w.namespace), policy: this.deps.policy });
     if (!plan.tracked) return void this.index.remove(key);
     this.index.set(
       key,
@@ -221,7 +255,10 @@ export class EventRouter {
       if (!m.name || !m.namespace) return undefined;
       const key = workloadKey(kind, m.namespace, m.name);
       this.cache.setWorkload({ key, kind, namespace: m.namespace, name: m.name, object });
-      if (this.synced) this.reindex(key);
+      if (this.synced) {
+        this.reindex(key);
+        this.referencedChanged(key);
+      }
       return key;
     };
     return {
@@ -256,6 +293,8 @@ export class EventRouter {
     this.deps.onRemoved?.(key);
     this.cache.deleteWorkload(key);
     this.index.remove(key);
+    this.trackReference(key, undefined);
     this.deps.guard.forget(key);
+    if (this.synced) this.referencedChanged(key);
   }
 }

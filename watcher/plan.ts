@@ -18,7 +18,7 @@ import { connect } from '../shared/kube/connect.js';
 import { readHashKey } from '../shared/kube/hashkey.js';
 import { namespacePath, sourceFieldSelector, sourcePath, workloadPath } from '../shared/kube/paths.js';
 import { fetchSources, listPodStatusReports } from '../shared/kube/sources.js';
-import { ClusterCache, metaOf, sourceEntryOf } from './cache.js';
+import { ClusterCache, metaOf, sourceEntryOf, workloadKey } from './cache.js';
 import { DigestCache } from './digest-cache.js';
 import { decideWorkload } from '../shared/core/evaluate.js';
 import { describeChanges } from './event-recorder.js';
@@ -116,13 +116,23 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
       return read;
     });
     const rows: PlanRow[] = [];
+    // Every kind is listed first: a Rollout running a Deployment's template (workloadRef) reads it.
+    const listed: { kind: (typeof policy.workloadKinds)[number]; items: unknown[] }[] = [];
     for (const kind of policy.workloadKinds.filter((k) => !policy.ignoredWorkloadKinds.has(k.kind))) {
       const items = await listAll(client, only ? workloadPath(kind, only) : workloadPath(kind), { optional: kind.crd });
       for (const object of items) {
         const m = metaOf(object);
+        if (m.name && m.namespace) cache.setWorkload({ key: workloadKey(kind, m.namespace, m.name), kind, namespace: m.namespace, name: m.name, object });
+      }
+      listed.push({ kind, items });
+    }
+    for (const { kind, items } of listed) {
+      for (const object of items) {
+        const m = metaOf(object);
         if (!m.name || !m.namespace) continue;
         const port = digests.port(m.namespace, cache.catalog(m.namespace), (k, ns, name) => cache.source(k, ns, name)?.resourceVersion);
-        const ev = await decideWorkload({ kind, object, namespace: cache.namespaceView(m.namespace), policy }, port, {
+        const evaluated = cache.evaluated(kind, m.namespace, object, policy.workloadKinds);
+        const ev = await decideWorkload({ kind, object: evaluated, namespace: cache.namespaceView(m.namespace), policy }, port, {
           rollOnDelete: values['roll-on-delete'],
           now: new Date().toISOString(),
         });

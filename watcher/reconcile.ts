@@ -121,7 +121,9 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
   // now: what a restart-strategy rollout writes (spec.restartAt); the core has no clock.
   const options = { rollOnDelete: deps.rollOnDelete, notify: deps.notifier !== undefined, now: new Date(deps.clock.now()).toISOString() };
   const versions: VersionLookup = (kind, n, name) => deps.cache.source(kind, n, name)?.resourceVersion;
-  const planned = await decideWorkload({ ...input, object: cached.object }, deps.digests.port(ns, catalog, versions), options);
+  // A workload running another's template (an Argo Rollout's workloadRef) is read with that template.
+  const evaluated = (object: unknown): unknown => deps.cache.evaluated(cached.kind, ns, object, deps.policy.workloadKinds);
+  const planned = await decideWorkload({ ...input, object: evaluated(cached.object) }, deps.digests.port(ns, catalog, versions), options);
   if (planned.decision.action === 'none') {
     // A pause period still running: come back when it is over (the resume is durable anyway).
     return planned.decision.wakeInMs !== undefined && deps.isLeader() ? { requeueAfterMs: planned.decision.wakeInMs } : undefined;
@@ -138,7 +140,7 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
     const object = await deps.api.get(cached);
     if (object === null) return;
     entry = { ...cached, object };
-    decision = (await decideWorkload({ ...input, object }, deps.digests.port(ns, catalog), options)).decision;
+    decision = (await decideWorkload({ ...input, object: evaluated(object) }, deps.digests.port(ns, catalog), options)).decision;
     if (decision.action === 'none') {
       log.debug('cached state was stale; fresh reads show nothing to do');
       return;

@@ -53,7 +53,7 @@ function trackedSourceNeeds(cache: ClusterCache, policy: PolicyOptions): Map<str
   for (const key of cache.workloadKeys()) {
     const w = cache.workload(key)!;
     const { plan, tracked } = trackWorkload(
-      { kind: w.kind, object: w.object, namespace: cache.namespaceView(w.namespace), policy },
+      { kind: w.kind, object: cache.evaluated(w.kind, w.namespace, w.object, policy.workloadKinds), namespace: cache.namespaceView(w.namespace), policy },
       cache.catalog(w.namespace),
     );
     if (!plan.tracked) continue;

@@ -6,7 +6,7 @@
  */
 import { admissionAction } from '../shared/core/admission.js';
 import { Ours } from '../shared/core/annotations.js';
-import { templateAnnotations } from '../shared/core/workload.js';
+import { templateAnnotations, templateRefOf } from '../shared/core/workload.js';
 import { evaluateWorkload } from '../shared/core/evaluate.js';
 import { getPath } from '../shared/core/json.js';
 import { workloadKindByResource } from '../shared/core/kinds.js';
@@ -55,6 +55,9 @@ export async function admit(request: AdmissionRequest, deps: AdmitDeps): Promise
   if (kind === undefined) return outcome('skipped', `resource ${group}/${version}/${resource} is not a workload kind`, undefined);
   if (request.subResource !== '') return outcome('skipped', `subresource ${request.subResource}`, kind);
   if (request.object === null) return outcome('skipped', 'request carries no object', kind);
+  // Its template is another workload's (an Argo Rollout's workloadRef): nothing here to stamp; the watcher restarts it.
+  if (templateRefOf(kind, request.object, deps.policy.workloadKinds) !== undefined)
+    return outcome('skipped', `runs the template of the workload its ${kind.templateRefPath!.join('.')} names`, kind);
   const plan = admissionAction(kind, request.operation, request.object, request.oldObject);
   if (plan.action === 'skip') return outcome('skipped', plan.reason, kind);
   if (plan.action === 'restore') {

@@ -45,10 +45,13 @@ export function readRecorded(kind: WorkloadKind, object: unknown): RecordedStamp
 
 /**
  * Whether a workload restarts rather than rolls: its kind has a restart field (Argo's
- * spec.restartAt) and its own `rollout-strategy` annotation (ours, or Reloader's) says "restart".
+ * spec.restartAt) and its own `rollout-strategy` annotation (ours, or Reloader's) says "restart",
+ * or it runs another workload's template (Argo's workloadRef).
  */
 export function restartsPods(kind: WorkloadKind, object: unknown): boolean {
   if (kind.restartPath === undefined) return false;
+  // Running another workload's template (workloadRef), it has none of its own to change.
+  if (kind.templateRefPath !== undefined && asRecord(getPath(object, kind.templateRefPath)) !== undefined) return true;
   const own = asStringMap(getPath(object, ['metadata', 'annotations']));
   return (own[Ours.rolloutStrategy] ?? own[Reloader.rolloutStrategy])?.trim().toLowerCase() === 'restart';
 }

@@ -96,6 +96,13 @@ export interface WorkloadKind {
    * recreating destroys the old object, its pods and their logs.
    */
   readonly recreate?: boolean;
+  /**
+   * Where an object of the kind may name another workload whose pod template it runs instead of
+   * its own (an Argo Rollout's spec.workloadRef: {apiVersion, kind, name}). Such an object has no
+   * template to stamp: its sources are read from the referenced template, and it is restarted
+   * through restartPath, which its controller accepts.
+   */
+  readonly templateRefPath?: readonly string[];
 }
 
 export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
@@ -111,6 +118,7 @@ export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
     templatePath: ['spec', 'template'],
     crd: true,
     restartPath: ['spec', 'restartAt'],
+    templateRefPath: ['spec', 'workloadRef'],
   },
   { kind: 'DeploymentConfig', group: 'apps.openshift.io', version: 'v1', plural: 'deploymentconfigs', templatePath: ['spec', 'template'], crd: true },
   { kind: 'Job', group: 'batch', version: 'v1', plural: 'jobs', templatePath: ['spec', 'template'], crd: false, recreate: true },

@@ -113,6 +113,11 @@ export function pruneWorkload(kind: WorkloadKind, object: unknown): unknown {
     }
     from = next;
   }
+  // A workload running another's template names it (an Argo Rollout's workloadRef).
+  if (kind.templateRefPath !== undefined) {
+    const ref = getPath(root, kind.templateRefPath);
+    if (ref !== undefined) setIn(out, kind.templateRefPath, ref);
+  }
   // The pause period reads whether the workload is paused (a Deployment's spec.paused).
   if (kind.pausePath !== undefined) {
     const paused = getPath(root, kind.pausePath);

@@ -4,8 +4,9 @@
  * the watcher's decisions read templates only through these.
  */
 import { Ours } from './annotations.js';
-import { asStringMap, getPath, jsonEqual } from './json.js';
+import { asRecord, asString, asStringMap, getPath, jsonEqual } from './json.js';
 import type { JsonRecord } from './json.js';
+import { WORKLOAD_KINDS, apiVersionOf } from './kinds.js';
 import type { WorkloadKind } from './kinds.js';
 
 export function templateAnnotations(kind: WorkloadKind, object: unknown): Readonly<Record<string, string>> {
@@ -30,4 +31,52 @@ function templateWithoutStamp(kind: WorkloadKind, object: unknown): unknown {
 /** Whether two versions of a workload have the same pod template, ignoring the stamp. */
 export function templatesEqualIgnoringStamp(kind: WorkloadKind, a: unknown, b: unknown): boolean {
   return jsonEqual(templateWithoutStamp(kind, a), templateWithoutStamp(kind, b));
+}
+
+/** The workload an object runs the pod template of (kinds with templateRefPath). */
+export interface TemplateRef {
+  readonly kind: WorkloadKind;
+  readonly name: string;
+}
+
+/**
+ * The workload whose template `object` runs instead of its own (an Argo Rollout's workloadRef),
+ * among `kinds` that have a template of their own; undefined when it names none, or one that is
+ * not a workload kind of this install.
+ */
+export function templateRefOf(kind: WorkloadKind, object: unknown, kinds: readonly WorkloadKind[] = WORKLOAD_KINDS): TemplateRef | undefined {
+  if (kind.templateRefPath === undefined) return undefined;
+  const ref = asRecord(getPath(object, kind.templateRefPath));
+  const name = asString(ref?.name);
+  if (ref === undefined || name === undefined || name === '') return undefined;
+  const target = kinds.find((k) => k.templateRefPath === undefined && k.kind === ref.kind && apiVersionOf(k) === ref.apiVersion);
+  return target === undefined ? undefined : { kind: target, name };
+}
+
+/**
+ * `object` as the evaluation reads it when it runs another workload's template (templateRefOf):
+ * a shallow copy carrying that template at its own template path, less the other workload's
+ * stamp (which records that workload's rollouts, not this one's). `referenced` undefined (not
+ * found): the object as it is, with no template, so it consumes nothing.
+ */
+export function withReferencedTemplate(kind: WorkloadKind, object: unknown, ref: TemplateRef, referenced: unknown): unknown {
+  const template = asRecord(getPath(referenced, ref.kind.templatePath));
+  if (template === undefined) return object;
+  const annotations = asRecord(asRecord(template.metadata)?.annotations);
+  let grafted: JsonRecord = template;
+  if (annotations !== undefined && Object.hasOwn(annotations, Ours.stamp)) {
+    const { [Ours.stamp]: _stamp, ...rest } = annotations;
+    grafted = { ...template, metadata: { ...asRecord(template.metadata), annotations: rest } };
+  }
+  // Copy the records on the template path, then set the template at its end.
+  const root: JsonRecord = { ...(asRecord(object) ?? {}) };
+  let at = root;
+  const path = kind.templatePath;
+  for (let i = 0; i < path.length - 1; i++) {
+    const next: JsonRecord = { ...(asRecord(at[path[i]!]) ?? {}) };
+    at[path[i]!] = next;
+    at = next;
+  }
+  at[path[path.length - 1]!] = grafted;
+  return root;
 }

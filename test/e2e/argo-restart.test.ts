@@ -74,3 +74,57 @@ t.test('restart, not a template rollout; once across restarts; a change made whi
     t.same(now.template, before[name]!.template, `${name}: template still unchanged`);
   }
 });
+
+t.test("a Rollout with spec.workloadRef: tracked through the referenced Deployment's template, restarted (it has none of its own)", async (t) => {
+  const deploymentTemplate = (uses: Parameters<typeof podTemplate>[1]) => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web-template' },
+    spec: { replicas: 0, selector: { matchLabels: { app: 'by-ref' } }, template: podTemplate('by-ref', uses) },
+  });
+  await apply(cluster, ns, [configMap('ref-cfg', { level: 'info' }), configMap('ref-extra', { mode: 'a' }), deploymentTemplate({ configMap: 'ref-cfg' })]);
+  await apply(cluster, ns, [
+    {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Rollout',
+      metadata: { name: 'by-ref', annotations: { 'reloader.stakater.com/auto': 'true' } },
+      spec: { replicas: 0, selector: { matchLabels: { app: 'by-ref' } }, workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web-template' } },
+    },
+  ]);
+  const watcher = await startWatcher(cluster, 'configstamp', [`--namespaces=${ns}`]);
+  t.teardown(() => watcher.proc.stop());
+  await eventually('by-ref adopted', async () =>
+    /configmap\/ref-cfg=/.test((await read('by-ref')).annotations['configstamp.io/adopted-stamp'] ?? '') ? true : undefined,
+  );
+  const before = await read('by-ref');
+  t.equal(before.template, undefined, 'it has no template of its own');
+  const deploymentPath = `/apis/apps/v1/namespaces/${ns}/deployments/web-template`;
+  const deploymentBefore = await client.request<{ metadata: { generation: number } }>('GET', deploymentPath);
+
+  await apply(cluster, ns, [configMap('ref-cfg', { level: 'debug' })]);
+  await eventually('by-ref restarted', async () => ((await read('by-ref')).restartAt ? true : undefined));
+  await sleep(1_500);
+  const first = await read('by-ref');
+  t.equal(first.generation, before.generation + 1, 'one restart for the change');
+  t.equal(first.template, undefined, 'still no template: nothing Argo would refuse');
+  t.ok(first.annotations['configstamp.io/restarted-stamp'], 'what the restart applied is recorded');
+  t.equal(
+    (await client.request<{ metadata: { generation: number } }>('GET', deploymentPath)).metadata.generation,
+    deploymentBefore.metadata.generation,
+    'the referenced Deployment itself is untouched',
+  );
+
+  // The Deployment's template now consumes another ConfigMap: the Rollout follows it.
+  await apply(cluster, ns, [deploymentTemplate({ configMap: 'ref-extra' })]);
+  await sleep(1_500);
+  await apply(cluster, ns, [configMap('ref-extra', { mode: 'b' })]);
+  await eventually('by-ref restarted for the newly referenced ConfigMap', async () =>
+    (await read('by-ref')).restartAt !== first.restartAt ? true : undefined,
+  );
+  await sleep(1_500);
+  const second = await read('by-ref');
+  t.equal(second.generation, first.generation + 1, 'a change to what the referenced template consumes now restarts it, once');
+  await apply(cluster, ns, [configMap('ref-cfg', { level: 'warn' })]);
+  await sleep(2_000);
+  t.equal((await read('by-ref')).generation, second.generation, 'what it no longer consumes restarts nothing');
+});

@@ -201,3 +201,18 @@ t.test('the handler: one warn line, one failure metric, a warning, and never a S
     t.notOk(haystack.includes(CANARY) || haystack.includes(Buffer.from(CANARY).toString('base64')), 'no Secret value');
   }
 });
+
+t.test("a Rollout running a Deployment's template (workloadRef) is skipped: it has no template to stamp, the watcher restarts it", async (t) => {
+  const api = fakeApi(sources);
+  const rollout = {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Rollout',
+    metadata: { name: 'by-ref', namespace: 'shop', annotations: { 'configstamp.io/track': 'true', 'configstamp.io/configmaps': 'app-config' } },
+    spec: { workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' } },
+  };
+  const out = await admit(request('CREATE', rollout, null, { group: 'argoproj.io', version: 'v1alpha1', resource: 'rollouts' }), deps(api));
+  t.equal(out.result, 'skipped');
+  t.match(out.reason, /spec\.workloadRef/);
+  t.same(out.patch, [], 'no patch: adding a template would make Argo refuse it');
+  t.same(api.calls, [], 'nothing read');
+});
