@@ -54,6 +54,8 @@ function helm(args: readonly string[]): Promise<string> {
   });
 }
 const chart = 'deploy/helm/configstamp';
+// The tracked app's namespace, kept for the whole file: the reinstall test reads what the upgrades left.
+const appNs = skip === undefined ? await freshNamespace(t, cluster, 'node-helm') : '';
 
 t.test('helm install --wait into a restricted namespace: 2 webhook and 2 watcher pods Ready', { skip }, async (t) => {
   // As docs/install.md has it, with the restricted label set before the pods exist.
@@ -76,7 +78,7 @@ t.test('helm install --wait into a restricted namespace: 2 webhook and 2 watcher
 });
 
 t.test('stamped through the Service, rolled once on a consumed change; helm upgrade and uninstall roll nothing', { skip }, async (t) => {
-  const ns = await freshNamespace(t, cluster, 'node-helm');
+  const ns = appNs;
   await ok(cluster, ['apply', '-f', '-'], trackedApp(ns, cluster.image, 'hello', 'one'));
   t.match((await dryRunStamp(cluster, ns)) ?? '', /^v1:configmap\/app-config=/, 'server-side dry run is stamped');
   await rolledOut(cluster, ns, 'app');
@@ -144,4 +146,31 @@ t.test('stamped through the Service, rolled once on a consumed change; helm upgr
   );
   // With no webhook configuration, an apply still succeeds (unstamped).
   await ok(cluster, ['apply', '-f', '-'], trackedApp(ns, cluster.image, 'hola', 'one', 'later'));
+});
+
+t.test('a reinstall after uninstall keeps the hash key and rolls nothing that did not change', { skip }, async (t) => {
+  const ns = appNs;
+  const keyUid = async (): Promise<string> =>
+    ok(cluster, ['get', 'secret', 'configstamp-hash-key', '-n', CONFIGSTAMP_NAMESPACE, '-o', 'jsonpath={.metadata.uid}']);
+  const before = await keyUid();
+  t.ok(before, 'the hash key outlived the uninstall (it is not part of the release)');
+  const sets = (await replicaSets(cluster, ns, 'app')).length;
+  await helm(['install', 'configstamp', chart, '-n', CONFIGSTAMP_NAMESPACE, '--wait', '--timeout=180s']);
+  await configstampReady(cluster, ['configstamp-webhook', 'configstamp-watcher']);
+  t.equal(await keyUid(), before, 'the reinstall uses the same hash key');
+  await sleep(8_000); // the new leader has compared every stamp by now
+  t.equal((await replicaSets(cluster, ns, 'app')).length, sets, 'nothing rolled at the reinstall');
+  await waitFor(
+    'later adopted',
+    async () => {
+      const a = JSON.parse(await ok(cluster, ['get', 'deployment', 'later', '-n', ns, '-o', 'jsonpath={.metadata.annotations}'])) as Record<string, string>;
+      return a['configstamp.io/adopted-stamp'] !== undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
+  t.equal((await replicaSets(cluster, ns, 'later')).length, 1, 'what was applied while uninstalled is adopted, not rolled');
+  await ok(cluster, ['patch', 'configmap', 'app-config', '-n', ns, '--type=merge', '-p', '{"data":{"GREETING":"again"}}']);
+  await waitFor('one more ReplicaSet', async () => (await replicaSets(cluster, ns, 'app')).length >= sets + 1, { timeoutMs: 90_000, intervalMs: 250 });
+  await sleep(6_000);
+  t.equal((await replicaSets(cluster, ns, 'app')).length, sets + 1, 'the reinstalled configstamp rolls a change once');
 });

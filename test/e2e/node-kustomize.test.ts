@@ -1,6 +1,9 @@
 // configstamp as it ships, on a real node: the image built by `npm run image`, installed with
 // `kubectl apply -k deploy/base` (the shipped manifests, unchanged), running as pods under the
 // restricted Pod Security level, with the API server calling the webhook through its Service.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
 import t from 'tap';
 import { freshNamespace, waitFor, withNode } from '../cluster/fixtures.js';
 import {
@@ -125,3 +128,109 @@ t.test('the leader watcher pod deleted while a change is in flight: the change i
   await sleep(8_000); // the replacement pod has booted and compared every stamp by now
   t.equal((await replicaSets(cluster, ns, 'app')).length, 2, 'applied exactly once: one new ReplicaSet');
 });
+
+t.test(
+  'certificate rotation through the shipped CronJob: the webhook pods reload the rotated Secret volume without a restart; every create meanwhile is stamped',
+  { skip },
+  async (t) => {
+    const ns = await freshNamespace(t, cluster, 'node-rotate');
+    await ok(cluster, ['apply', '-f', '-'], trackedApp(ns, cluster.image).split('---')[0]);
+    const servingCert = async (): Promise<string> =>
+      ok(cluster, ['get', 'secret', 'configstamp-webhook-tls', '-n', CONFIGSTAMP_NAMESPACE, '-o', 'jsonpath={.data.tls\\.crt}']);
+    const before = await servingCert();
+    const webhookPods = (await items(cluster, CONFIGSTAMP_NAMESPACE, 'pods', 'app.kubernetes.io/component=webhook'))
+      .filter((p) => p.status?.phase === 'Running')
+      .map((p) => p.metadata.name);
+    t.equal(webhookPods.length, 2, 'two webhook pods');
+    const reloaded = async (pod: string): Promise<boolean> =>
+      (await ok(cluster, ['logs', pod, '-n', CONFIGSTAMP_NAMESPACE])).includes('serving certificate reloaded');
+
+    // Creates all through the rotation: each must come back stamped.
+    let stop = false;
+    const samples: (string | undefined)[] = [];
+    const loop = (async () => {
+      while (!stop) {
+        samples.push(await dryRunStamp(cluster, ns));
+        await sleep(250);
+      }
+    })();
+
+    // The shipped CronJob's Job, run now with the serving certificate due (renew 100 years early).
+    const job = JSON.parse(
+      await ok(cluster, [
+        'create',
+        'job',
+        'configstamp-certs-rotate',
+        '--from=cronjob/configstamp-certs',
+        '-n',
+        CONFIGSTAMP_NAMESPACE,
+        '--dry-run=client',
+        '-o',
+        'json',
+      ]),
+    ) as { spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } };
+    const container = job.spec.template.spec.containers[0]!;
+    container.env = [...(container.env ?? []), { name: 'CONFIGSTAMP_CERT_RENEW_BEFORE', value: '876000h' }];
+    await ok(cluster, ['create', '-f', '-'], JSON.stringify(job));
+    await ok(cluster, ['wait', '-n', CONFIGSTAMP_NAMESPACE, '--for=condition=Complete', 'job/configstamp-certs-rotate', '--timeout=120s']);
+    t.not(await servingCert(), before, 'the Job reissued the serving certificate');
+    // The kubelet refreshes Secret volumes on its pod sync (about a minute); the webhook watches the files.
+    await waitFor('both webhook pods reload it', async () => (await Promise.all(webhookPods.map(reloaded))).every(Boolean), {
+      timeoutMs: 180_000,
+      intervalMs: 2_000,
+    });
+    await sleep(2_000);
+    stop = true;
+    await loop;
+    t.ok(samples.length >= 10, `${samples.length} creates during the rotation`);
+    t.same(
+      samples.filter((s) => !/^v1:configmap\/app-config=[0-9a-f]{16}$/.test(s ?? '')),
+      [],
+      'every one of them came back stamped',
+    );
+    t.same(
+      Object.values(await restarts(cluster)).filter((n) => n > 0),
+      [],
+      'no configstamp pod restarted',
+    );
+  },
+);
+
+t.test(
+  'a customised install re-applied with a changed setting (kubectl apply -k) restarts configstamp and rolls no tracked workload; a change during it rolls once',
+  { skip },
+  async (t) => {
+    const ns = await freshNamespace(t, cluster, 'node-upgrade');
+    await ok(cluster, ['apply', '-f', '-'], trackedApp(ns, cluster.image, 'hello', 'one'));
+    await rolledOut(cluster, ns, 'app');
+    t.equal((await replicaSets(cluster, ns, 'app')).length, 1, '1 ReplicaSet');
+    // The user's overlay over the shipped base: the watcher at debug level.
+    const overlay = mkdtempSync(join(tmpdir(), 'configstamp-overlay-'));
+    t.teardown(() => rmSync(overlay, { recursive: true, force: true }));
+    writeFileSync(
+      join(overlay, 'kustomization.yaml'),
+      `resources:\n  - ${relative(overlay, resolve('deploy/base'))}\npatches:\n  - target: { kind: Deployment, name: configstamp-watcher }\n    patch: |-\n      - op: add\n        path: /spec/template/spec/containers/0/args/-\n        value: --log-level=debug\n`,
+    );
+    const watchersBefore = (await items(cluster, CONFIGSTAMP_NAMESPACE, 'pods', 'app.kubernetes.io/component=watcher')).map((p) => p.metadata.uid);
+    await ok(cluster, ['apply', '-k', overlay]);
+    await sleep(1_000);
+    await ok(cluster, ['patch', 'configmap', 'app-config', '-n', ns, '--type=merge', '-p', '{"data":{"GREETING":"during"}}']);
+    await ok(cluster, ['rollout', 'status', '-n', CONFIGSTAMP_NAMESPACE, 'deployment/configstamp-watcher', '--timeout=180s']);
+    await configstampReady(cluster, ['configstamp-webhook', 'configstamp-watcher']);
+    // Pods of the old revision may still be terminating: wait until only new ones run.
+    const replaced = async (): Promise<boolean> => {
+      const pods = (await items(cluster, CONFIGSTAMP_NAMESPACE, 'pods', 'app.kubernetes.io/component=watcher')).filter(
+        (p) => (p.metadata as { deletionTimestamp?: string }).deletionTimestamp === undefined,
+      );
+      return pods.length === 2 && pods.every((p) => !watchersBefore.includes(p.metadata.uid));
+    };
+    await waitFor('both watcher pods replaced', replaced, { timeoutMs: 60_000, intervalMs: 500 });
+    t.ok(await replaced(), 'both watcher pods were replaced');
+    await waitFor('a second ReplicaSet', async () => (await replicaSets(cluster, ns, 'app')).length >= 2, { timeoutMs: 90_000, intervalMs: 250 });
+    await rolledOut(cluster, ns, 'app');
+    const [pod] = await currentPods(cluster, ns, 'app');
+    t.equal(await greetingOf(cluster, ns, pod!.metadata.name), 'during', 'the change made during the upgrade reached the new pod');
+    await sleep(8_000);
+    t.equal((await replicaSets(cluster, ns, 'app')).length, 2, 'the upgrade rolled nothing, the change exactly once');
+  },
+);
