@@ -9,6 +9,10 @@ import type { NamespaceView, SourceCatalog, SourceMeta } from '../shared/core/po
 import { LAST_APPLIED, pruneWorkload } from '../shared/core/prune.js';
 import { readObjectMeta, readSourceMeta } from '../shared/core/meta.js';
 import { templateRefOf, withReferencedTemplate } from '../shared/core/workload.js';
+import { timingOverrides } from '../shared/core/timing.js';
+import type { TimingOverrides } from '../shared/core/timing.js';
+
+const NO_TIMING: Readonly<Record<string, string>> = Object.freeze({});
 import { kindInNamespaceKey, splitKindInNamespaceKey } from './keys.js';
 
 export interface SourceEntry extends SourceMeta {
@@ -60,15 +64,28 @@ export function sourceEntryOf(object: unknown): SourceEntry & { name: string; na
 
 export class ClusterCache {
   private readonly namespaces = new Map<string, Readonly<Record<string, string>>>();
+  /** Per namespace, our timing annotations (shared/core/timing.ts): all that is kept of its annotations. */
+  private readonly namespaceTimings = new Map<string, Readonly<Record<string, string>>>();
   private readonly sources = new Map<string, Map<string, SourceEntry>>();
   private readonly workloads = new Map<string, WorkloadEntry>();
   private readonly workloadsByNamespace = new Map<string, Set<string>>();
 
-  setNamespace(name: string, labels: Readonly<Record<string, string>>): void {
+  setNamespace(name: string, labels: Readonly<Record<string, string>>, timing: Readonly<Record<string, string>> = {}): void {
     this.namespaces.set(name, labels);
+    if (Object.keys(timing).length > 0) this.namespaceTimings.set(name, timing);
+    else this.namespaceTimings.delete(name);
   }
   deleteNamespace(name: string): void {
     this.namespaces.delete(name);
+    this.namespaceTimings.delete(name);
+  }
+  /** A namespace's timing annotations (none in a scoped install, which reads no Namespace). */
+  namespaceTiming(name: string): Readonly<Record<string, string>> {
+    return this.namespaceTimings.get(name) ?? NO_TIMING;
+  }
+  /** The timing a cached workload asks for (its annotations, else its namespace's). */
+  timingOf(entry: WorkloadEntry): TimingOverrides {
+    return timingOverrides(entry.object, this.namespaceTiming(entry.namespace));
   }
   namespaceView(name: string): NamespaceView {
     return { name, labels: this.namespaces.get(name) ?? {} };

@@ -12,16 +12,22 @@ export type GuardVerdict =
 export class ChurnGuard {
   private readonly lastRollout = new Map<string, number>();
   private readonly warned = new Set<string>();
+  /** The longest interval asked for so far: what pruning may forget. */
+  private longestMs: number;
 
   constructor(
     private readonly intervalMs: number,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.longestMs = intervalMs;
+  }
 
-  check(key: string): GuardVerdict {
+  /** `intervalMs`: this workload's own interval (configstamp.io/min-rollout-interval), else the flag's. */
+  check(key: string, intervalMs = this.intervalMs): GuardVerdict {
+    if (intervalMs > this.longestMs) this.longestMs = intervalMs;
     const last = this.lastRollout.get(key);
-    if (this.intervalMs <= 0 || last === undefined) return { allowed: true };
-    const waitMs = last + this.intervalMs - this.clock.now();
+    if (intervalMs <= 0 || last === undefined) return { allowed: true };
+    const waitMs = last + intervalMs - this.clock.now();
     if (waitMs <= 0) return { allowed: true };
     const firstHold = !this.warned.has(key);
     this.warned.add(key);
@@ -42,7 +48,7 @@ export class ChurnGuard {
   /** Entries older than the interval say nothing any more; drop them so memory stays bounded. */
   private prune(): void {
     if (this.lastRollout.size < 1024) return;
-    const cutoff = this.clock.now() - this.intervalMs;
+    const cutoff = this.clock.now() - this.longestMs;
     for (const [key, at] of this.lastRollout) if (at < cutoff) this.lastRollout.delete(key);
   }
 }

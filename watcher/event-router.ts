@@ -14,6 +14,7 @@ import type { Logger } from '../shared/log.js';
 import { ClusterCache, metaOf, sourceEntryOf, workloadKey } from './cache.js';
 import type { WorkloadEntry } from './cache.js';
 import { templateRefOf } from '../shared/core/workload.js';
+import { timingAnnotations } from '../shared/core/timing.js';
 import { namespacedName } from './keys.js';
 import type { ChurnGuard } from './churn-guard.js';
 import type { DigestCache } from './digest-cache.js';
@@ -46,6 +47,8 @@ export class EventRouter {
   private readonly folds = new Map<SourceKind, PodStatusFold>();
   private active = false;
   private synced = false;
+  /** Timing annotations already warned about (once each, bounded). */
+  private readonly warnedTiming = new Set<string>();
 
   constructor(private readonly deps: EventRouterDeps) {}
 
@@ -81,7 +84,22 @@ export class EventRouter {
    * markSynced enqueues everything anyway.
    */
   private enqueue(key: string): void {
-    if (this.active && this.synced) this.deps.queue.add(key);
+    if (this.active && this.synced) this.deps.queue.add(key, this.debounceOf(key));
+  }
+
+  /** The workload's own debounce window (configstamp.io/debounce), or undefined for --debounce. */
+  private debounceOf(key: string): number | undefined {
+    const w = this.cache.workload(key);
+    if (w === undefined) return undefined;
+    const timing = this.cache.timingOf(w);
+    for (const problem of timing.problems) {
+      const said = `${key} ${problem}`;
+      if (this.warnedTiming.has(said)) continue;
+      if (this.warnedTiming.size >= 1024) this.warnedTiming.clear();
+      this.warnedTiming.add(said);
+      this.deps.log.warn({ workload: key }, problem);
+    }
+    return timing.debounceMs;
   }
 
   /** Records which workload's template `key` runs (or none), so a change to that one re-plans it. */
@@ -145,7 +163,7 @@ export class EventRouter {
       if (!m.name) return;
       const before = JSON.stringify(this.cache.namespaceView(m.name).labels);
       if (deleted) this.cache.deleteNamespace(m.name);
-      else this.cache.setNamespace(m.name, m.labels ?? {});
+      else this.cache.setNamespace(m.name, m.labels ?? {}, timingAnnotations(m.annotations));
       if (this.synced && JSON.stringify(this.cache.namespaceView(m.name).labels) !== before) {
         for (const key of this.cache.workloadKeysIn(m.name)) {
           this.reindex(key);

@@ -42,7 +42,8 @@ export class WorkQueue {
   constructor(private readonly options: QueueOptions) {}
 
   /** A change concerns `key`: reconcile it once the debounce window closes. */
-  add(key: string, delayMs = this.options.debounceMs): void {
+  add(key: string, delayMs: number | undefined = this.options.debounceMs): void {
+    delayMs ??= this.options.debounceMs;
     if (this.stopped) return;
     const now = this.options.clock.now();
     if (!this.since.has(key)) this.since.set(key, now);

@@ -147,11 +147,13 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
     }
   }
   if (actsOnChanges(decision)) {
-    const verdict = deps.guard.check(cached.key);
+    const own = deps.cache.timingOf(cached).minRolloutIntervalMs;
+    const verdict = deps.guard.check(cached.key, own);
     if (!verdict.allowed) {
       deps.metrics.heldBack.inc({ kind: cached.kind.kind, namespace: ns });
       if (verdict.firstHold) {
-        const message = `rollout held back by the churn guard for ${Math.ceil(verdict.waitMs / 1000)}s (at most one rollout per --min-rollout-interval); the latest state will be applied then: ${describeChanges(decision.changes)}`;
+        const per = own === undefined ? '--min-rollout-interval' : 'its configstamp.io/min-rollout-interval';
+        const message = `rollout held back by the churn guard for ${Math.ceil(verdict.waitMs / 1000)}s (at most one rollout per ${per}); the latest state will be applied then: ${describeChanges(decision.changes)}`;
         log.warn({ waitMs: verdict.waitMs }, 'rollout held back by the churn guard');
         await deps.events.post(entry, 'Warning', EventReasons.heldBack, message);
       }

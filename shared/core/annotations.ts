@@ -39,6 +39,10 @@ export const Ours = {
   restartedBase: `${OURS}/restarted-base`,
   /** Job: "true" lets configstamp delete and re-create it when a source changes; "false" never (over --recreate-jobs). */
   recreate: `${OURS}/recreate-on-change`,
+  /** Workload or Namespace: this workload's debounce window (a Go duration), over --debounce. */
+  debounce: `${OURS}/debounce`,
+  /** Workload or Namespace: its minimum interval between rollouts (a Go duration), over --min-rollout-interval. */
+  minRolloutInterval: `${OURS}/min-rollout-interval`,
   /** Deployment: as Reloader's pause-period (a Go duration, e.g. "5m"). */
   pausePeriod: `${OURS}/pause-period`,
   /** Deployment metadata, written by configstamp: when it paused the Deployment for its pause period. */

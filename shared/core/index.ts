@@ -18,4 +18,5 @@ export * from './recreate.js';
 export * from './references.js';
 export * from './selector.js';
 export * from './stamp.js';
+export * from './timing.js';
 export * from './workload.js';
