@@ -263,8 +263,14 @@ const encode = (input: Input, order?: (n: number) => number[]): Buffer => encode
 
 t.test('property: two inputs share an encoding exactly when they mean the same', async (t) => {
   let same = 0;
+  // Two independent inputs rarely mean the same, so a fifth of the pairs are an input and itself
+  // with other labels (metadata never enters the digest): equal meaning is always exercised.
+  const pairArb = fc.oneof(
+    { arbitrary: fc.tuple(inputArb, inputArb), weight: 4 },
+    { arbitrary: inputArb.map((a): [Input, Input] => [a, { ...a, labels: { ...a.labels, x: a.labels.x === '1' ? '2' : '1' } }]), weight: 1 },
+  );
   fc.assert(
-    fc.property(inputArb, inputArb, (a, b) => {
+    fc.property(pairArb, ([a, b]) => {
       const equalBytes = encode(a).equals(encode(b));
       if (meaning(a) === meaning(b)) same++;
       return equalBytes === (meaning(a) === meaning(b));
