@@ -38,6 +38,13 @@ export const WATCHER_FLAGS = [
     min: 0,
     help: 'Churn guard: a workload is rolled at most once per interval; later changes wait and the latest state is applied.',
   },
+  {
+    name: 'rollout-budget',
+    type: 'int',
+    default: 0,
+    min: 0,
+    help: 'At most this many tracked workloads rolling at once, counted by their rollout status; the rest wait their turn (0: no budget).',
+  },
   { name: 'workers', type: 'int', default: 4, min: 1, help: 'Workloads reconciled at once (one reconcile in flight per workload).' },
   { name: 'retry-base', type: 'duration', default: 200, min: 1, help: 'First retry delay after a 409, 429 or 5xx answer; doubles per attempt.' },
   { name: 'retry-max', type: 'duration', default: 30_000, min: 1, help: 'Longest retry delay.' },
@@ -194,6 +201,8 @@ export interface WatcherConfig extends SharedConfig {
   readonly patchQps: number;
   readonly patchBurst: number;
   readonly minRolloutIntervalMs: number;
+  /** At most this many tracked workloads rolling at once (0: no budget). */
+  readonly rolloutBudget: number;
   readonly workers: number;
   readonly retryBaseMs: number;
   readonly retryMaxMs: number;
@@ -261,6 +270,7 @@ export function parseWatcherConfig(argv: readonly string[], env: Readonly<Record
     patchQps: v['patch-qps'],
     patchBurst: v['patch-burst'],
     minRolloutIntervalMs: v['min-rollout-interval'],
+    rolloutBudget: v['rollout-budget'],
     workers: v.workers,
     retryBaseMs: v['retry-base'],
     retryMaxMs: v['retry-max'],

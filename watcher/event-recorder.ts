@@ -16,6 +16,7 @@ import { metaOf } from './cache.js';
 export const EventReasons = {
   rollout: 'ConfigstampRollout',
   heldBack: 'ConfigstampRolloutHeldBack',
+  budgetHeld: 'ConfigstampRolloutWaiting',
   notified: 'ConfigstampNotified',
   resumed: 'ConfigstampResumed',
   error: 'ConfigstampError',

@@ -15,6 +15,9 @@ import { ClusterCache, metaOf, sourceEntryOf, workloadKey } from './cache.js';
 import type { WorkloadEntry } from './cache.js';
 import { templateRefOf } from '../shared/core/workload.js';
 import { timingAnnotations } from '../shared/core/timing.js';
+import { asNumber, getPath } from '../shared/core/json.js';
+import { rolloutProgress } from '../shared/core/progress.js';
+import type { RolloutBudget } from './rollout-budget.js';
 import { namespacedName } from './keys.js';
 import type { ChurnGuard } from './churn-guard.js';
 import type { DigestCache } from './digest-cache.js';
@@ -35,6 +38,8 @@ export interface EventRouterDeps {
   readonly onSyncAll?: (keys: readonly string[]) => void;
   /** Called when a workload leaves the cache (deleted, or gone at a relist). */
   readonly onRemoved?: (key: string) => void;
+  /** The rollout budget (--rollout-budget), told what tracked workloads' statuses show. */
+  readonly budget?: RolloutBudget;
 }
 
 export class EventRouter {
@@ -62,7 +67,7 @@ export class EventRouter {
   markSynced(): void {
     if (this.synced) return;
     this.synced = true;
-    for (const key of this.cache.workloadKeys()) this.reindex(key);
+    for (const key of this.cache.workloadKeys()) this.observeProgress(key, this.reindex(key));
     if (this.active) this.enqueueAll();
   }
 
@@ -129,19 +134,36 @@ export class EventRouter {
     }
   }
 
-  private reindex(key: string): void {
+  /** The budget learns what a tracked workload's status shows (an untracked one holds no slot). */
+  private observeProgress(key: string, tracked: boolean): void {
+    const budget = this.deps.budget;
+    if (budget === undefined || !budget.enabled) return;
+    const w = this.cache.workload(key);
+    if (w === undefined || !tracked) return void budget.forget(key);
+    budget.observe(key, asNumber(getPath(w.object, ['metadata', 'generation'])), rolloutProgress(w.kind, w.object));
+  }
+
+  /** Re-plans a workload's sources; returns whether it is tracked. */
+  private reindex(key: string): boolean {
     const w = this.cache.workload(key);
     this.trackReference(key, w);
-    if (w === undefined) return void this.index.remove(key);
+    if (w === undefined) {
+      this.index.remove(key);
+      return false;
+    }
     const object = this.cache.evaluated(w.kind, w.namespace, w.object, this.deps.policy.workloadKinds);
     const plan = wantedSources({ kind: w.kind, object, namespace: this.cache.namespaceView(w.namespace), policy: this.deps.policy });
-    if (!plan.tracked) return void this.index.remove(key);
+    if (!plan.tracked) {
+      this.index.remove(key);
+      return false;
+    }
     this.index.set(
       key,
       w.namespace,
       plan.wants,
       plan.patterns.map((p) => p.kind),
     );
+    return true;
   }
 
   private relisted(resource: string, initial: boolean): void {
@@ -274,7 +296,7 @@ export class EventRouter {
       const key = workloadKey(kind, m.namespace, m.name);
       this.cache.setWorkload({ key, kind, namespace: m.namespace, name: m.name, object });
       if (this.synced) {
-        this.reindex(key);
+        this.observeProgress(key, this.reindex(key));
         this.referencedChanged(key);
       }
       return key;
@@ -313,6 +335,7 @@ export class EventRouter {
     this.index.remove(key);
     this.trackReference(key, undefined);
     this.deps.guard.forget(key);
+    this.deps.budget?.forget(key);
     if (this.synced) this.referencedChanged(key);
   }
 }

@@ -27,6 +27,7 @@ import { WorkQueue } from './queue.js';
 import { TokenBucket } from './rate-limiter.js';
 import { kubeWorkloadApi, reconcileWorkload } from './reconcile.js';
 import { REPLAY_EVERY_MS, Recreator } from './recreate.js';
+import { RolloutBudget } from './rollout-budget.js';
 import { lead, syncAfterLists, untilStopped } from './startup.js';
 import { SyncProgress } from './sync-progress.js';
 import { DEFAULT_WARMUP, warmDigests } from './warmup.js';
@@ -77,6 +78,12 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     return read;
   });
   const guard = new ChurnGuard(config.minRolloutIntervalMs, clock);
+  // Woken rollouts run at once: they waited their turn already.
+  const budget = new RolloutBudget(config.rolloutBudget, (keys) => {
+    for (const k of keys) queue.add(k, 0);
+    metrics.budgetInProgress.set(budget.inProgress);
+    metrics.budgetWaiting.set(budget.waitingCount);
+  });
   const progress = new SyncProgress(log, clock);
   const controller = new EventRouter({
     queue,
@@ -87,6 +94,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     onRestart: (resource, reason) => metrics.watchRestarts.inc({ resource, reason }),
     onSyncAll: (keys) => progress.begin(keys),
     onRemoved: (key) => progress.done(key),
+    budget,
   });
 
   const elector = config.leaderElect
@@ -117,6 +125,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     clock,
     isLeader,
     ...outbound(config, log, metrics),
+    budget,
   };
 
   const informers = buildInformers(client, controller, config, log);

@@ -10,6 +10,8 @@ export interface WatcherMetrics {
   readonly queueDepth: Gauge;
   readonly watchRestarts: Counter<'resource' | 'reason'>;
   readonly heldBack: Counter<'kind' | 'namespace'>;
+  readonly budgetInProgress: Gauge;
+  readonly budgetWaiting: Gauge;
   readonly isLeader: Gauge;
   readonly patches: Counter<'kind'>;
   readonly notifications: Counter<'kind' | 'namespace'>;
@@ -76,6 +78,16 @@ export function createWatcherMetrics(options: { countByNamespace?: boolean } = {
       name: 'configstamp_watcher_held_back_rollouts_total',
       help: 'Rollouts the churn guard held back (applied later with the latest state).',
       labelNames: ['kind', 'namespace'],
+      registers,
+    }),
+    budgetInProgress: new Gauge({
+      name: 'configstamp_watcher_rollout_budget_in_progress',
+      help: 'Tracked workloads rolling now, as the rollout budget counts them (--rollout-budget).',
+      registers,
+    }),
+    budgetWaiting: new Gauge({
+      name: 'configstamp_watcher_rollout_budget_waiting',
+      help: 'Rollouts waiting for a slot of the rollout budget.',
       registers,
     }),
     isLeader: new Gauge({ name: 'configstamp_watcher_is_leader', help: '1 while this replica holds the leader Lease (and may write).', registers }),

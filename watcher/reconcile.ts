@@ -8,7 +8,7 @@
  * anything else is logged once and surfaced as a Warning Event.
  */
 import { ABSENT } from '../shared/core/digest.js';
-import { asString, getPath } from '../shared/core/json.js';
+import { asNumber, asString, getPath } from '../shared/core/json.js';
 import type { JsonRecord } from '../shared/core/json.js';
 import type { ReconcileDecision, SourceChange } from '../shared/core/decide.js';
 import type { PolicyOptions } from '../shared/core/policy.js';
@@ -30,6 +30,7 @@ import type { ReconcileContext, ReconcileResult } from './queue.js';
 import type { TokenBucket } from './rate-limiter.js';
 import type { NotifyChange, RolloutAlert, WorkloadRef } from './alerts.js';
 import type { RecreateOutcome, Recreator } from './recreate.js';
+import type { RolloutBudget } from './rollout-budget.js';
 
 /** Reads and writes of workloads (a fake stands in for unit tests and benchmarks). */
 export interface WorkloadApi {
@@ -72,6 +73,8 @@ export interface ReconcileDeps {
   readonly notifier?: Notifier | undefined;
   /** Rollout alerts (ALERT_WEBHOOK_URL): queued, never awaited. */
   readonly alerts?: ((alert: RolloutAlert) => void) | undefined;
+  /** The cluster-wide rollout budget (--rollout-budget); absent or 0: none. */
+  readonly budget?: RolloutBudget | undefined;
 }
 
 export interface Notifier {
@@ -160,8 +163,31 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
       return { requeueAfterMs: verdict.waitMs };
     }
   }
+  // The cluster-wide budget: a rollout waits while N tracked workloads are rolling (by status).
+  const budgeted = decision.action === 'rollout' && deps.budget?.enabled === true && cached.kind.progress !== undefined;
+  if (budgeted && decision.action === 'rollout') {
+    const admitted = deps.budget!.admit(cached.key, asNumber(getPath(entry.object, ['metadata', 'generation'])) ?? 0);
+    deps.metrics.budgetInProgress.set(deps.budget!.inProgress);
+    deps.metrics.budgetWaiting.set(deps.budget!.waitingCount);
+    if (!admitted.allowed) {
+      if (admitted.firstHold) {
+        log.info({ inProgress: deps.budget!.inProgress, budget: deps.budget!.limit }, 'rollout waiting for the rollout budget');
+        await deps.events.post(
+          entry,
+          'Normal',
+          EventReasons.budgetHeld,
+          `configstamp holds this rollout: ${deps.budget!.inProgress} workloads are rolling, the budget is ${deps.budget!.limit} (--rollout-budget); it rolls when its turn comes: ${describeChanges(decision.changes)}`,
+        );
+      }
+      // Woken when a slot frees; the requeue is only a safety net.
+      return { requeueAfterMs: 60_000 };
+    }
+  }
   await deps.limiter.take();
-  if (!deps.isLeader()) return;
+  if (!deps.isLeader()) {
+    if (budgeted) deps.budget!.release(cached.key);
+    return;
+  }
   const workload = { kind: cached.kind.kind, namespace: ns, name: cached.name };
   if (decision.action === 'notify' && decision.changes.length > 0) {
     // Delivered before it is recorded: a failed delivery is retried, never recorded as sent.
@@ -180,6 +206,7 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
     await deps.api.patch(entry, decision.patch);
   } catch (err) {
     if (decision.action === 'rollout') countReload(deps.metrics.reloader, cached.kind.kind, ns, false, (deps.clock.now() - sent) / 1000);
+    if (budgeted) deps.budget!.release(cached.key);
     throw err;
   }
   // How long the API server took to answer: the log line's time less this is when the patch went

@@ -14,6 +14,7 @@ export * from './kinds.js';
 export * from './meta.js';
 export * from './patch.js';
 export * from './policy.js';
+export * from './progress.js';
 export * from './recreate.js';
 export * from './references.js';
 export * from './selector.js';

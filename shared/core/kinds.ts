@@ -5,6 +5,8 @@
  * code switches on kind: adding one is adding a row (docs/design.md, "Adding a kind").
  */
 
+import type { ProgressRule } from './progress.js';
+
 export type SourceKind = 'ConfigMap' | 'Secret' | 'SecretProviderClass';
 
 /** In source-id order (source-table.ts lists by kind in this order): "Secret/…" sorts before "SecretProviderClass/…". */
@@ -103,12 +105,23 @@ export interface WorkloadKind {
    * through restartPath, which its controller accepts.
    */
   readonly templateRefPath?: readonly string[];
+  /** How its rollout's progress is read from its status (progress.ts); none: nothing to wait for. */
+  readonly progress?: ProgressRule;
 }
 
 export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
-  { kind: 'Deployment', group: 'apps', version: 'v1', plural: 'deployments', templatePath: ['spec', 'template'], crd: false, pausePath: ['spec', 'paused'] },
-  { kind: 'StatefulSet', group: 'apps', version: 'v1', plural: 'statefulsets', templatePath: ['spec', 'template'], crd: false },
-  { kind: 'DaemonSet', group: 'apps', version: 'v1', plural: 'daemonsets', templatePath: ['spec', 'template'], crd: false },
+  {
+    kind: 'Deployment',
+    group: 'apps',
+    version: 'v1',
+    plural: 'deployments',
+    templatePath: ['spec', 'template'],
+    crd: false,
+    pausePath: ['spec', 'paused'],
+    progress: 'replicas',
+  },
+  { kind: 'StatefulSet', group: 'apps', version: 'v1', plural: 'statefulsets', templatePath: ['spec', 'template'], crd: false, progress: 'statefulSet' },
+  { kind: 'DaemonSet', group: 'apps', version: 'v1', plural: 'daemonsets', templatePath: ['spec', 'template'], crd: false, progress: 'daemonSet' },
   { kind: 'CronJob', group: 'batch', version: 'v1', plural: 'cronjobs', templatePath: ['spec', 'jobTemplate', 'spec', 'template'], crd: false },
   {
     kind: 'Rollout',
@@ -119,8 +132,17 @@ export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
     crd: true,
     restartPath: ['spec', 'restartAt'],
     templateRefPath: ['spec', 'workloadRef'],
+    progress: 'phase',
   },
-  { kind: 'DeploymentConfig', group: 'apps.openshift.io', version: 'v1', plural: 'deploymentconfigs', templatePath: ['spec', 'template'], crd: true },
+  {
+    kind: 'DeploymentConfig',
+    group: 'apps.openshift.io',
+    version: 'v1',
+    plural: 'deploymentconfigs',
+    templatePath: ['spec', 'template'],
+    crd: true,
+    progress: 'replicas',
+  },
   { kind: 'Job', group: 'batch', version: 'v1', plural: 'jobs', templatePath: ['spec', 'template'], crd: false, recreate: true },
 ];
 

@@ -12,11 +12,13 @@ import { asArray, asRecord, getPath } from './json.js';
 import { setIn } from './patch.js';
 import type { JsonRecord } from './json.js';
 import type { WorkloadKind } from './kinds.js';
+import { PROGRESS_STATUS_FIELDS } from './progress.js';
 
 /** kubectl's copy of the applied manifest: as large as the workload, never read by the core. */
 export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
-const KEPT_METADATA = ['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'labels'] as const;
+// ownerReferences: a Job a controller owns (a CronJob's run) is never re-created (policy.ts).
+const KEPT_METADATA = ['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'labels', 'ownerReferences'] as const;
 const CONTAINER_LISTS = ['containers', 'initContainers', 'ephemeralContainers'] as const;
 
 function pick(record: JsonRecord | undefined, keys: readonly string[]): JsonRecord {
@@ -112,6 +114,22 @@ export function pruneWorkload(kind: WorkloadKind, object: unknown): unknown {
       to = child;
     }
     from = next;
+  }
+  // The rollout budget reads its progress: spec.replicas, the update strategy and some status.
+  if (kind.progress !== undefined) {
+    for (const path of [
+      ['spec', 'replicas'],
+      ['spec', 'updateStrategy'],
+    ]) {
+      const value = getPath(root, path);
+      if (value !== undefined) setIn(out, path, value);
+    }
+    const status = asRecord(root.status);
+    if (status !== undefined) {
+      const kept: JsonRecord = {};
+      for (const field of PROGRESS_STATUS_FIELDS) if (Object.hasOwn(status, field)) kept[field] = status[field];
+      out.status = kept;
+    }
   }
   // A workload running another's template names it (an Argo Rollout's workloadRef).
   if (kind.templateRefPath !== undefined) {

@@ -114,3 +114,76 @@ t.test('every webhook pod gone: applies still succeed, and nothing admitted mean
   await sleep(6_000);
   t.equal((await replicaSets(cluster, ns, 'app')).length, 2, 'exactly once');
 });
+
+t.test('a rollout budget of 2 over 6 consumers of one change: never more than 2 rolling at once (by status), each rolls once', { skip }, async (t) => {
+  await ok(cluster, [
+    'patch',
+    'deployment',
+    'configstamp-watcher',
+    '-n',
+    CONFIGSTAMP_NAMESPACE,
+    '--type=json',
+    '-p',
+    JSON.stringify([{ op: 'add', path: '/spec/template/spec/containers/0/args/-', value: '--rollout-budget=2' }]),
+  ]);
+  await ok(cluster, ['rollout', 'status', '-n', CONFIGSTAMP_NAMESPACE, 'deployment/configstamp-watcher', '--timeout=180s']);
+  await configstampReady(cluster, ['configstamp-watcher']);
+  const ns = await freshNamespace(t, cluster, 'node-budget');
+  const names = ['app-1', 'app-2', 'app-3', 'app-4', 'app-5', 'app-6'];
+  // Each pod becomes Ready 3 s after it starts, so each rollout is under way for a few seconds.
+  const manifest = [
+    `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: shared, namespace: ${ns} }\ndata: { GREETING: hello }`,
+    ...names.map(
+      (name) => `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ${name}, namespace: ${ns}, annotations: { configstamp.io/track: "true" } }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: ${name} } }
+  template:
+    metadata: { labels: { app: ${name} } }
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+        - name: app
+          image: ${cluster.image}
+          imagePullPolicy: IfNotPresent
+          command: [node, -e, "setInterval(() => {}, 1 << 30)"]
+          env: [{ name: GREETING, valueFrom: { configMapKeyRef: { name: shared, key: GREETING } } }]
+          readinessProbe: { exec: { command: ["true"] }, initialDelaySeconds: 3, periodSeconds: 1 }`,
+    ),
+  ].join('\n---\n');
+  await ok(cluster, ['apply', '-f', '-'], manifest);
+  for (const name of names) await rolledOut(cluster, ns, name);
+  await sleep(3_000); // the budget has seen every first rollout complete
+
+  interface DeploymentStatus {
+    metadata: { name: string; generation: number };
+    spec: { replicas: number };
+    status: { observedGeneration?: number; replicas?: number; updatedReplicas?: number; availableReplicas?: number };
+  }
+  const rolling = (d: DeploymentStatus): boolean =>
+    (d.status.observedGeneration ?? 0) < d.metadata.generation ||
+    (d.status.updatedReplicas ?? 0) < d.spec.replicas ||
+    (d.status.replicas ?? 0) > (d.status.updatedReplicas ?? 0) ||
+    (d.status.availableReplicas ?? 0) < (d.status.updatedReplicas ?? 0);
+  await ok(cluster, ['patch', 'configmap', 'shared', '-n', ns, '--type=merge', '-p', '{"data":{"GREETING":"bonjour"}}']);
+  let most = 0;
+  const started = Date.now();
+  for (;;) {
+    const list = JSON.parse(await ok(cluster, ['get', 'deployments', '-n', ns, '-o', 'json'])) as { items: DeploymentStatus[] };
+    most = Math.max(most, list.items.filter(rolling).length);
+    const sets = await Promise.all(names.map(async (n) => (await replicaSets(cluster, ns, n)).length));
+    if (sets.every((n) => n === 2) && !list.items.some(rolling)) break;
+    if (Date.now() - started > 180_000) throw new Error(`the rollouts did not finish: ReplicaSets ${JSON.stringify(sets)}`);
+    await sleep(200);
+  }
+  t.comment(`all 6 rolled in ${Date.now() - started} ms; at most ${most} at once`);
+  t.ok(most <= 2, `never more than 2 rolling at once (sampled: at most ${most})`);
+  t.ok(most >= 1, 'and they did roll');
+  await sleep(4_000);
+  t.same(await Promise.all(names.map(async (n) => (await replicaSets(cluster, ns, n)).length)), [2, 2, 2, 2, 2, 2], 'each rolled exactly once');
+  const events = JSON.parse(await ok(cluster, ['get', 'events', '-n', ns, '-o', 'json'])) as { items: { reason: string; involvedObject: { name: string } }[] };
+  const waited = new Set(events.items.filter((e) => e.reason === 'ConfigstampRolloutWaiting').map((e) => e.involvedObject.name));
+  t.ok(waited.size >= 3, `the ones that waited were told (${[...waited].sort().join(', ')})`);
+});

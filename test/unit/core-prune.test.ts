@@ -189,11 +189,14 @@ t.test('what pruning leaves out', async (t) => {
       nodeSelector: { disk: 'ssd' },
     },
   });
-  setPath(object, ['status'], { replicas: 3 });
+  setPath(object, ['status'], { replicas: 3, collisionCount: 7, terminatingReplicas: 1 });
   const kind = WORKLOAD_KINDS[0]!;
   const pruned = pruneWorkload(kind, object) as JsonRecord;
   const text = JSON.stringify(pruned);
-  for (const gone of ['app:1', 'hello', 'containerPort', 'scratch', 'ssd', 'big', 'replicas']) t.notOk(text.includes(gone), `${gone} is dropped`);
+  for (const gone of ['app:1', 'hello', 'containerPort', 'scratch', 'ssd', 'big', 'collisionCount', 'terminatingReplicas', 'strategy'])
+    t.notOk(text.includes(gone), `${gone} is dropped`);
+  t.same(pruned.status, { replicas: 3 }, 'the status fields the rollout budget reads are kept, no others');
+  t.equal(getPath(pruned, ['spec', 'replicas']), 2, 'and spec.replicas');
   t.same(getPath(pruned, ['spec', 'template', 'spec', 'containers']), [
     {
       name: 'app',

@@ -1,0 +1,82 @@
+/**
+ * Whether a workload's rollout is still under way, from the status its controller writes (as
+ * `kubectl rollout status` reads it). Which rule applies is the kind's row (`progress`): kinds
+ * with nothing to wait for (a CronJob, a Job) have none. Read from untrusted status: a field that
+ * is missing or malformed reads as "not known", never as a crash.
+ */
+import { asArray, asNumber, asRecord, asString, getPath } from './json.js';
+import type { WorkloadKind } from './kinds.js';
+
+export type Progress = 'progressing' | 'complete' | 'failed';
+
+const num = (object: unknown, path: readonly string[]): number | undefined => asNumber(getPath(object, path));
+
+/** Deployment and DeploymentConfig: replicas updated and available, the old ones gone. */
+function replicasRule(object: unknown): Progress {
+  const progressing = asArray(getPath(object, ['status', 'conditions'])).find((c) => asString(asRecord(c)?.type) === 'Progressing');
+  if (asString(asRecord(progressing)?.reason) === 'ProgressDeadlineExceeded') return 'failed';
+  const want = num(object, ['spec', 'replicas']) ?? 1;
+  const updated = num(object, ['status', 'updatedReplicas']) ?? 0;
+  const total = num(object, ['status', 'replicas']) ?? 0;
+  const available = num(object, ['status', 'availableReplicas']) ?? 0;
+  return updated < want || total > updated || available < updated ? 'progressing' : 'complete';
+}
+
+function statefulSetRule(object: unknown): Progress {
+  if (asString(getPath(object, ['spec', 'updateStrategy', 'type'])) === 'OnDelete') return 'complete';
+  const want = num(object, ['spec', 'replicas']) ?? 1;
+  const ready = num(object, ['status', 'readyReplicas']) ?? 0;
+  const updated = num(object, ['status', 'updatedReplicas']) ?? 0;
+  const partition = num(object, ['spec', 'updateStrategy', 'rollingUpdate', 'partition']) ?? 0;
+  if (ready < want || updated < want - partition) return 'progressing';
+  const current = asString(getPath(object, ['status', 'currentRevision']));
+  const update = asString(getPath(object, ['status', 'updateRevision']));
+  return partition === 0 && current !== undefined && update !== undefined && current !== update ? 'progressing' : 'complete';
+}
+
+function daemonSetRule(object: unknown): Progress {
+  const desired = num(object, ['status', 'desiredNumberScheduled']) ?? 0;
+  const updated = num(object, ['status', 'updatedNumberScheduled']) ?? 0;
+  const available = num(object, ['status', 'numberAvailable']) ?? 0;
+  return updated < desired || available < desired ? 'progressing' : 'complete';
+}
+
+/** Argo Rollouts: its status.phase. */
+function phaseRule(object: unknown): Progress {
+  const phase = asString(getPath(object, ['status', 'phase']));
+  return phase === 'Degraded' ? 'failed' : phase === 'Progressing' ? 'progressing' : 'complete';
+}
+
+const RULES = { replicas: replicasRule, statefulSet: statefulSetRule, daemonSet: daemonSetRule, phase: phaseRule } as const;
+export type ProgressRule = keyof typeof RULES;
+
+/**
+ * The workload's rollout state, or undefined when its kind has nothing to wait for. A spec its
+ * controller has not seen yet (observedGeneration behind generation) is progressing; a status
+ * without a usable observedGeneration is judged by its kind's rule alone.
+ */
+export function rolloutProgress(kind: WorkloadKind, object: unknown): Progress | undefined {
+  if (kind.progress === undefined) return undefined;
+  const generation = num(object, ['metadata', 'generation']);
+  // Argo Rollouts writes it as a string; anything not a number is not known (the rule decides).
+  const rawObserved = getPath(object, ['status', 'observedGeneration']);
+  const observed = asNumber(typeof rawObserved === 'string' && /^\d+$/.test(rawObserved) ? Number(rawObserved) : rawObserved);
+  if (generation !== undefined && observed !== undefined && observed < generation) return 'progressing';
+  return RULES[kind.progress](object);
+}
+
+/** The status fields the rules read: what the watcher keeps of a workload's status. */
+export const PROGRESS_STATUS_FIELDS = [
+  'observedGeneration',
+  'replicas',
+  'updatedReplicas',
+  'availableReplicas',
+  'readyReplicas',
+  'currentRevision',
+  'updateRevision',
+  'desiredNumberScheduled',
+  'updatedNumberScheduled',
+  'numberAvailable',
+  'phase',
+  'conditions',
+] as const;

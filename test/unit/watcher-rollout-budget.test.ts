@@ -1,0 +1,98 @@
+/**
+ * The rollout budget: slots by observed status, fair order, a slot freed only by a later
+ * generation's completion (or failure), released when the roll did not happen; and the rules that
+ * read a rollout's progress from untrusted status.
+ */
+import t from 'tap';
+import { rolloutProgress, workloadKindByName } from '../../shared/core/index.js';
+import { RolloutBudget } from '../../watcher/rollout-budget.js';
+
+t.test('at most N at once; the rest wait in the order they asked; slots free by status', async (t) => {
+  const woken: string[][] = [];
+  const budget = new RolloutBudget(2, (keys) => void woken.push([...keys]));
+  t.same(budget.admit('a', 1), { allowed: true });
+  t.same(budget.admit('b', 1), { allowed: true });
+  t.same(budget.admit('c', 1), { allowed: false, firstHold: true });
+  t.same(budget.admit('d', 1), { allowed: false, firstHold: true });
+  t.same(budget.admit('c', 1), { allowed: false, firstHold: false }, 'asked again: still waiting, said once');
+  t.equal(budget.inProgress, 2);
+  t.equal(budget.waitingCount, 2);
+  budget.observe('a', 1, 'complete');
+  t.same(woken, [], "a's own generation complete: that is the state before its rollout; no slot freed");
+  budget.observe('a', 2, 'progressing');
+  budget.observe('a', 2, 'complete');
+  t.same(woken, [['c']], 'a later generation complete: the oldest waiter is woken');
+  t.same(budget.admit('e', 1), { allowed: false, firstHold: true }, 'a newcomer does not jump the queue');
+  t.same(budget.admit('d', 1), { allowed: false, firstHold: false }, 'nor does the second waiter before the first');
+  t.same(budget.admit('c', 1), { allowed: true }, 'the woken one takes the slot');
+  budget.observe('b', 2, 'failed');
+  t.same(woken.at(-1), ['d'], 'a failed rollout frees its slot too (a stuck one must not hold the budget)');
+  budget.release('c');
+  t.same(woken.at(-1), ['d', 'e'], 'a roll that did not happen gives its slot back');
+  budget.forget('d');
+  t.same(budget.admit('e', 1), { allowed: true }, 'a forgotten waiter leaves the line');
+});
+
+t.test('a tracked workload rolling on its own holds a slot until it completes; no budget: everything passes', async (t) => {
+  const budget = new RolloutBudget(1);
+  budget.observe('boot', 5, 'progressing');
+  t.equal(budget.inProgress, 1, 'seen mid-rollout (a boot): holds a slot');
+  t.same(budget.admit('x', 1), { allowed: false, firstHold: true });
+  budget.observe('boot', 5, 'complete');
+  t.equal(budget.inProgress, 0, 'its completion frees it');
+  budget.observe('cron', 1, undefined);
+  t.equal(budget.inProgress, 0, 'a kind with nothing to wait for takes no slot');
+  const none = new RolloutBudget(0);
+  for (let i = 0; i < 10; i++) t.same(none.admit(`k${i}`, 1), { allowed: true });
+  none.observe('k1', 2, 'progressing');
+  t.equal(none.inProgress, 0, 'disabled: counts nothing');
+});
+
+t.test('progress read from status, as kubectl rollout status reads it; malformed status never throws', async (t) => {
+  const d = workloadKindByName('Deployment')!;
+  const deployment = (status: Record<string, unknown>, generation = 2, replicas = 2) => ({ metadata: { generation }, spec: { replicas }, status });
+  t.equal(rolloutProgress(d, deployment({ observedGeneration: 1 })), 'progressing', 'a spec its controller has not seen');
+  t.equal(
+    rolloutProgress(d, deployment({ observedGeneration: 2, replicas: 3, updatedReplicas: 2, availableReplicas: 2 })),
+    'progressing',
+    'an old pod still there',
+  );
+  t.equal(rolloutProgress(d, deployment({ observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 1 })), 'progressing', 'not yet available');
+  t.equal(rolloutProgress(d, deployment({ observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2 })), 'complete');
+  t.equal(
+    rolloutProgress(d, deployment({ observedGeneration: 2, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }] })),
+    'failed',
+  );
+  t.equal(rolloutProgress(d, deployment({ observedGeneration: 2 }, 2, 0)), 'complete', 'scaled to zero');
+  for (const junk of [null, 'x', {}, { metadata: { generation: 'x' }, status: { observedGeneration: 'y', replicas: {} } }]) {
+    t.doesNotThrow(() => rolloutProgress(d, junk), JSON.stringify(junk));
+  }
+  const s = workloadKindByName('StatefulSet')!;
+  t.equal(
+    rolloutProgress(s, {
+      metadata: { generation: 1 },
+      spec: { replicas: 2 },
+      status: { observedGeneration: 1, readyReplicas: 2, updatedReplicas: 2, currentRevision: 'a', updateRevision: 'b' },
+    }),
+    'progressing',
+  );
+  t.equal(
+    rolloutProgress(s, { metadata: { generation: 1 }, spec: { replicas: 2, updateStrategy: { type: 'OnDelete' } }, status: { observedGeneration: 1 } }),
+    'complete',
+  );
+  const ds = workloadKindByName('DaemonSet')!;
+  t.equal(
+    rolloutProgress(ds, {
+      metadata: { generation: 1 },
+      status: { observedGeneration: 1, desiredNumberScheduled: 3, updatedNumberScheduled: 2, numberAvailable: 3 },
+    }),
+    'progressing',
+  );
+  const r = workloadKindByName('Rollout')!;
+  t.equal(rolloutProgress(r, { metadata: { generation: 1 }, status: { observedGeneration: 1, phase: 'Progressing' } }), 'progressing');
+  t.equal(rolloutProgress(r, { metadata: { generation: 1 }, status: { observedGeneration: 1, phase: 'Degraded' } }), 'failed');
+  t.equal(rolloutProgress(r, { metadata: { generation: 3 }, status: { observedGeneration: '2', phase: 'Healthy' } }), 'progressing', "Argo's string observedGeneration");
+  t.equal(rolloutProgress(r, { metadata: { generation: 3 }, status: { observedGeneration: '5c8d9f', phase: 'Healthy' } }), 'complete', 'an old hash: the phase decides');
+  t.equal(rolloutProgress(workloadKindByName('CronJob')!, {}), undefined, 'a CronJob has nothing to wait for');
+  t.equal(rolloutProgress(workloadKindByName('Job')!, {}), undefined);
+});
