@@ -81,7 +81,8 @@ export function buildInformers(client: KubeApi, controller: EventRouter, config:
             {
               resource: kind.plural,
               path: workloadPath(kind, ns),
-              optional: kind.crd,
+              // A CRD may not be installed; Jobs' RBAC may predate them (an older release's Roles).
+              optional: kind.crd || kind.recreate === true,
               transform: (o) => pruneWorkload(kind, o),
             },
             controller.workloadHandlers(kind, ns),

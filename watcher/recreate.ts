@@ -47,7 +47,7 @@ export class Recreator {
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {}
 
-  private async record(w: WorkloadEntry, object: JsonRecord): Promise<void> {
+  private async record(w: WorkloadEntry, uid: string, object: JsonRecord): Promise<void> {
     const name = intentName(w);
     const body = {
       apiVersion: 'v1',
@@ -59,7 +59,7 @@ export class Recreator {
         labels: { 'app.kubernetes.io/managed-by': 'configstamp', [INTENT_LABEL]: 'recreate' },
         annotations: { [WORKLOAD_ANNOTATION]: `${w.kind.kind}/${w.namespace}/${w.name}` },
       },
-      data: { collection: b64(workloadPath(w.kind, w.namespace)), name: b64(w.name), object: b64(JSON.stringify(object)) },
+      data: { collection: b64(workloadPath(w.kind, w.namespace)), name: b64(w.name), uid: b64(uid), object: b64(JSON.stringify(object)) },
     };
     const query = { fieldManager: 'configstamp' };
     try {
@@ -110,7 +110,7 @@ export class Recreator {
   }
 
   private async recreateRecorded(w: WorkloadEntry, uid: string, object: JsonRecord): Promise<RecreateOutcome> {
-    await this.record(w, object);
+    await this.record(w, uid, object);
     const path = workloadPath(w.kind, w.namespace, w.name);
     try {
       await this.client.request('DELETE', path, {
@@ -129,8 +129,15 @@ export class Recreator {
     return 'recreated';
   }
 
-  /** Finishes every intent left behind; returns how many objects it created. Never throws. */
-  async replay(): Promise<number> {
+  /**
+   * Finishes every intent left behind; returns how many objects it created. Never throws. An
+   * intent is finished when nothing of its name exists (the replacement is created) or an object
+   * with another UID does (someone made it already); while the old object is still there (being
+   * deleted, or never deleted: the reconcile redoes the whole re-creation then) it is kept, or
+   * dropped when the old object is not going away. Only a Job of a re-created kind, at its own
+   * path, is ever created from an intent.
+   */
+  async replay(allowed: (collection: string, object: JsonRecord) => boolean = isJobReplacement): Promise<number> {
     let created = 0;
     let intents: unknown[];
     try {
@@ -150,6 +157,7 @@ export class Recreator {
       const data = asRecord(getPath(intent, ['data']));
       const collection = unb64(data?.collection);
       const objectName = unb64(data?.name);
+      const oldUid = unb64(data?.uid);
       let object: JsonRecord | undefined;
       try {
         object = asRecord(JSON.parse(unb64(data?.object) ?? 'null'));
@@ -157,12 +165,25 @@ export class Recreator {
         object = undefined;
       }
       try {
-        if (collection === undefined || objectName === undefined || object === undefined || !collection.startsWith('/')) {
-          this.log.warn({ intent: name }, 're-create intent is malformed; dropped');
-        } else if ((await this.client.getOrNull(`${collection}/${encodeURIComponent(objectName)}`, { timeoutMs: 10_000 })) === null) {
+        if (
+          collection === undefined ||
+          objectName === undefined ||
+          object === undefined ||
+          getPath(object, ['metadata', 'name']) !== objectName ||
+          !allowed(collection, object)
+        ) {
+          this.log.warn({ intent: name }, 're-create intent is malformed or names no Job; dropped');
+          await this.clear(name);
+          continue;
+        }
+        const existing = await this.client.getOrNull(`${collection}/${encodeURIComponent(objectName)}`, { timeoutMs: 10_000 });
+        if (this.inFlight.has(name)) continue; // a live re-creation started meanwhile: it finishes it
+        if (existing === null) {
           await this.createWhenGone(collection, objectName, object);
           created++;
           this.log.info({ workload }, 're-created from the intent an interrupted re-creation left behind');
+        } else if (asString(getPath(existing, ['metadata', 'uid'])) === oldUid && getPath(existing, ['metadata', 'deletionTimestamp']) !== undefined) {
+          continue; // the old object is still going (finalizers): keep the intent for the next round
         }
         await this.clear(name);
       } catch (err) {
@@ -171,4 +192,16 @@ export class Recreator {
     }
     return created;
   }
+}
+
+/** A replacement Job at its own namespace's jobs path, naming itself consistently. */
+export function isJobReplacement(collection: string, object: JsonRecord): boolean {
+  const m = /^\/apis\/batch\/v1\/namespaces\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/jobs$/.exec(collection);
+  return (
+    m !== null &&
+    object.apiVersion === 'batch/v1' &&
+    object.kind === 'Job' &&
+    asString(getPath(object, ['metadata', 'namespace'])) === m[1] &&
+    typeof getPath(object, ['metadata', 'name']) === 'string'
+  );
 }

@@ -55,13 +55,18 @@ export function templateRefOf(kind: WorkloadKind, object: unknown, kinds: readon
 
 /**
  * `object` as the evaluation reads it when it runs another workload's template (templateRefOf):
- * a shallow copy carrying that template at its own template path, less the other workload's
- * stamp (which records that workload's rollouts, not this one's). `referenced` undefined (not
- * found): the object as it is, with no template, so it consumes nothing.
+ * a shallow copy carrying that template at its own template path. `referenced` undefined (not
+ * found), or tracked by configstamp itself: the object as it is, with no template, so it
+ * consumes nothing.
  */
 export function withReferencedTemplate(kind: WorkloadKind, object: unknown, ref: TemplateRef, referenced: unknown): unknown {
   const template = asRecord(getPath(referenced, ref.kind.templatePath));
   if (template === undefined) return object;
+  // configstamp tracks the referenced workload itself (it carries our stamp, or was adopted): its
+  // rollouts change the template this object runs, which its controller rolls. Restarting it
+  // too would roll it twice, so it follows, consuming nothing of its own.
+  const own = asRecord(getPath(referenced, ['metadata', 'annotations']));
+  if (Object.hasOwn(asRecord(template.metadata)?.annotations ?? {}, Ours.stamp) || (own !== undefined && Object.hasOwn(own, Ours.adoptedStamp))) return object;
   const annotations = asRecord(asRecord(template.metadata)?.annotations);
   let grafted: JsonRecord = template;
   if (annotations !== undefined && Object.hasOwn(annotations, Ours.stamp)) {

@@ -120,7 +120,8 @@ export class Informer {
       } catch (err) {
         if (signal.aborted) return;
         const gone = err instanceof GoneError || (err instanceof KubeApiError && err.status === 410);
-        const missing = err instanceof KubeApiError && err.status === 404;
+        // An optional resource not served (404), or not granted (403: RBAC from an older release).
+        const missing = err instanceof KubeApiError && (err.status === 404 || (this.spec.optional === true && err.status === 403));
         if (!missing || failures === 0) {
           this.log.warn(
             { resource: this.spec.resource, err: errorMessage(err) },

@@ -105,7 +105,8 @@ t.test('a re-creation interrupted between the delete and the create is finished 
     close: () => undefined,
   };
   const kind = workloadKindByName('Job')!;
-  const replacement = structuredClone(job('migrate', { 'reloader.stakater.com/auto': 'true', 'configstamp.io/recreate-on-change': 'true' }));
+  const replacement = job('migrate', { 'reloader.stakater.com/auto': 'true', 'configstamp.io/recreate-on-change': 'true' });
+  (replacement.metadata as Record<string, unknown>).namespace = ns;
   await t.rejects(
     new Recreator(failingCreate, 'configstamp', createLogger('silent', 'test')).recreate(
       { key: `Job/${ns}/migrate`, kind, namespace: ns, name: 'migrate', object: current },

@@ -53,14 +53,22 @@ t.test('the reference, read as untrusted input', async (t) => {
   t.same(templateRefOf(ROLLOUT, rollout(ref({ kind: 'Rollout', apiVersion: 'argoproj.io/v1alpha1' }))), undefined, 'never a kind that itself references');
 });
 
-t.test("grafted: the referenced template without that workload's stamp; the input is not changed", async (t) => {
+t.test('grafted: the referenced template; the input is not changed; a referenced workload configstamp tracks itself is followed, not grafted', async (t) => {
   const r = rollout(ref());
   const before = JSON.stringify(r);
-  const graft = withReferencedTemplate(ROLLOUT, r, templateRefOf(ROLLOUT, r)!, deployment('app-config', 'v1:configmap/app-config=0123456789abcdef')) as {
+  const graft = withReferencedTemplate(ROLLOUT, r, templateRefOf(ROLLOUT, r)!, deployment('app-config')) as {
     spec: { template: { metadata: { annotations: Record<string, string> } }; workloadRef: unknown };
   };
   t.equal(JSON.stringify(r), before);
-  t.same(graft.spec.template.metadata.annotations, { other: 'kept' });
+  t.same(graft.spec.template.metadata.annotations, {});
+  t.equal(
+    withReferencedTemplate(ROLLOUT, r, templateRefOf(ROLLOUT, r)!, deployment('app-config', 'v1:configmap/app-config=0123456789abcdef')),
+    r,
+    'the Deployment carries our stamp: configstamp rolls it, Argo rolls the Rollout from it; no restart too',
+  );
+  const adopted = deployment('app-config');
+  (adopted.metadata as Record<string, unknown>).annotations = { [Ours.adoptedStamp]: 'v1:' };
+  t.equal(withReferencedTemplate(ROLLOUT, r, templateRefOf(ROLLOUT, r)!, adopted), r, 'adopted by configstamp: the same');
   t.same(graft.spec.workloadRef, ref(), 'the reference stays');
   const plan = wantedSources({ kind: ROLLOUT, object: graft, namespace: { name: 'ns', labels: {} }, policy: DEFAULT_POLICY });
   t.same(plan.tracked ? plan.wants.map((w) => w.name) : plan.reason, ['app-config']);

@@ -128,6 +128,30 @@ t.test('a broken stream relists after a backoff; an optional resource that is no
   await runFor(optional, 30);
   t.equal(optional.hasSynced, true, 'synced (empty) so readiness does not wait for a CRD');
   t.same(seen, [0], 'replaced once with nothing');
+
+  // Forbidden (an older release's Roles lack the resource): an optional one counts as empty too,
+  // so the watcher still becomes ready; a required one never does.
+  const forbidden = () =>
+    fakeKube({
+      request: async () => {
+        throw new KubeApiError(403, 'Forbidden', 'jobs.batch is forbidden');
+      },
+      watch: async () => undefined,
+    });
+  const informerOf = (optional: boolean) =>
+    new Informer(
+      forbidden(),
+      { resource: 'jobs', path: '/apis/batch/v1/jobs', optional },
+      { replace: () => undefined, event: () => undefined, restarted: () => undefined },
+      createLogger('silent', 'test'),
+      { watchTimeoutMs: 60_000, backoffMs: { base: 5, max: 5 } },
+    );
+  const optionalForbidden = informerOf(true);
+  await runFor(optionalForbidden, 30);
+  t.equal(optionalForbidden.hasSynced, true, 'an optional resource not granted counts as not available');
+  const requiredForbidden = informerOf(false);
+  await runFor(requiredForbidden, 30);
+  t.equal(requiredForbidden.hasSynced, false, 'a required one is never taken as listed');
 });
 
 t.test('transform is applied to every listed item and watched object; the watch resumes from the untransformed version', async (t) => {

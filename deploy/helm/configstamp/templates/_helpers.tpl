@@ -215,8 +215,8 @@ reloader: (docs/install.md, "Reloader's Helm values", has the table).
 {{- if include "configstamp.isTrue" $r.isOpenshift -}}
 {{- $pa = append $pa "--is-openshift=true" -}}
 {{- end -}}
-{{- if include "configstamp.isTrue" $r.enableCSIIntegration -}}
-{{- $pa = append $pa "--enable-csi-integration=true" -}}
+{{- if hasKey $r "enableCSIIntegration" -}}
+{{- $pa = append $pa (printf "--enable-csi-integration=%v" (eq (include "configstamp.isTrue" $r.enableCSIIntegration) "true")) -}}
 {{- end -}}
 {{- $custom := $r.custom_annotations | default dict -}}
 {{- range $key, $flag := (include "configstamp.reloaderAnnotationFlags" . | fromYaml) -}}
@@ -425,7 +425,7 @@ topologySpreadConstraints:
   verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["batch"]
   resources: ["jobs"]
-  verbs: ["get", "list", "watch", "delete", "create"]
+  verbs: ["get", "list", "watch", "patch", "delete", "create"]
 - apiGroups: ["argoproj.io"]
   resources: ["rollouts"]
   verbs: ["get", "list", "watch", "patch"]
