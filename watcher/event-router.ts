@@ -52,8 +52,8 @@ export class EventRouter {
   private readonly folds = new Map<SourceKind, PodStatusFold>();
   private active = false;
   private synced = false;
-  /** Timing annotations already warned about (once each, bounded). */
-  private readonly warnedTiming = new Set<string>();
+  /** Problems with workloads' own settings already warned about (once each, bounded). */
+  private readonly warned = new Set<string>();
 
   constructor(private readonly deps: EventRouterDeps) {}
 
@@ -97,20 +97,26 @@ export class EventRouter {
     const w = this.cache.workload(key);
     if (w === undefined) return undefined;
     const timing = this.cache.timingOf(w);
-    for (const problem of timing.problems) {
-      const said = `${key} ${problem}`;
-      if (this.warnedTiming.has(said)) continue;
-      if (this.warnedTiming.size >= 1024) this.warnedTiming.clear();
-      this.warnedTiming.add(said);
-      this.deps.log.warn({ workload: key }, problem);
-    }
+    for (const problem of timing.problems) this.warnOnce(key, problem);
     return timing.debounceMs;
+  }
+
+  /** A problem with a workload's own settings, logged once (bounded). */
+  private warnOnce(key: string, problem: string): void {
+    const said = `${key} ${problem}`;
+    if (this.warned.has(said)) return;
+    if (this.warned.size >= 1024) this.warned.clear();
+    this.warned.add(said);
+    this.deps.log.warn({ workload: key }, problem);
   }
 
   /** Records which workload's template `key` runs (or none), so a change to that one re-plans it. */
   private trackReference(key: string, w: WorkloadEntry | undefined): void {
     const before = this.referenceOf.get(key);
     const ref = w === undefined ? undefined : templateRefOf(w.kind, w.object, this.deps.policy.workloadKinds);
+    if (w !== undefined && ref === undefined && w.kind.templateRefPath !== undefined && getPath(w.object, w.kind.templateRefPath) !== undefined) {
+      this.warnOnce(key, `its ${w.kind.templateRefPath.join('.')} names no workload kind configstamp watches here: it tracks nothing`);
+    }
     const after = ref === undefined ? undefined : workloadKey(ref.kind, w!.namespace, ref.name);
     if (before === after) return;
     if (before !== undefined) {
@@ -331,10 +337,11 @@ export class EventRouter {
 
   private removeWorkload(key: string): void {
     this.deps.onRemoved?.(key);
-    this.cache.deleteWorkload(key);
+    const removed = this.cache.deleteWorkload(key);
     this.index.remove(key);
     this.trackReference(key, undefined);
-    this.deps.guard.forget(key);
+    // A kind rolled by re-creation is deleted by its own rollout: its churn guard must outlive that.
+    if (removed?.kind.recreate !== true) this.deps.guard.forget(key);
     this.deps.budget?.forget(key);
     if (this.synced) this.referencedChanged(key);
   }

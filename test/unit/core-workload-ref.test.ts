@@ -93,12 +93,13 @@ t.test('a drift restarts it (spec.restartAt), recorded on its metadata; never a 
 
 t.test('the watcher re-plans a Rollout when the Deployment it runs changes or goes', async (t) => {
   const added: string[] = [];
+  const lines: string[] = [];
   const router = new EventRouter({
     queue: { add: (key: string) => void added.push(key) } as unknown as WorkQueue,
     digests: new DigestCache(new Uint8Array(32), async () => new Map()),
     guard: new ChurnGuard(0, new ManualClock()),
     policy: DEFAULT_POLICY,
-    log: createLogger('silent', 'test'),
+    log: createLogger('warn', 'test', { write: (line: string) => void lines.push(line) }),
   });
   router.namespaceHandlers().replace([{ metadata: { name: 'ns', labels: {} } }], true);
   router.sourceHandlers('ConfigMap').replace([], true);
@@ -124,4 +125,7 @@ t.test('the watcher re-plans a Rollout when the Deployment it runs changes or go
   added.length = 0;
   router.sourceHandlers('ConfigMap').event('MODIFIED', { metadata: { name: 'second', namespace: 'ns', resourceVersion: '5' } });
   t.same(added, []);
+  router.workloadHandlers(ROLLOUT).event('MODIFIED', rollout(ref({ kind: 'ReplicaSet' })));
+  router.workloadHandlers(ROLLOUT).event('MODIFIED', rollout(ref({ kind: 'ReplicaSet' })));
+  t.equal(lines.filter((l) => l.includes('names no workload kind')).length, 1, 'a reference to no workload kind is warned about, once');
 });
