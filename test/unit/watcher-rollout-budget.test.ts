@@ -91,8 +91,16 @@ t.test('progress read from status, as kubectl rollout status reads it; malformed
   const r = workloadKindByName('Rollout')!;
   t.equal(rolloutProgress(r, { metadata: { generation: 1 }, status: { observedGeneration: 1, phase: 'Progressing' } }), 'progressing');
   t.equal(rolloutProgress(r, { metadata: { generation: 1 }, status: { observedGeneration: 1, phase: 'Degraded' } }), 'failed');
-  t.equal(rolloutProgress(r, { metadata: { generation: 3 }, status: { observedGeneration: '2', phase: 'Healthy' } }), 'progressing', "Argo's string observedGeneration");
-  t.equal(rolloutProgress(r, { metadata: { generation: 3 }, status: { observedGeneration: '5c8d9f', phase: 'Healthy' } }), 'complete', 'an old hash: the phase decides');
+  t.equal(
+    rolloutProgress(r, { metadata: { generation: 3 }, status: { observedGeneration: '2', phase: 'Healthy' } }),
+    'progressing',
+    "Argo's string observedGeneration",
+  );
+  t.equal(
+    rolloutProgress(r, { metadata: { generation: 3 }, status: { observedGeneration: '5c8d9f', phase: 'Healthy' } }),
+    'complete',
+    'an old hash: the phase decides',
+  );
   t.equal(rolloutProgress(workloadKindByName('CronJob')!, {}), undefined, 'a CronJob has nothing to wait for');
   t.equal(rolloutProgress(workloadKindByName('Job')!, {}), undefined);
 });
