@@ -45,6 +45,13 @@ export const WATCHER_FLAGS = [
     min: 0,
     help: 'At most this many tracked workloads rolling at once, counted by their rollout status; the rest wait their turn (0: no budget).',
   },
+  {
+    name: 'rollout-budget-timeout',
+    type: 'duration',
+    default: 600_000,
+    min: 0,
+    help: 'A rollout holding a slot of the budget longer than this counts as failed and frees it (0: never).',
+  },
   { name: 'workers', type: 'int', default: 4, min: 1, help: 'Workloads reconciled at once (one reconcile in flight per workload).' },
   { name: 'retry-base', type: 'duration', default: 200, min: 1, help: 'First retry delay after a 409, 429 or 5xx answer; doubles per attempt.' },
   { name: 'retry-max', type: 'duration', default: 30_000, min: 1, help: 'Longest retry delay.' },
@@ -203,6 +210,8 @@ export interface WatcherConfig extends SharedConfig {
   readonly minRolloutIntervalMs: number;
   /** At most this many tracked workloads rolling at once (0: no budget). */
   readonly rolloutBudget: number;
+  /** A slot held longer than this is freed as failed (0: never). */
+  readonly rolloutBudgetTimeoutMs: number;
   readonly workers: number;
   readonly retryBaseMs: number;
   readonly retryMaxMs: number;
@@ -271,6 +280,7 @@ export function parseWatcherConfig(argv: readonly string[], env: Readonly<Record
     patchBurst: v['patch-burst'],
     minRolloutIntervalMs: v['min-rollout-interval'],
     rolloutBudget: v['rollout-budget'],
+    rolloutBudgetTimeoutMs: v['rollout-budget-timeout'],
     workers: v.workers,
     retryBaseMs: v['retry-base'],
     retryMaxMs: v['retry-max'],

@@ -67,7 +67,7 @@ export class EventRouter {
   markSynced(): void {
     if (this.synced) return;
     this.synced = true;
-    for (const key of this.cache.workloadKeys()) this.observeProgress(key, this.reindex(key));
+    for (const key of this.cache.workloadKeys()) this.reindex(key);
     if (this.active) this.enqueueAll();
   }
 
@@ -149,8 +149,13 @@ export class EventRouter {
     budget.observe(key, asNumber(getPath(w.object, ['metadata', 'generation'])), rolloutProgress(w.kind, w.object));
   }
 
+  /** Re-plans a workload's sources, and tells the budget what its status shows. */
+  private reindex(key: string): void {
+    this.observeProgress(key, this.plan(key));
+  }
+
   /** Re-plans a workload's sources; returns whether it is tracked. */
-  private reindex(key: string): boolean {
+  private plan(key: string): boolean {
     const w = this.cache.workload(key);
     this.trackReference(key, w);
     if (w === undefined) {
@@ -189,10 +194,12 @@ export class EventRouter {
     const apply = (object: unknown, deleted: boolean): void => {
       const m = metaOf(object);
       if (!m.name) return;
-      const before = JSON.stringify(this.cache.namespaceView(m.name).labels);
+      const seen = (): string => JSON.stringify([this.cache.namespaceView(m.name!).labels, this.cache.namespaceTiming(m.name!)]);
+      const before = seen();
       if (deleted) this.cache.deleteNamespace(m.name);
       else this.cache.setNamespace(m.name, m.labels ?? {}, timingAnnotations(m.annotations));
-      if (this.synced && JSON.stringify(this.cache.namespaceView(m.name).labels) !== before) {
+      // Labels re-plan its workloads; timing annotations re-time what waits (a shorter interval applies now).
+      if (this.synced && seen() !== before) {
         for (const key of this.cache.workloadKeysIn(m.name)) {
           this.reindex(key);
           this.enqueue(key);
@@ -302,7 +309,7 @@ export class EventRouter {
       const key = workloadKey(kind, m.namespace, m.name);
       this.cache.setWorkload({ key, kind, namespace: m.namespace, name: m.name, object });
       if (this.synced) {
-        this.observeProgress(key, this.reindex(key));
+        this.reindex(key);
         this.referencedChanged(key);
       }
       return key;

@@ -79,11 +79,19 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   });
   const guard = new ChurnGuard(config.minRolloutIntervalMs, clock);
   // Woken rollouts run at once: they waited their turn already.
-  const budget = new RolloutBudget(config.rolloutBudget, (keys) => {
-    for (const k of keys) queue.add(k, 0);
-    metrics.budgetInProgress.set(budget.inProgress);
-    metrics.budgetWaiting.set(budget.waitingCount);
+  const budget = new RolloutBudget(config.rolloutBudget, {
+    wake: (keys) => {
+      for (const k of keys) queue.add(k, 0);
+    },
+    count: (inProgress, waiting) => {
+      metrics.budgetInProgress.set(inProgress);
+      metrics.budgetWaiting.set(waiting);
+    },
+    timeoutMs: config.rolloutBudgetTimeoutMs,
+    now: () => clock.now(),
   });
+  if (budget.enabled)
+    log.info({ budget: budget.limit, timeoutMs: config.rolloutBudgetTimeoutMs }, 'rollout budget: at most this many tracked workloads rolling at once');
   const progress = new SyncProgress(log, clock);
   const controller = new EventRouter({
     queue,

@@ -94,6 +94,15 @@ function retryable(err: unknown): boolean {
 }
 
 export async function reconcileWorkload(deps: ReconcileDeps, key: string, context: ReconcileContext): Promise<ReconcileResult> {
+  try {
+    return await reconcileKey(deps, key, context);
+  } finally {
+    // Refused by the budget just now, it stays in line; otherwise it needs no slot any more.
+    deps.budget?.settle(key);
+  }
+}
+
+async function reconcileKey(deps: ReconcileDeps, key: string, context: ReconcileContext): Promise<ReconcileResult> {
   const cached = deps.cache.workload(key);
   if (cached === undefined) return;
   const log = deps.log.child({ workload: key });
@@ -139,6 +148,11 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
   // never rolls a workload to old data and back. An adoption restarts nothing: it records the
   // digests as planned, and its patch carries the cached resourceVersion, so a workload changed
   // since is refused (409) and reconciled again rather than overwritten.
+  // Over budget, a rollout waits before its fresh reads: a waiter retried costs nothing more.
+  if (decision.action === 'rollout' && deps.budget?.enabled === true && cached.kind.progress !== undefined && !deps.budget.wouldAdmit(cached.key)) {
+    const held = await budgetHold(deps, cached, decision, log, true);
+    if (held !== undefined) return held;
+  }
   if (actsOnChanges(decision)) {
     const object = await deps.api.get(cached);
     if (object === null) return;
@@ -166,22 +180,8 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
   // The cluster-wide budget: a rollout waits while N tracked workloads are rolling (by status).
   const budgeted = decision.action === 'rollout' && deps.budget?.enabled === true && cached.kind.progress !== undefined;
   if (budgeted && decision.action === 'rollout') {
-    const admitted = deps.budget!.admit(cached.key, asNumber(getPath(entry.object, ['metadata', 'generation'])) ?? 0);
-    deps.metrics.budgetInProgress.set(deps.budget!.inProgress);
-    deps.metrics.budgetWaiting.set(deps.budget!.waitingCount);
-    if (!admitted.allowed) {
-      if (admitted.firstHold) {
-        log.info({ inProgress: deps.budget!.inProgress, budget: deps.budget!.limit }, 'rollout waiting for the rollout budget');
-        await deps.events.post(
-          entry,
-          'Normal',
-          EventReasons.budgetHeld,
-          `configstamp holds this rollout: ${deps.budget!.inProgress} workloads are rolling, the budget is ${deps.budget!.limit} (--rollout-budget); it rolls when its turn comes: ${describeChanges(decision.changes)}`,
-        );
-      }
-      // Woken when a slot frees; the requeue is only a safety net.
-      return { requeueAfterMs: 60_000 };
-    }
+    const held = await budgetHold(deps, entry, decision, log, false);
+    if (held !== undefined) return held;
   }
   await deps.limiter.take();
   if (!deps.isLeader()) {
@@ -293,4 +293,32 @@ async function recreateEntry(
     at: new Date(deps.clock.now()),
   });
   await deps.events.post(entry, 'Normal', EventReasons.rollout, `configstamp re-created ${kind} ${name}: ${changed}`);
+}
+
+/**
+ * Asks the budget for a slot (`ask`: only queue up, as the planned rollout is not confirmed yet);
+ * the requeue when refused, or undefined when the rollout may go on.
+ */
+async function budgetHold(
+  deps: ReconcileDeps,
+  entry: WorkloadEntry,
+  decision: Extract<ReconcileDecision, { action: 'rollout' }>,
+  log: Logger,
+  queueOnly: boolean,
+): Promise<ReconcileResult | undefined> {
+  const budget = deps.budget!;
+  const generation = asNumber(getPath(entry.object, ['metadata', 'generation'])) ?? 0;
+  const admitted = queueOnly && budget.wouldAdmit(entry.key) ? ({ allowed: true } as const) : budget.admit(entry.key, generation);
+  if (admitted.allowed) return undefined;
+  if (admitted.firstHold) {
+    log.info({ inProgress: budget.inProgress, budget: budget.limit }, 'rollout waiting for the rollout budget');
+    await deps.events.post(
+      entry,
+      'Normal',
+      EventReasons.budgetHeld,
+      `configstamp holds this rollout: ${budget.inProgress} workloads are rolling, the budget is ${budget.limit} (--rollout-budget); it rolls when its turn comes: ${describeChanges(decision.changes)}`,
+    );
+  }
+  // Woken when a slot frees; the requeue is only a safety net.
+  return { requeueAfterMs: 60_000 };
 }

@@ -7,7 +7,12 @@
 import { asArray, asNumber, asRecord, asString, getPath } from './json.js';
 import type { WorkloadKind } from './kinds.js';
 
-export type Progress = 'progressing' | 'complete' | 'failed';
+/**
+ * `progressing`: a rollout is under way (a spec not seen yet, pods not yet updated, old ones still
+ * there, revisions that differ). `unavailable`: every pod is updated but not all are available
+ * (a rollout finishing, or a workload that lost a pod later: not by itself a rollout).
+ */
+export type Progress = 'progressing' | 'unavailable' | 'complete' | 'failed';
 
 const num = (object: unknown, path: readonly string[]): number | undefined => asNumber(getPath(object, path));
 
@@ -15,11 +20,14 @@ const num = (object: unknown, path: readonly string[]): number | undefined => as
 function replicasRule(object: unknown): Progress {
   const progressing = asArray(getPath(object, ['status', 'conditions'])).find((c) => asString(asRecord(c)?.type) === 'Progressing');
   if (asString(asRecord(progressing)?.reason) === 'ProgressDeadlineExceeded') return 'failed';
+  // Paused (by its user, or for its pause period): nothing rolls until it is resumed.
+  if (getPath(object, ['spec', 'paused']) === true) return 'complete';
   const want = num(object, ['spec', 'replicas']) ?? 1;
   const updated = num(object, ['status', 'updatedReplicas']) ?? 0;
   const total = num(object, ['status', 'replicas']) ?? 0;
   const available = num(object, ['status', 'availableReplicas']) ?? 0;
-  return updated < want || total > updated || available < updated ? 'progressing' : 'complete';
+  if (updated < want || total > updated) return 'progressing';
+  return available < updated ? 'unavailable' : 'complete';
 }
 
 function statefulSetRule(object: unknown): Progress {
@@ -28,17 +36,20 @@ function statefulSetRule(object: unknown): Progress {
   const ready = num(object, ['status', 'readyReplicas']) ?? 0;
   const updated = num(object, ['status', 'updatedReplicas']) ?? 0;
   const partition = num(object, ['spec', 'updateStrategy', 'rollingUpdate', 'partition']) ?? 0;
-  if (ready < want || updated < want - partition) return 'progressing';
   const current = asString(getPath(object, ['status', 'currentRevision']));
   const update = asString(getPath(object, ['status', 'updateRevision']));
-  return partition === 0 && current !== undefined && update !== undefined && current !== update ? 'progressing' : 'complete';
+  if (updated < want - partition || (partition === 0 && current !== undefined && update !== undefined && current !== update)) return 'progressing';
+  return ready < want ? 'unavailable' : 'complete';
 }
 
 function daemonSetRule(object: unknown): Progress {
+  // OnDelete: pods are replaced only when someone deletes them; there is nothing to wait for.
+  if (asString(getPath(object, ['spec', 'updateStrategy', 'type'])) === 'OnDelete') return 'complete';
   const desired = num(object, ['status', 'desiredNumberScheduled']) ?? 0;
   const updated = num(object, ['status', 'updatedNumberScheduled']) ?? 0;
   const available = num(object, ['status', 'numberAvailable']) ?? 0;
-  return updated < desired || available < desired ? 'progressing' : 'complete';
+  if (updated < desired) return 'progressing';
+  return available < desired ? 'unavailable' : 'complete';
 }
 
 /** Argo Rollouts: its status.phase. */

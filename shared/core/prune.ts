@@ -120,6 +120,7 @@ export function pruneWorkload(kind: WorkloadKind, object: unknown): unknown {
     for (const path of [
       ['spec', 'replicas'],
       ['spec', 'updateStrategy'],
+      ['spec', 'paused'],
     ]) {
       const value = getPath(root, path);
       if (value !== undefined) setIn(out, path, value);

@@ -9,7 +9,7 @@ import { RolloutBudget } from '../../watcher/rollout-budget.js';
 
 t.test('at most N at once; the rest wait in the order they asked; slots free by status', async (t) => {
   const woken: string[][] = [];
-  const budget = new RolloutBudget(2, (keys) => void woken.push([...keys]));
+  const budget = new RolloutBudget(2, { wake: (keys) => void woken.push([...keys]) });
   t.same(budget.admit('a', 1), { allowed: true });
   t.same(budget.admit('b', 1), { allowed: true });
   t.same(budget.admit('c', 1), { allowed: false, firstHold: true });
@@ -48,6 +48,48 @@ t.test('a tracked workload rolling on its own holds a slot until it completes; n
   t.equal(none.inProgress, 0, 'disabled: counts nothing');
 });
 
+t.test('from the review: a woken waiter that needs no slot leaves the line; a waiter rolling on its own leaves it too; timeouts; counts', async (t) => {
+  const woken: string[][] = [];
+  const counts: [number, number][] = [];
+  let now = 0;
+  const budget = new RolloutBudget(1, {
+    wake: (keys) => void woken.push([...keys]),
+    count: (a, b) => void counts.push([a, b]),
+    timeoutMs: 1_000,
+    now: () => now,
+  });
+  t.same(budget.admit('a', 1), { allowed: true });
+  budget.settle('a');
+  t.same(budget.admit('b', 1), { allowed: false, firstHold: true });
+  budget.settle('b');
+  t.same(budget.admit('c', 1), { allowed: false, firstHold: true });
+  budget.settle('c');
+  budget.observe('a', 2, 'complete');
+  t.same(woken.at(-1), ['b']);
+  budget.settle('b'); // b's reconcile found nothing to roll (its change was reverted)
+  t.same(woken.at(-1), ['c'], 'b left the line, and c is woken: no stale waiter blocks a free slot');
+  t.same(budget.admit('c', 1), { allowed: true });
+  budget.settle('c');
+  // a waiter seen rolling on its own takes a slot and leaves the line
+  t.same(budget.admit('d', 1), { allowed: false, firstHold: true });
+  budget.settle('d');
+  budget.observe('c', 2, 'complete');
+  budget.observe('d', 2, 'progressing');
+  t.equal(budget.waitingCount, 0, 'd is rolling: out of the line');
+  t.same(budget.admit('d', 2), { allowed: true }, 'and it may roll: the slot now waits for this generation');
+  budget.observe('d', 2, 'complete');
+  t.equal(budget.inProgress, 1, "d's own earlier rollout completing does not free the slot its new rollout took");
+  t.same(budget.admit('e', 1), { allowed: false, firstHold: true });
+  budget.settle('e');
+  now = 1_500;
+  t.ok(budget.wouldAdmit('e'), 'a slot held past the timeout is freed');
+  budget.observe('f', 1, 'unavailable');
+  t.equal(budget.inProgress, 0, 'unavailable pods with every pod updated are not a rollout: no slot');
+  t.ok(counts.length > 0 && counts.every(([a, w]) => a >= 0 && w >= 0), 'counts are reported');
+  budget.forget('e');
+  t.equal(budget.waitingCount, 0);
+});
+
 t.test('progress read from status, as kubectl rollout status reads it; malformed status never throws', async (t) => {
   const d = workloadKindByName('Deployment')!;
   const deployment = (status: Record<string, unknown>, generation = 2, replicas = 2) => ({ metadata: { generation }, spec: { replicas }, status });
@@ -57,7 +99,16 @@ t.test('progress read from status, as kubectl rollout status reads it; malformed
     'progressing',
     'an old pod still there',
   );
-  t.equal(rolloutProgress(d, deployment({ observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 1 })), 'progressing', 'not yet available');
+  t.equal(
+    rolloutProgress(d, deployment({ observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 1 })),
+    'unavailable',
+    'updated, not yet available',
+  );
+  t.equal(
+    rolloutProgress(d, { ...deployment({ observedGeneration: 2, replicas: 2, updatedReplicas: 0 }), spec: { replicas: 2, paused: true } }),
+    'complete',
+    'paused: nothing rolls',
+  );
   t.equal(rolloutProgress(d, deployment({ observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2 })), 'complete');
   t.equal(
     rolloutProgress(d, deployment({ observedGeneration: 2, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }] })),
