@@ -52,8 +52,11 @@ function daemonSetRule(object: unknown): Progress {
   return available < desired ? 'unavailable' : 'complete';
 }
 
-/** Argo Rollouts: its status.phase. */
+/** Argo Rollouts: its status.phase, and a restart (spec.restartAt) it has not finished (status.restartedAt). */
 function phaseRule(object: unknown): Progress {
+  const restartAt = Date.parse(asString(getPath(object, ['spec', 'restartAt'])) ?? '');
+  const restartedAt = Date.parse(asString(getPath(object, ['status', 'restartedAt'])) ?? '');
+  if (!Number.isNaN(restartAt) && (Number.isNaN(restartedAt) || restartedAt < restartAt)) return 'progressing';
   const phase = asString(getPath(object, ['status', 'phase']));
   return phase === 'Degraded' ? 'failed' : phase === 'Progressing' ? 'progressing' : 'complete';
 }
@@ -90,4 +93,5 @@ export const PROGRESS_STATUS_FIELDS = [
   'numberAvailable',
   'phase',
   'conditions',
+  'restartedAt',
 ] as const;

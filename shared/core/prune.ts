@@ -121,6 +121,7 @@ export function pruneWorkload(kind: WorkloadKind, object: unknown): unknown {
       ['spec', 'replicas'],
       ['spec', 'updateStrategy'],
       ['spec', 'paused'],
+      ['spec', 'restartAt'],
     ]) {
       const value = getPath(root, path);
       if (value !== undefined) setIn(out, path, value);

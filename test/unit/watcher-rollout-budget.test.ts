@@ -142,6 +142,14 @@ t.test('progress read from status, as kubectl rollout status reads it; malformed
   const r = workloadKindByName('Rollout')!;
   t.equal(rolloutProgress(r, { metadata: { generation: 1 }, status: { observedGeneration: 1, phase: 'Progressing' } }), 'progressing');
   t.equal(rolloutProgress(r, { metadata: { generation: 1 }, status: { observedGeneration: 1, phase: 'Degraded' } }), 'failed');
+  const restart = (restartedAt?: string) => ({
+    metadata: { generation: 2 },
+    spec: { restartAt: '2026-12-01T12:00:00Z' },
+    status: { observedGeneration: 2, phase: 'Healthy', ...(restartedAt === undefined ? {} : { restartedAt }) },
+  });
+  t.equal(rolloutProgress(r, restart()), 'progressing', 'a restart (spec.restartAt) Argo has not finished, though Healthy');
+  t.equal(rolloutProgress(r, restart('2026-12-01T11:00:00Z')), 'progressing', 'the last restart finished is older');
+  t.equal(rolloutProgress(r, restart('2026-12-01T12:00:05Z')), 'complete', 'restarted');
   t.equal(
     rolloutProgress(r, { metadata: { generation: 3 }, status: { observedGeneration: '2', phase: 'Healthy' } }),
     'progressing',
