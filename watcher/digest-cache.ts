@@ -5,6 +5,7 @@
  * So memory grows with the number of tracked sources, never with their payload.
  */
 import { ABSENT, stampDigest } from '../shared/core/digest.js';
+import { isPodStatusKind } from '../shared/core/kinds.js';
 import type { SourceKind } from '../shared/core/kinds.js';
 import type { SourceCatalog, TrackedSource } from '../shared/core/policy.js';
 import type { KeySelection } from '../shared/core/references.js';
@@ -19,6 +20,22 @@ export type SourceFetcher = (namespace: string, keys: readonly SourceKey[]) => P
 
 /** What the cache knows of a source's current version: its resourceVersion, or undefined when absent. */
 export type VersionLookup = (kind: SourceKind, namespace: string, name: string) => string | undefined;
+
+/**
+ * A fetcher that reads ConfigMaps and Secrets with `read` and answers a pod-status source (a CSI
+ * SecretProviderClass) from `folded`: its folded state as the digest reads it, or null while no
+ * pod reports it. The watcher and `configstamp plan` both fetch this way.
+ */
+export function foldedSourceFetcher(read: SourceFetcher, folded: (kind: SourceKind, namespace: string, name: string) => unknown | null): SourceFetcher {
+  return async (namespace, keys) => {
+    const out = await read(
+      namespace,
+      keys.filter((k) => !isPodStatusKind(k.kind)),
+    );
+    for (const k of keys) if (isPodStatusKind(k.kind)) out.set(sourceId(k.kind, k.name), folded(k.kind, namespace, k.name));
+    return out;
+  };
+}
 
 export function selectionId(keys: KeySelection): string {
   return keys.all ? '*' : [...keys.keys].sort().join('\u0000');

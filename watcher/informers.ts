@@ -8,7 +8,7 @@
  * cluster-scoped, so their labels are not read then.
  */
 import { readPodStatus } from '../shared/core/csi.js';
-import { POD_STATUS_SOURCE_KINDS, SOURCE_KINDS, SOURCE_KIND_TABLE } from '../shared/core/kinds.js';
+import { OBJECT_SOURCE_KINDS, POD_STATUS_SOURCE_KINDS, SOURCE_KIND_TABLE } from '../shared/core/kinds.js';
 import { pruneWorkload } from '../shared/core/prune.js';
 import { METADATA_ACCEPT, METADATA_LIST_ACCEPT } from '../shared/kube/client.js';
 import type { KubeApi } from '../shared/kube/client.js';
@@ -18,9 +18,6 @@ import type { Logger } from '../shared/log.js';
 import { compactSource } from './cache.js';
 import type { WatcherConfig } from './config.js';
 import type { EventRouter } from './event-router.js';
-
-/** The source kinds that are objects of their own (ConfigMaps, Secrets), watched as metadata. */
-const OBJECT_SOURCE_KINDS = SOURCE_KINDS.filter((k) => SOURCE_KIND_TABLE[k].podStatus === undefined);
 
 export function buildInformers(client: KubeApi, controller: EventRouter, config: WatcherConfig, log: Logger): Informer[] {
   const options = { watchTimeoutMs: config.watchTimeoutMs };

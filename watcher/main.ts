@@ -4,8 +4,6 @@
  * informers.ts, the outbound senders outbound.ts. First signal: stop taking work, let in-flight
  * reconciles finish, hand the lease back; second signal: exit at once.
  */
-import { SOURCE_KIND_TABLE } from '../shared/core/kinds.js';
-import { sourceId } from '../shared/core/references.js';
 import { connect } from '../shared/kube/connect.js';
 import { ensureHashKey } from '../shared/kube/hashkey.js';
 import { fetchSources } from '../shared/kube/sources.js';
@@ -16,7 +14,7 @@ import { ChurnGuard } from './churn-guard.js';
 import { systemClock } from './clock.js';
 import { parseWatcherConfig, watcherHelp } from './config.js';
 import { EventRouter } from './event-router.js';
-import { DigestCache } from './digest-cache.js';
+import { DigestCache, foldedSourceFetcher } from './digest-cache.js';
 import { kubeEventRecorder } from './event-recorder.js';
 import { buildInformers } from './informers.js';
 import { LeaderElector } from './leader.js';
@@ -70,13 +68,13 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     onDepth: (depth) => metrics.queueDepth.set(depth),
   });
   // ConfigMaps and Secrets are read from the API; a pod-status source (CSI) is the router's fold.
-  const digests = new DigestCache(key, async (namespace, keys) => {
-    const objects = keys.filter((k) => SOURCE_KIND_TABLE[k.kind].podStatus === undefined);
-    const read = await fetchSources(client, namespace, objects, { concurrency: config.fetchConcurrency, deadlineMs: config.fetchDeadlineMs });
-    for (const k of keys)
-      if (SOURCE_KIND_TABLE[k.kind].podStatus !== undefined) read.set(sourceId(k.kind, k.name), controller.podStatusObject(k.kind, namespace, k.name));
-    return read;
-  });
+  const digests = new DigestCache(
+    key,
+    foldedSourceFetcher(
+      (namespace, keys) => fetchSources(client, namespace, keys, { concurrency: config.fetchConcurrency, deadlineMs: config.fetchDeadlineMs }),
+      (kind, namespace, name): unknown => controller.podStatusObject(kind, namespace, name),
+    ),
+  );
   const guard = new ChurnGuard(config.minRolloutIntervalMs, clock);
   // Woken rollouts run at once: they waited their turn already.
   const budget = new RolloutBudget(config.rolloutBudget, {

@@ -6,9 +6,8 @@
  * JSON with --output json. The hash key is only read: plan never creates it.
  */
 import { PodStatusFold, stateObject } from '../shared/core/csi.js';
-import { POD_STATUS_SOURCE_KINDS, SOURCE_KINDS, SOURCE_KIND_TABLE } from '../shared/core/kinds.js';
+import { OBJECT_SOURCE_KINDS, POD_STATUS_SOURCE_KINDS } from '../shared/core/kinds.js';
 import type { SourceKind } from '../shared/core/kinds.js';
-import { sourceId } from '../shared/core/references.js';
 import { CONNECTION_FLAGS, POLICY_FLAGS, policyFromFlags } from '../shared/config/shared-flags.js';
 import { formatHelp, parseFlags } from '../shared/config/flags.js';
 import type { FlagSpec } from '../shared/config/flags.js';
@@ -19,7 +18,7 @@ import { readHashKey } from '../shared/kube/hashkey.js';
 import { namespacePath, sourceFieldSelector, sourcePath, workloadPath } from '../shared/kube/paths.js';
 import { fetchSources, listPodStatusReports } from '../shared/kube/sources.js';
 import { ClusterCache, metaOf, sourceEntryOf, workloadKey } from './cache.js';
-import { DigestCache } from './digest-cache.js';
+import { DigestCache, foldedSourceFetcher } from './digest-cache.js';
 import { decideWorkload } from '../shared/core/evaluate.js';
 import { describeChanges } from './event-recorder.js';
 import { rolloutReason } from './reconcile.js';
@@ -95,26 +94,23 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
       }
       folds.set(kind, fold);
     }
-    for (const kind of SOURCE_KINDS.filter((k) => SOURCE_KIND_TABLE[k].podStatus === undefined)) {
+    for (const kind of OBJECT_SOURCE_KINDS) {
       const path = only ? sourcePath(kind, only) : sourcePath(kind);
       for (const item of await listAll(client, path, { accept: METADATA_LIST_ACCEPT, fieldSelector: sourceFieldSelector(kind) })) {
         const e = sourceEntryOf(item);
         cache.setSource(kind, e.namespace, e.name, e);
       }
     }
-    const digests = new DigestCache(key, async (namespace, keys) => {
-      const read = await fetchSources(
-        client,
-        namespace,
-        keys.filter((k) => !folds.has(k.kind)),
-        { concurrency: 16, deadlineMs: 30_000 },
-      );
-      for (const k of keys) {
-        const state = folds.get(k.kind)?.state(namespace, k.name);
-        if (folds.has(k.kind)) read.set(sourceId(k.kind, k.name), state === undefined ? null : stateObject(state.versions, state.revision));
-      }
-      return read;
-    });
+    const digests = new DigestCache(
+      key,
+      foldedSourceFetcher(
+        (namespace, keys) => fetchSources(client, namespace, keys, { concurrency: 16, deadlineMs: 30_000 }),
+        (kind, namespace, name) => {
+          const state = folds.get(kind)?.state(namespace, name);
+          return state === undefined ? null : stateObject(state.versions, state.revision);
+        },
+      ),
+    );
     const rows: PlanRow[] = [];
     // Every kind is listed first: a Rollout running a Deployment's template (workloadRef) reads it.
     const listed: { kind: (typeof policy.workloadKinds)[number]; items: unknown[] }[] = [];

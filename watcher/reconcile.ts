@@ -149,8 +149,8 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
   // digests as planned, and its patch carries the cached resourceVersion, so a workload changed
   // since is refused (409) and reconciled again rather than overwritten.
   // Over budget, a rollout waits before its fresh reads: a waiter retried costs nothing more.
-  if (decision.action === 'rollout' && deps.budget?.enabled === true && cached.kind.progress !== undefined && !deps.budget.wouldAdmit(cached.key)) {
-    const held = await budgetHold(deps, cached, decision, log, true);
+  if (decision.action === 'rollout' && budgets(deps, cached) && !deps.budget!.wouldAdmit(cached.key)) {
+    const held = await budgetHold(deps, cached, decision, log);
     if (held !== undefined) return held;
   }
   if (actsOnChanges(decision)) {
@@ -178,9 +178,9 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
     }
   }
   // The cluster-wide budget: a rollout waits while N tracked workloads are rolling (by status).
-  const budgeted = decision.action === 'rollout' && deps.budget?.enabled === true && cached.kind.progress !== undefined;
+  const budgeted = decision.action === 'rollout' && budgets(deps, cached);
   if (budgeted && decision.action === 'rollout') {
-    const held = await budgetHold(deps, entry, decision, log, false);
+    const held = await budgetHold(deps, entry, decision, log);
     if (held !== undefined) return held;
   }
   await deps.limiter.take();
@@ -295,20 +295,21 @@ async function recreateEntry(
   await deps.events.post(entry, 'Normal', EventReasons.rollout, `configstamp re-created ${kind} ${name}: ${changed}`);
 }
 
-/**
- * Asks the budget for a slot (`ask`: only queue up, as the planned rollout is not confirmed yet);
- * the requeue when refused, or undefined when the rollout may go on.
- */
+/** Whether the rollout budget applies to this workload's rollouts (its kind has a progress rule). */
+function budgets(deps: ReconcileDeps, entry: WorkloadEntry): boolean {
+  return deps.budget?.enabled === true && entry.kind.progress !== undefined;
+}
+
+/** Asks the budget for a slot: the requeue when refused, or undefined when the rollout may go on. */
 async function budgetHold(
   deps: ReconcileDeps,
   entry: WorkloadEntry,
   decision: Extract<ReconcileDecision, { action: 'rollout' }>,
   log: Logger,
-  queueOnly: boolean,
 ): Promise<ReconcileResult | undefined> {
   const budget = deps.budget!;
   const generation = asNumber(getPath(entry.object, ['metadata', 'generation'])) ?? 0;
-  const admitted = queueOnly && budget.wouldAdmit(entry.key) ? ({ allowed: true } as const) : budget.admit(entry.key, generation);
+  const admitted = budget.admit(entry.key, generation);
   if (admitted.allowed) return undefined;
   if (admitted.firstHold) {
     log.info({ inProgress: budget.inProgress, budget: budget.limit }, 'rollout waiting for the rollout budget');

@@ -9,7 +9,7 @@
  * skipped: the warm-up only saves requests, it decides nothing.
  */
 import { stampDigest } from '../shared/core/digest.js';
-import { SOURCE_KIND_TABLE } from '../shared/core/kinds.js';
+import { isPodStatusKind } from '../shared/core/kinds.js';
 import type { SourceKind } from '../shared/core/kinds.js';
 import type { PolicyOptions } from '../shared/core/policy.js';
 import type { KeySelection } from '../shared/core/references.js';
@@ -59,7 +59,7 @@ function trackedSourceNeeds(cache: ClusterCache, policy: PolicyOptions): Map<str
     if (!plan.tracked) continue;
     for (const t of tracked) {
       // A pod-status source (CSI) is the watcher's own fold: nothing to list.
-      if (SOURCE_KIND_TABLE[t.kind].podStatus !== undefined || cache.source(t.kind, w.namespace, t.name) === undefined) continue;
+      if (isPodStatusKind(t.kind) || cache.source(t.kind, w.namespace, t.name) === undefined) continue;
       const id = `${w.namespace}/${t.kind}`;
       let group = groups.get(id);
       if (group === undefined) groups.set(id, (group = { namespace: w.namespace, kind: t.kind, needs: new Map() }));

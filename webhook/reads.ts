@@ -9,7 +9,7 @@
 import { foldListed, stateObject } from '../shared/core/csi.js';
 import type { PodStatusReport } from '../shared/core/csi.js';
 import { readSourceMeta } from '../shared/core/meta.js';
-import { SOURCE_KIND_TABLE } from '../shared/core/kinds.js';
+import { SOURCE_KIND_TABLE, isPodStatusKind } from '../shared/core/kinds.js';
 import type { SourceKind } from '../shared/core/kinds.js';
 import { digestsFromData } from '../shared/core/evaluate.js';
 import type { EvaluationPort, WantedPlan } from '../shared/core/evaluate.js';
@@ -28,7 +28,7 @@ import type { FetchOptions, NamedSourceMeta } from '../shared/kube/sources.js';
 export type SourceReader = (namespace: string, hashKey: () => Uint8Array | undefined) => EvaluationPort;
 
 async function listPatternKinds(client: KubeApi, namespace: string, plan: WantedPlan, deadlineMs: number): Promise<Map<SourceKind, NamedSourceMeta[]>> {
-  const kinds = [...new Set(plan.patterns.map((p) => p.kind))].filter((k) => SOURCE_KIND_TABLE[k].podStatus === undefined);
+  const kinds = [...new Set(plan.patterns.map((p) => p.kind))].filter((k) => !isPodStatusKind(k));
   const signal = AbortSignal.timeout(deadlineMs);
   const lists = await Promise.all(
     kinds.map(async (kind) => {
@@ -53,9 +53,7 @@ async function readPodStatusKinds(
   plan: WantedPlan,
   deadlineMs: number,
 ): Promise<Map<SourceKind, Map<string, PodStatusReport>>> {
-  const kinds = [...new Set([...plan.wants.map((w) => w.kind), ...plan.patterns.map((p) => p.kind)])].filter(
-    (k) => SOURCE_KIND_TABLE[k].podStatus !== undefined,
-  );
+  const kinds = [...new Set([...plan.wants.map((w) => w.kind), ...plan.patterns.map((p) => p.kind)])].filter(isPodStatusKind);
   const signal = AbortSignal.timeout(deadlineMs);
   const folded = await Promise.all(
     kinds.map(async (kind) => {
@@ -98,7 +96,7 @@ export function kubeSourceReader(client: KubeApi, options: FetchOptions, observe
             fetchSources(
               client,
               namespace,
-              plan.wants.filter((w) => SOURCE_KIND_TABLE[w.kind].podStatus === undefined),
+              plan.wants.filter((w) => !isPodStatusKind(w.kind)),
               options,
             ),
             listPatternKinds(client, namespace, plan, options.deadlineMs),
@@ -112,7 +110,7 @@ export function kubeSourceReader(client: KubeApi, options: FetchOptions, observe
           }
           return {
             get(kind, name) {
-              if (SOURCE_KIND_TABLE[kind].podStatus !== undefined) return reported.get(kind)?.has(name) ? REPORTED_META : undefined;
+              if (isPodStatusKind(kind)) return reported.get(kind)?.has(name) ? REPORTED_META : undefined;
               const id = sourceId(kind, name);
               if (objects.has(id)) {
                 const object = objects.get(id);
@@ -120,14 +118,13 @@ export function kubeSourceReader(client: KubeApi, options: FetchOptions, observe
               }
               return listed.get(kind)?.find((m) => m.name === name);
             },
-            names: (kind) =>
-              SOURCE_KIND_TABLE[kind].podStatus !== undefined ? [...(reported.get(kind)?.keys() ?? [])] : (listed.get(kind) ?? []).map((m) => m.name),
+            names: (kind) => (isPodStatusKind(kind) ? [...(reported.get(kind)?.keys() ?? [])] : (listed.get(kind) ?? []).map((m) => m.name)),
           } satisfies SourceCatalog;
         }, false),
       // What a pattern matched is read now, in the time the deadline leaves; then one batch of digests.
       digests: (tracked) =>
         timed(async () => {
-          const missing = tracked.filter((t) => !objects.has(sourceId(t.kind, t.name)) && SOURCE_KIND_TABLE[t.kind].podStatus === undefined);
+          const missing = tracked.filter((t) => !objects.has(sourceId(t.kind, t.name)) && !isPodStatusKind(t.kind));
           if (missing.length > 0) {
             const remaining = options.deadlineMs - (performance.now() - started);
             if (remaining <= 0) throw new ConfigstampError(ErrorCodes.DEADLINE, `reading sources in ${namespace}: no answer within ${options.deadlineMs} ms`);

@@ -65,8 +65,16 @@ export const SOURCE_KIND_TABLE: Readonly<Record<SourceKind, SourceKindRow>> = Ob
   },
 });
 
-/** The source kinds whose state per-pod status objects report (SourceKindRow.podStatus). */
-export const POD_STATUS_SOURCE_KINDS: readonly SourceKind[] = SOURCE_KINDS.filter((k) => SOURCE_KIND_TABLE[k].podStatus !== undefined);
+/** Whether per-pod status objects report the kind's state (SourceKindRow.podStatus), not objects of its own. */
+export function isPodStatusKind(kind: SourceKind): boolean {
+  return SOURCE_KIND_TABLE[kind].podStatus !== undefined;
+}
+
+/** The source kinds whose state per-pod status objects report. */
+export const POD_STATUS_SOURCE_KINDS: readonly SourceKind[] = SOURCE_KINDS.filter(isPodStatusKind);
+
+/** The source kinds that are objects of their own (ConfigMaps, Secrets): read and listed from the API. */
+export const OBJECT_SOURCE_KINDS: readonly SourceKind[] = SOURCE_KINDS.filter((k) => !isPodStatusKind(k));
 
 /** A source kind by its stamp token; undefined for anything else (own properties only). */
 export function sourceKindByToken(token: string): SourceKind | undefined {

@@ -8,7 +8,7 @@
 import { OUR_SELECTING_KEYS, Ours, Reloader, Wave, readBool, readGoBool, readList, selectingKeys } from './annotations.js';
 import type { ReloaderKeys } from './annotations.js';
 import { asArray, asRecord, asStringMap, getPath } from './json.js';
-import { HELM_RELEASE_TYPE, SOURCE_KINDS, SOURCE_KIND_TABLE, WORKLOAD_KINDS } from './kinds.js';
+import { HELM_RELEASE_TYPE, SOURCE_KINDS, WORKLOAD_KINDS, isPodStatusKind } from './kinds.js';
 import type { SourceKind, WorkloadKind } from './kinds.js';
 import { ALL_KEYS, isSourceName, mergeSelections, sourceId } from './references.js';
 import type { KeySelection, SourceRef } from './references.js';
@@ -380,7 +380,7 @@ export function selectTrackedSources(plan: TrackingPlan, catalog: SourceCatalog,
   const chosen = new WantSet();
   for (const want of plan.wants) {
     const meta = catalog.get(want.kind, want.name);
-    const reported = SOURCE_KIND_TABLE[want.kind].podStatus !== undefined;
+    const reported = isPodStatusKind(want.kind);
     if (meta === undefined) {
       // A pod-status source no pod has reported is unknown, not absent: left out until reported,
       // it is then adopted, so a new workload's first pods roll nothing.
@@ -398,7 +398,7 @@ export function selectTrackedSources(plan: TrackingPlan, catalog: SourceCatalog,
     for (const name of catalog.names(pattern.kind)) {
       if (!pattern.regex.test(name) || plan.excluded.has(sourceId(pattern.kind, name))) continue;
       const meta = catalog.get(pattern.kind, name);
-      if (meta === undefined || !sourceAllowed(meta, options, SOURCE_KIND_TABLE[pattern.kind].podStatus !== undefined)) continue;
+      if (meta === undefined || !sourceAllowed(meta, options, isPodStatusKind(pattern.kind))) continue;
       chosen.add({ kind: pattern.kind, name, keys: ALL_KEYS, optional: false, named: true });
     }
   }
