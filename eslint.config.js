@@ -103,7 +103,10 @@ export default tseslint.config(
         { name: 'performance', message: 'shared/core is pure: no clock.' },
       ],
       'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'shared/core is pure: no clock.' }],
-      'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date']", message: 'shared/core is pure: no clock.' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'shared/core is pure: no clock (a Date of a given time is fine).' },
+      ],
     },
   },
 );

@@ -11,6 +11,8 @@ import { readObjectMeta, readSourceMeta } from '../shared/core/meta.js';
 import { templateRefOf, withReferencedTemplate } from '../shared/core/workload.js';
 import { timingOverrides } from '../shared/core/timing.js';
 import type { TimingOverrides } from '../shared/core/timing.js';
+import { restartWindowVerdict } from '../shared/core/window.js';
+import type { WindowVerdict } from '../shared/core/window.js';
 
 const NO_TIMING: Readonly<Record<string, string>> = Object.freeze({});
 import { kindInNamespaceKey, splitKindInNamespaceKey } from './keys.js';
@@ -64,7 +66,7 @@ export function sourceEntryOf(object: unknown): SourceEntry & { name: string; na
 
 export class ClusterCache {
   private readonly namespaces = new Map<string, Readonly<Record<string, string>>>();
-  /** Per namespace, our timing annotations (shared/core/timing.ts): all that is kept of its annotations. */
+  /** Per namespace, our timing and restart-window annotations (shared/core/timing.ts): all that is kept of its annotations. */
   private readonly namespaceTimings = new Map<string, Readonly<Record<string, string>>>();
   private readonly sources = new Map<string, Map<string, SourceEntry>>();
   private readonly workloads = new Map<string, WorkloadEntry>();
@@ -82,6 +84,10 @@ export class ClusterCache {
   /** A namespace's timing annotations (none in a scoped install, which reads no Namespace). */
   namespaceTiming(name: string): Readonly<Record<string, string>> {
     return this.namespaceTimings.get(name) ?? NO_TIMING;
+  }
+  /** The restart window a cached workload is under at `nowMs` (its annotations, else its namespace's). */
+  windowOf(entry: WorkloadEntry, nowMs: number, reloaderKeys: boolean): WindowVerdict {
+    return restartWindowVerdict(entry.object, this.namespaceTiming(entry.namespace), nowMs, reloaderKeys);
   }
   /** The timing a cached workload asks for (its annotations, else its namespace's). */
   timingOf(entry: WorkloadEntry): TimingOverrides {

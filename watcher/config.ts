@@ -163,6 +163,12 @@ export const WATCHER_FLAGS = [
         : undefined,
   }),
   compatFlag({
+    name: 'enable-restart-windows',
+    type: 'bool',
+    default: false,
+    help: "Reloader (its restart-window proposal): honour restart windows. configstamp always honours a workload's or namespace's window (configstamp.io/restart-window, or Reloader's reloader.stakater.com/restart-window).",
+  }),
+  compatFlag({
     name: 'leader-election-namespace',
     type: 'string',
     default: '',

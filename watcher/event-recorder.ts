@@ -4,7 +4,9 @@
  * an Event is best effort: it never fails the reconcile. A failure is logged as a warning the first
  * time each kind of failure is seen (a missing RBAC rule shows at the default log level), then at debug.
  */
+import { createHash } from 'node:crypto';
 import { apiVersionOf } from '../shared/core/kinds.js';
+import { asString, getPath } from '../shared/core/json.js';
 import type { SourceChange } from '../shared/core/decide.js';
 import { errorCode, errorMessage } from '../shared/errors.js';
 import type { KubeApi } from '../shared/kube/client.js';
@@ -17,6 +19,8 @@ export const EventReasons = {
   rollout: 'ConfigstampRollout',
   heldBack: 'ConfigstampRolloutHeldBack',
   budgetHeld: 'ConfigstampRolloutWaiting',
+  windowHeld: 'ConfigstampRolloutPendingWindow',
+  windowInvalid: 'ConfigstampRestartWindowInvalid',
   notified: 'ConfigstampNotified',
   resumed: 'ConfigstampResumed',
   error: 'ConfigstampError',
@@ -33,26 +37,47 @@ export function describeChanges(changes: readonly SourceChange[]): string {
   return changes.map((c) => `${c.kind}/${c.name} ${short(c.from)}→${short(c.to)}`).join(', ');
 }
 
+export interface PostOptions {
+  /**
+   * Said once per workload (its UID) and this value, whoever says it: the Event gets a name
+   * derived from them, so a restarted watcher or a new leader saying the same again is refused
+   * (409) instead of posting a second Event. For as long as the API server keeps Events (an hour).
+   */
+  readonly once?: string;
+}
+
 export interface EventRecorder {
-  post(workload: WorkloadEntry, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
+  post(workload: WorkloadEntry, type: 'Normal' | 'Warning', reason: string, message: string, options?: PostOptions): Promise<void>;
+}
+
+/** The name of a said-once Event: the workload's name (cut short), a hash of UID, reason and what is said. */
+export function onceEventName(workloadName: string, uid: string, reason: string, once: string): string {
+  const hash = createHash('sha256')
+    .update(JSON.stringify([uid, reason, once]))
+    .digest('hex')
+    .slice(0, 16);
+  return `${workloadName.slice(0, 200)}.cs${hash}`;
 }
 
 export function kubeEventRecorder(client: KubeApi, log: Logger, reportingInstance: string): EventRecorder {
   const seenFailures = new Set<string>();
   return {
-    async post(workload, type, reason, message) {
+    async post(workload, type, reason, message, options = {}) {
       const now = new Date().toISOString();
       const m = metaOf(workload.object);
+      // The UID too: kubectl describe finds a workload's Events by it.
+      const uid = asString(getPath(workload.object, ['metadata', 'uid']));
+      const name = options.once === undefined ? undefined : onceEventName(workload.name, uid ?? '', reason, options.once);
       const body = {
         apiVersion: 'v1',
         kind: 'Event',
-        metadata: { generateName: `${workload.name}.`, namespace: workload.namespace },
+        metadata: { ...(name === undefined ? { generateName: `${workload.name}.` } : { name }), namespace: workload.namespace },
         involvedObject: {
           apiVersion: apiVersionOf(workload.kind),
           kind: workload.kind.kind,
           namespace: workload.namespace,
           name: workload.name,
-          uid: (m as { uid?: string }).uid,
+          uid,
           resourceVersion: m.resourceVersion,
         },
         type,
@@ -68,6 +93,10 @@ export function kubeEventRecorder(client: KubeApi, log: Logger, reportingInstanc
       try {
         await client.request('POST', `/api/v1/namespaces/${encodeURIComponent(workload.namespace)}/events`, { body });
       } catch (err) {
+        if (name !== undefined && err instanceof KubeApiError && err.status === 409) {
+          log.debug({ workload: workload.key, reason }, 'Event already posted (said once)');
+          return;
+        }
         const kind = err instanceof KubeApiError ? `HTTP ${err.status}` : errorCode(err);
         const level = seenFailures.has(kind) ? 'debug' : 'warn';
         seenFailures.add(kind);

@@ -26,6 +26,7 @@ import { TokenBucket } from './rate-limiter.js';
 import { kubeWorkloadApi, reconcileWorkload } from './reconcile.js';
 import { REPLAY_EVERY_MS, Recreator } from './recreate.js';
 import { RolloutBudget } from './rollout-budget.js';
+import { WindowHolds } from './window-holds.js';
 import { lead, syncAfterLists, untilStopped } from './startup.js';
 import { SyncProgress } from './sync-progress.js';
 import { DEFAULT_WARMUP, warmDigests } from './warmup.js';
@@ -77,6 +78,8 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   );
   const guard = new ChurnGuard(config.minRolloutIntervalMs, clock);
   // Woken rollouts run at once: they waited their turn already.
+  // Restart windows (shared/core/window.ts): the workloads they hold now, one Event each.
+  const windows = new WindowHolds();
   const budget = new RolloutBudget(config.rolloutBudget, {
     wake: (keys) => {
       for (const k of keys) queue.add(k, 0);
@@ -99,7 +102,10 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     log,
     onRestart: (resource, reason) => metrics.watchRestarts.inc({ resource, reason }),
     onSyncAll: (keys) => progress.begin(keys),
-    onRemoved: (key) => progress.done(key),
+    onRemoved: (key) => {
+      progress.done(key);
+      if (windows.release(key)) metrics.windowHeld.set(windows.size);
+    },
     budget,
   });
 
@@ -132,6 +138,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     isLeader,
     ...outbound(config, log, metrics),
     budget,
+    windows,
   };
 
   const informers = buildInformers(client, controller, config, log);

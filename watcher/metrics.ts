@@ -12,6 +12,8 @@ export interface WatcherMetrics {
   readonly heldBack: Counter<'kind' | 'namespace'>;
   readonly budgetInProgress: Gauge;
   readonly budgetWaiting: Gauge;
+  readonly windowHolds: Counter<'kind' | 'namespace' | 'reason'>;
+  readonly windowHeld: Gauge;
   readonly isLeader: Gauge;
   readonly patches: Counter<'kind'>;
   readonly notifications: Counter<'kind' | 'namespace'>;
@@ -88,6 +90,17 @@ export function createWatcherMetrics(options: { countByNamespace?: boolean } = {
     budgetWaiting: new Gauge({
       name: 'configstamp_watcher_rollout_budget_waiting',
       help: 'Rollouts waiting for a slot of the rollout budget.',
+      registers,
+    }),
+    windowHolds: new Counter({
+      name: 'configstamp_watcher_window_holds_total',
+      help: 'Rollouts a restart window began to hold (reason closed: outside the window; invalid: the policy cannot be read).',
+      labelNames: ['kind', 'namespace', 'reason'],
+      registers,
+    }),
+    windowHeld: new Gauge({
+      name: 'configstamp_watcher_window_held_workloads',
+      help: 'Workloads whose rollout waits for their restart window now.',
       registers,
     }),
     isLeader: new Gauge({ name: 'configstamp_watcher_is_leader', help: '1 while this replica holds the leader Lease (and may write).', registers }),

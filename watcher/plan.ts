@@ -6,6 +6,8 @@
  * JSON with --output json. The hash key is only read: plan never creates it.
  */
 import { PodStatusFold, stateObject } from '../shared/core/csi.js';
+import { timingAnnotations } from '../shared/core/timing.js';
+import { describeWindow } from '../shared/core/window.js';
 import { OBJECT_SOURCE_KINDS, POD_STATUS_SOURCE_KINDS } from '../shared/core/kinds.js';
 import type { SourceKind } from '../shared/core/kinds.js';
 import { CONNECTION_FLAGS, POLICY_FLAGS, policyFromFlags } from '../shared/config/shared-flags.js';
@@ -36,7 +38,8 @@ export interface PlanRow {
   readonly namespace: string;
   readonly kind: string;
   readonly name: string;
-  readonly action: 'rollout' | 'adopt' | 'resume' | 'none';
+  /** held: a rollout its restart window holds (why says until when, or why the policy cannot be read). */
+  readonly action: 'rollout' | 'held' | 'adopt' | 'resume' | 'none';
   /** Why: the changed sources with short old→new digests, the sources adopted, or the tracking reason. */
   readonly why: string;
   readonly reason?: string;
@@ -80,7 +83,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     const key = await readHashKey(client, { namespace: values.namespace, name: values['hash-key-secret'] });
     const cache = new ClusterCache();
     for (const ns of await listAll(client, namespacePath(), { accept: METADATA_LIST_ACCEPT }))
-      cache.setNamespace(metaOf(ns).name ?? '', metaOf(ns).labels ?? {});
+      cache.setNamespace(metaOf(ns).name ?? '', metaOf(ns).labels ?? {}, timingAnnotations(metaOf(ns).annotations));
     // A pod-status source (CSI) is the fold of its status objects, as the watcher folds them at boot.
     const folds = new Map<SourceKind, PodStatusFold>();
     for (const kind of POD_STATUS_SOURCE_KINDS.filter((k) => !policy.ignoredSourceKinds.has(k))) {
@@ -136,7 +139,11 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         const d = ev.decision;
         const sources = ev.tracked.map((t) => `${t.kind}/${t.name}`);
         const base = { namespace: m.namespace, kind: kind.kind, name: m.name, sources };
-        if (d.action === 'rollout') rows.push({ ...base, action: 'rollout', reason: rolloutReason(d.changes), why: describeChanges(d.changes) });
+        const window =
+          d.action === 'rollout' ? cache.windowOf(cache.workload(workloadKey(kind, m.namespace, m.name))!, Date.now(), policy.reloaderCompat) : undefined;
+        if (d.action === 'rollout' && (window?.state === 'closed' || window?.state === 'invalid'))
+          rows.push({ ...base, action: 'held', reason: rolloutReason(d.changes), why: `${describeWindow(window)}: ${describeChanges(d.changes)}` });
+        else if (d.action === 'rollout') rows.push({ ...base, action: 'rollout', reason: rolloutReason(d.changes), why: describeChanges(d.changes) });
         else if (d.action === 'adopt')
           rows.push({ ...base, action: 'adopt', why: `record without rollout: ${d.unrecorded.map((e) => `${e.kind}/${e.name}`).join(', ')}` });
         else if (d.action === 'resume') rows.push({ ...base, action: 'resume', why: `pause period over (paused at ${new Date(d.pausedAtMs).toISOString()})` });

@@ -31,6 +31,8 @@ import type { TokenBucket } from './rate-limiter.js';
 import type { NotifyChange, RolloutAlert, WorkloadRef } from './alerts.js';
 import type { RecreateOutcome, Recreator } from './recreate.js';
 import type { RolloutBudget } from './rollout-budget.js';
+import { describeWindow } from '../shared/core/window.js';
+import { WindowHolds } from './window-holds.js';
 
 /** Reads and writes of workloads (a fake stands in for unit tests and benchmarks). */
 export interface WorkloadApi {
@@ -75,6 +77,8 @@ export interface ReconcileDeps {
   readonly alerts?: ((alert: RolloutAlert) => void) | undefined;
   /** The cluster-wide rollout budget (--rollout-budget); absent or 0: none. */
   readonly budget?: RolloutBudget | undefined;
+  /** The workloads restart windows hold now (one Event each); absent: a fresh set per call. */
+  readonly windows?: WindowHolds | undefined;
 }
 
 export interface Notifier {
@@ -136,12 +140,18 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
   // A workload running another's template (an Argo Rollout's workloadRef) is read with that template.
   const evaluated = (object: unknown): unknown => deps.cache.evaluated(cached.kind, ns, object, deps.policy.workloadKinds);
   const planned = await decideWorkload({ ...input, object: evaluated(cached.object) }, deps.digests.port(ns, catalog, versions), options);
+  if (planned.decision.action !== 'rollout') releaseWindow(deps, cached.key);
   if (planned.decision.action === 'none') {
     // A pause period still running: come back when it is over (the resume is durable anyway).
     return planned.decision.wakeInMs !== undefined && deps.isLeader() ? { requeueAfterMs: planned.decision.wakeInMs } : undefined;
   }
   if (!deps.isLeader()) return;
 
+  // Outside its restart window a rollout waits, its drift kept on the workload, until the window opens.
+  if (planned.decision.action === 'rollout') {
+    const held = await windowHold(deps, cached, planned.decision, log);
+    if (held !== undefined) return held;
+  }
   let entry = cached;
   let decision: ReconcileDecision = planned.decision;
   // A rollout is confirmed with fresh reads of the workload and every source, so a lagging cache
@@ -187,6 +197,14 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
   if (!deps.isLeader()) {
     if (budgeted) deps.budget!.release(cached.key);
     return;
+  }
+  // The rate limit may have kept it past its window's close: asked again just before the write.
+  if (decision.action === 'rollout') {
+    const held = await windowHold(deps, entry, decision, log);
+    if (held !== undefined) {
+      if (budgeted) deps.budget!.release(cached.key);
+      return held;
+    }
   }
   const workload = { kind: cached.kind.kind, namespace: ns, name: cached.name };
   if (decision.action === 'notify' && decision.changes.length > 0) {
@@ -293,6 +311,57 @@ async function recreateEntry(
     at: new Date(deps.clock.now()),
   });
   await deps.events.post(entry, 'Normal', EventReasons.rollout, `configstamp re-created ${kind} ${name}: ${changed}`);
+}
+
+const WINDOW_RECHECK_MS = 3_600_000;
+/** Past the opening, so a timer that fires a little early still finds the window open. */
+const WINDOW_MARGIN_MS = 50;
+const NO_HOLDS = new WindowHolds();
+
+function releaseWindow(deps: ReconcileDeps, key: string): void {
+  if (deps.windows?.release(key) === true) deps.metrics.windowHeld.set(deps.windows.size);
+}
+
+/**
+ * Whether a restart window holds this rollout now: the requeue (at the window's opening, at most an
+ * hour away so edits and clock changes are seen), or undefined when it may go on. One Event per
+ * hold; an unreadable policy holds too (fail closed), with a Warning saying what is wrong.
+ */
+async function windowHold(
+  deps: ReconcileDeps,
+  entry: WorkloadEntry,
+  decision: Extract<ReconcileDecision, { action: 'rollout' }>,
+  log: Logger,
+): Promise<ReconcileResult | undefined> {
+  const holds = deps.windows ?? NO_HOLDS;
+  const now = deps.clock.now();
+  const verdict = deps.cache.windowOf(entry, now, deps.policy.reloaderCompat);
+  if (verdict.state === 'none' || verdict.state === 'open') {
+    releaseWindow(deps, entry.key);
+    return undefined;
+  }
+  const said = describeWindow(verdict);
+  if (holds.hold(entry.key, said)) {
+    deps.metrics.windowHolds.inc({ kind: entry.kind.kind, namespace: entry.namespace, reason: verdict.state });
+    const changes = describeChanges(decision.changes);
+    const message =
+      verdict.state === 'invalid'
+        ? `configstamp holds this rollout: its restart window (${verdict.where}) cannot be read: ${verdict.error}; fix or remove it and it rolls once, with the latest state: ${changes}`
+        : `configstamp holds this rollout: ${said}; it rolls once, with the latest state, when the window opens: ${changes}`;
+    if (verdict.state === 'invalid') {
+      log.warn({ where: verdict.where, err: verdict.error }, 'rollout held: the restart window cannot be read');
+      await deps.events.post(entry, 'Warning', EventReasons.windowInvalid, message, { once: said });
+    } else {
+      log.info(
+        { where: verdict.where, ...(verdict.opensAt === undefined ? {} : { opensAt: new Date(verdict.opensAt).toISOString() }) },
+        'rollout held for its restart window',
+      );
+      await deps.events.post(entry, 'Normal', EventReasons.windowHeld, message, { once: said });
+    }
+  }
+  deps.metrics.windowHeld.set(holds.size);
+  const untilOpen = verdict.state === 'closed' && verdict.opensAt !== undefined ? verdict.opensAt - now + WINDOW_MARGIN_MS : WINDOW_RECHECK_MS;
+  return { requeueAfterMs: Math.min(Math.max(untilOpen, WINDOW_MARGIN_MS), WINDOW_RECHECK_MS) };
 }
 
 /** Whether the rollout budget applies to this workload's rollouts (its kind has a progress rule). */

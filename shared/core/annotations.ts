@@ -43,6 +43,8 @@ export const Ours = {
   debounce: `${OURS}/debounce`,
   /** Workload or Namespace: its minimum interval between rollouts (a Go duration), over --min-rollout-interval. */
   minRolloutInterval: `${OURS}/min-rollout-interval`,
+  /** Workload or Namespace: when rollouts may start (JSON: timezone, windows of cron and duration), as Reloader's restart-window. */
+  restartWindow: `${OURS}/restart-window`,
   /** Deployment: as Reloader's pause-period (a Go duration, e.g. "5m"). */
   pausePeriod: `${OURS}/pause-period`,
   /** Deployment metadata, written by configstamp: when it paused the Deployment for its pause period. */
@@ -73,6 +75,8 @@ export const Reloader = {
   pausePeriod: 'deployment.reloader.stakater.com/pause-period',
   /** Written while a Deployment is paused by the pause period (RFC 3339): when the pause began. */
   pausedAt: 'deployment.reloader.stakater.com/paused-at',
+  /** On a workload (Reloader PR #1214's proposal): the same JSON restart-window policy as ours. */
+  restartWindow: 'reloader.stakater.com/restart-window',
 } as const;
 
 /** Reloader's annotation keys as one install names them (its `--*-annotation` flags). */

@@ -20,4 +20,5 @@ export * from './references.js';
 export * from './selector.js';
 export * from './stamp.js';
 export * from './timing.js';
+export * from './window.js';
 export * from './workload.js';

@@ -8,6 +8,7 @@
 import { Ours } from './annotations.js';
 import { parseGoDuration } from './duration.js';
 import { asRecord, getPath } from './json.js';
+import { RESTART_WINDOW_KEYS } from './window.js';
 
 export interface TimingOverrides {
   readonly debounceMs?: number;
@@ -24,11 +25,14 @@ const TIMING_KEYS = [
   [Ours.minRolloutInterval, 'minRolloutIntervalMs'],
 ] as const;
 
-/** Our timing keys among a namespace's annotations (all the watcher keeps of them). */
+/** The timing keys and the restart-window keys (window.ts) of a namespace's annotations: all the watcher keeps of them. */
+const NAMESPACE_KEPT_KEYS: readonly string[] = [...TIMING_KEYS.map(([key]) => key), ...RESTART_WINDOW_KEYS];
+
+/** Our timing and restart-window keys among a namespace's annotations (all the watcher keeps of them). */
 export function timingAnnotations(annotations: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> {
   const out: Record<string, string> = {};
   if (annotations === undefined) return out;
-  for (const [key] of TIMING_KEYS) if (Object.hasOwn(annotations, key) && typeof annotations[key] === 'string') out[key] = annotations[key];
+  for (const key of NAMESPACE_KEPT_KEYS) if (Object.hasOwn(annotations, key) && typeof annotations[key] === 'string') out[key] = annotations[key];
   return out;
 }
 

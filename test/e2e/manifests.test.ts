@@ -925,6 +925,7 @@ reloader:
   enablePProf: true
   pprofAddr: ":6061"
   enableCSIIntegration: true
+  enableRestartWindows: true
   readOnlyRootFileSystem: true
   legacy:
     rbac: true
@@ -1062,6 +1063,7 @@ t.test('a Reloader values file as is: it renders, and every flag parses to what 
     secretProviderClassAuto: 'my.company.com/spc-auto',
     secretProviderClassReload: 'my.company.com/spc',
     excludeSecretProviderClasses: 'my.company.com/spc-exclude',
+    restartWindow: 'reloader.stakater.com/restart-window',
   };
   for (const [name, config] of [
     ['webhook', webhook],
@@ -1104,6 +1106,12 @@ t.test('a Reloader values file as is: it renders, and every flag parses to what 
       structured: true,
     },
     'deployment.env.open, env.secret and env.existing bring the ALERT_* variables to the watcher',
+  );
+  const watcherArgs = (podOf(objects, 'configstamp-watcher').spec.containers[0]?.args ?? []) as string[];
+  t.ok(watcherArgs.includes('--enable-restart-windows=true'), 'enableRestartWindows is rendered as the flag Reloader reads...');
+  t.notOk(
+    watcher.warnings.some((w) => w.startsWith('--enable-restart-windows:')),
+    '...and accepted without a warning (restart windows are always honoured)',
   );
   t.ok(
     watcher.warnings.some((w) => w.startsWith('--enable-pprof:')),

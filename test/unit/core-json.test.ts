@@ -89,6 +89,7 @@ t.test("annotation keys: ours under configstamp.io, Reloader's as Reloader spell
     rolloutStrategy: 'reloader.stakater.com/rollout-strategy',
     pausePeriod: 'deployment.reloader.stakater.com/pause-period',
     pausedAt: 'deployment.reloader.stakater.com/paused-at',
+    restartWindow: 'reloader.stakater.com/restart-window',
   });
   t.strictSame(
     [...SELECTING_KEYS].sort(),

@@ -58,3 +58,39 @@ t.test('back-off sleeps leave no abort listener behind', async (t) => {
   await pending;
   t.ok(Date.now() - started < 1000, 'an abort ends the sleep at once');
 });
+
+t.test('a said-once Event has a name from the UID, reason and what is said; a second saying (409) is quiet', async (t) => {
+  const { lines, stream } = logSink();
+  const log = createLogger('info', 'test', stream);
+  const names = new Set<string>();
+  const posted: { metadata: { name?: string; generateName?: string }; involvedObject?: unknown }[] = [];
+  const client = fakeKube({
+    request: async (_method: string, _path: string, options?: { body?: unknown }) => {
+      const body = options?.body as { metadata: { name?: string; generateName?: string } };
+      if (body.metadata.name !== undefined && names.has(body.metadata.name)) throw new KubeApiError(409, 'AlreadyExists', 'events already exists');
+      if (body.metadata.name !== undefined) names.add(body.metadata.name);
+      posted.push(body);
+      return {};
+    },
+  });
+  const sink = kubeEventRecorder(client, log, 'test-1');
+  const workload = (uid: string) => ({
+    key: 'Deployment/ns/web',
+    kind: workloadKindByName('Deployment')!,
+    namespace: 'ns',
+    name: 'web',
+    object: { metadata: { name: 'web', uid } },
+  });
+  await sink.post(workload('u1'), 'Normal', 'ConfigstampRolloutPendingWindow', 'change A', { once: 'until 02:00' });
+  await sink.post(workload('u1'), 'Normal', 'ConfigstampRolloutPendingWindow', 'change B', { once: 'until 02:00' });
+  t.equal(posted.length, 1, 'the same hold, said again with other changes: one Event');
+  t.match(posted[0]!.metadata.name, /^web\.cs[0-9a-f]{16}$/);
+  t.match(posted[0], { involvedObject: { kind: 'Deployment', name: 'web', uid: 'u1' } }, "the workload's UID, by which kubectl describe finds its Events");
+  await sink.post(workload('u1'), 'Normal', 'ConfigstampRolloutPendingWindow', 'm', { once: 'until 03:00' });
+  await sink.post(workload('u2'), 'Normal', 'ConfigstampRolloutPendingWindow', 'm', { once: 'until 02:00' });
+  t.equal(posted.length, 3, 'a new opening, or a re-created workload (new UID): a new Event');
+  await sink.post(workload('u1'), 'Normal', 'ConfigstampRollout', 'm');
+  await sink.post(workload('u1'), 'Normal', 'ConfigstampRollout', 'm');
+  t.equal(posted.filter((p) => p.metadata.generateName === 'web.').length, 2, 'other Events are named by the API server, each posted');
+  t.equal(lines.filter((l) => l.msg === 'could not post Event').length, 0, 'a refused second saying is no failure');
+});

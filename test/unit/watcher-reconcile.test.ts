@@ -15,6 +15,7 @@ import { DigestCache } from '../../watcher/digest-cache.js';
 import { createWatcherMetrics } from '../../watcher/metrics.js';
 import { TokenBucket } from '../../watcher/rate-limiter.js';
 import { reconcileWorkload } from '../../watcher/reconcile.js';
+import { WindowHolds } from '../../watcher/window-holds.js';
 import type { Notifier, ReconcileDeps } from '../../watcher/reconcile.js';
 import type { NotifyChange, RolloutAlert, WorkloadRef } from '../../watcher/alerts.js';
 
@@ -36,9 +37,10 @@ function setup(
     log?: Writable;
     notifier?: Notifier;
     alerts?: (a: RolloutAlert) => void;
+    startMs?: number;
   } = {},
 ) {
-  const clock = new ManualClock();
+  const clock = new ManualClock(options.startMs);
   const cache = new ClusterCache();
   const state = {
     workload: deploymentObject('1') as unknown,
@@ -68,6 +70,7 @@ function setup(
     log: options.log ? createLogger('info', 'test', options.log) : createLogger('silent', 'test'),
     clock,
     isLeader: () => options.leader ?? true,
+    windows: new WindowHolds(),
     api: {
       get: async () => {
         gets++;
@@ -335,4 +338,67 @@ t.test("a rollout is alerted (names only) and counted under Reloader's metric na
   t.notMatch(text, /reloader_reload_executed_total_by_namespace/, 'by namespace only when asked for');
   const byNs = createWatcherMetrics({ countByNamespace: true });
   t.match(await byNs.registry.metrics(), /# TYPE reloader_reload_executed_total_by_namespace counter/);
+});
+
+t.test('a restart window holds a rollout until it opens: one Event, a requeue at the opening, then one rollout with the latest state', async (t) => {
+  const window = JSON.stringify({ timezone: 'Europe/Berlin', windows: [{ cron: '0 2 * * *', duration: '1h' }] });
+  const s = setup({ startMs: Date.parse('2026-12-01T22:00:00Z') });
+  s.state.workload = deploymentObject('1', {}, { 'configstamp.io/restart-window': window });
+  s.setWorkload(s.state.workload);
+  await s.run();
+  t.equal(s.patches.length, 1, 'an adoption restarts nothing: never held');
+  const results = [];
+  for (const [rv, v] of [
+    ['11', '2'],
+    ['12', '3'],
+  ] as const) {
+    s.state.cm = { metadata: { resourceVersion: rv }, data: { a: v } };
+    s.setSourceRv(rv);
+    results.push(await s.run());
+  }
+  t.equal(s.patches.length, 1, 'outside the window: nothing rolled');
+  const opens = Date.parse('2026-12-02T01:00:00Z');
+  t.same(results.at(-1), { requeueAfterMs: 3_600_000 }, 'requeued at most an hour away');
+  const held = s.events.filter((e) => e.reason === 'ConfigstampRolloutPendingWindow');
+  t.equal(held.length, 1, 'one Event for the hold, not one per change');
+  t.match(held[0], {
+    type: 'Normal',
+    message: /pending until 2026-12-02 02:00 Europe\/Berlin \(restart window, workload annotation configstamp\.io\/restart-window\).*ConfigMap\/cfg/,
+  });
+  t.equal(s.deps.windows!.size, 1);
+  await s.clock.advance(opens - s.clock.now() - 60_000);
+  t.same(await s.run(), { requeueAfterMs: 60_050 }, 'within the hour: requeued for the opening itself');
+  await s.clock.advance(60_050);
+  await s.run();
+  t.equal(s.patches.length, 2, 'the window open: one rollout');
+  t.match(s.patches[1], { spec: { template: { metadata: { annotations: { 'configstamp.io/stamp': /configmap\/cfg=/ } } } } });
+  t.equal(s.deps.windows!.size, 0, 'no longer held');
+  t.equal(s.events.filter((e) => e.reason === 'ConfigstampRollout').length, 1);
+  await s.run();
+  t.equal(s.patches.length, 2, 'and nothing more');
+});
+
+t.test('an unreadable restart window holds (fail closed) with one Warning; removing it releases the rollout', async (t) => {
+  const s = setup();
+  s.state.workload = deploymentObject('1', {}, { 'reloader.stakater.com/restart-window': '{"timezone":"Local","windows":[]}' });
+  s.setWorkload(s.state.workload);
+  await s.run();
+  s.state.cm = { metadata: { resourceVersion: '11' }, data: { a: '2' } };
+  s.setSourceRv('11');
+  t.same(await s.run(), { requeueAfterMs: 3_600_000 }, 'looked at again hourly (an edit is seen at once anyway)');
+  await s.run();
+  t.equal(s.patches.length, 1, 'held: only the adoption');
+  const warnings = s.events.filter((e) => e.reason === 'ConfigstampRestartWindowInvalid');
+  t.equal(warnings.length, 1, 'one Warning');
+  t.match(warnings[0], {
+    type: 'Warning',
+    message:
+      /its restart window \(workload annotation reloader\.stakater\.com\/restart-window\) cannot be read: timezone: an explicit IANA time zone is required.*; fix or remove it and it rolls once/,
+  });
+  const stamped = structuredClone(s.state.workload) as ReturnType<typeof deploymentObject>;
+  delete stamped.metadata.annotations['reloader.stakater.com/restart-window'];
+  s.state.workload = stamped;
+  s.setWorkload(stamped);
+  await s.run();
+  t.equal(s.patches.length, 2, 'the policy removed: rolled');
 });

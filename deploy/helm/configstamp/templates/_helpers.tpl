@@ -247,6 +247,9 @@ reloader: (docs/install.md, "Reloader's Helm values", has the table).
 {{- with $r.webhookUrl -}}
 {{- $wa = append $wa (printf "--webhook-url=%v" .) -}}
 {{- end -}}
+{{- if include "configstamp.isTrue" $r.enableRestartWindows -}}
+{{- $wa = append $wa "--enable-restart-windows=true" -}}
+{{- end -}}
 
 {{- /* Reloader's env entries for the watcher; a name the chart or watcher.extraEnv already sets is skipped */ -}}
 {{- $taken := list "CONFIGSTAMP_NAMESPACE" "CONFIGSTAMP_IDENTITY" "NODE_OPTIONS" -}}
