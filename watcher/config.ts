@@ -52,6 +52,20 @@ export const WATCHER_FLAGS = [
     min: 0,
     help: 'A rollout holding a slot of the budget longer than this counts as failed and frees it (0: never).',
   },
+  {
+    name: 'wave-size',
+    type: 'int',
+    default: 0,
+    min: 0,
+    help: "A change consumed by more tracked workloads than this rolls them in waves of this many, each wave once the one before completed; a failure halts the rest (0: no waves). A source's or namespace's configstamp.io/wave-size overrides it.",
+  },
+  {
+    name: 'wave-timeout',
+    type: 'duration',
+    default: 600_000,
+    min: 0,
+    help: "A rollout of an earlier wave not complete this long after it began counts as failed and halts the waves after it (0: only the workload's own failure, e.g. progressDeadlineSeconds).",
+  },
   { name: 'workers', type: 'int', default: 4, min: 1, help: 'Workloads reconciled at once (one reconcile in flight per workload).' },
   { name: 'retry-base', type: 'duration', default: 200, min: 1, help: 'First retry delay after a 409, 429 or 5xx answer; doubles per attempt.' },
   { name: 'retry-max', type: 'duration', default: 30_000, min: 1, help: 'Longest retry delay.' },
@@ -218,6 +232,9 @@ export interface WatcherConfig extends SharedConfig {
   readonly rolloutBudget: number;
   /** A slot held longer than this is freed as failed (0: never). */
   readonly rolloutBudgetTimeoutMs: number;
+  /** Workloads per wave of one change (0: no waves), and when a wave's rollout counts as failed. */
+  readonly waveSize: number;
+  readonly waveTimeoutMs: number;
   readonly workers: number;
   readonly retryBaseMs: number;
   readonly retryMaxMs: number;
@@ -287,6 +304,8 @@ export function parseWatcherConfig(argv: readonly string[], env: Readonly<Record
     minRolloutIntervalMs: v['min-rollout-interval'],
     rolloutBudget: v['rollout-budget'],
     rolloutBudgetTimeoutMs: v['rollout-budget-timeout'],
+    waveSize: v['wave-size'],
+    waveTimeoutMs: v['wave-timeout'],
     workers: v.workers,
     retryBaseMs: v['retry-base'],
     retryMaxMs: v['retry-max'],

@@ -21,6 +21,8 @@ export const EventReasons = {
   budgetHeld: 'ConfigstampRolloutWaiting',
   windowHeld: 'ConfigstampRolloutPendingWindow',
   windowInvalid: 'ConfigstampRestartWindowInvalid',
+  waveWaiting: 'ConfigstampWaveWaiting',
+  wavesHalted: 'ConfigstampWavesHalted',
   notified: 'ConfigstampNotified',
   resumed: 'ConfigstampResumed',
   error: 'ConfigstampError',
@@ -46,8 +48,19 @@ export interface PostOptions {
   readonly once?: string;
 }
 
+/** An object other than a workload an Event is about (a source whose waves are halted). */
+export interface EventTarget {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid?: string | undefined;
+}
+
 export interface EventRecorder {
   post(workload: WorkloadEntry, type: 'Normal' | 'Warning', reason: string, message: string, options?: PostOptions): Promise<void>;
+  /** The same, about another object; absent where a test's recorder does not need it. */
+  postOn?(target: EventTarget, type: 'Normal' | 'Warning', reason: string, message: string, options?: PostOptions): Promise<void>;
 }
 
 /** The name of a said-once Event: the workload's name (cut short), a hash of UID, reason and what is said. */
@@ -61,47 +74,68 @@ export function onceEventName(workloadName: string, uid: string, reason: string,
 
 export function kubeEventRecorder(client: KubeApi, log: Logger, reportingInstance: string): EventRecorder {
   const seenFailures = new Set<string>();
+  const send = async (
+    target: EventTarget & { resourceVersion?: string | undefined },
+    key: string,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+    options: PostOptions,
+  ): Promise<void> => {
+    const now = new Date().toISOString();
+    const name = options.once === undefined ? undefined : onceEventName(target.name, target.uid ?? '', reason, options.once);
+    const body = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { ...(name === undefined ? { generateName: `${target.name}.` } : { name }), namespace: target.namespace },
+      involvedObject: {
+        apiVersion: target.apiVersion,
+        kind: target.kind,
+        namespace: target.namespace,
+        name: target.name,
+        uid: target.uid,
+        resourceVersion: target.resourceVersion,
+      },
+      type,
+      reason,
+      message: message.slice(0, 1000),
+      count: 1,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      source: { component: 'configstamp-watcher' },
+      reportingComponent: 'configstamp.io/watcher',
+      reportingInstance,
+    };
+    try {
+      await client.request('POST', `/api/v1/namespaces/${encodeURIComponent(target.namespace)}/events`, { body });
+    } catch (err) {
+      if (name !== undefined && err instanceof KubeApiError && err.status === 409) {
+        log.debug({ workload: key, reason }, 'Event already posted (said once)');
+        return;
+      }
+      const kind = err instanceof KubeApiError ? `HTTP ${err.status}` : errorCode(err);
+      const level = seenFailures.has(kind) ? 'debug' : 'warn';
+      seenFailures.add(kind);
+      log[level]({ workload: key, reason, err: errorMessage(err) }, 'could not post Event');
+    }
+  };
   return {
     async post(workload, type, reason, message, options = {}) {
-      const now = new Date().toISOString();
       const m = metaOf(workload.object);
       // The UID too: kubectl describe finds a workload's Events by it.
       const uid = asString(getPath(workload.object, ['metadata', 'uid']));
-      const name = options.once === undefined ? undefined : onceEventName(workload.name, uid ?? '', reason, options.once);
-      const body = {
-        apiVersion: 'v1',
-        kind: 'Event',
-        metadata: { ...(name === undefined ? { generateName: `${workload.name}.` } : { name }), namespace: workload.namespace },
-        involvedObject: {
-          apiVersion: apiVersionOf(workload.kind),
-          kind: workload.kind.kind,
-          namespace: workload.namespace,
-          name: workload.name,
-          uid,
-          resourceVersion: m.resourceVersion,
-        },
-        type,
-        reason,
-        message: message.slice(0, 1000),
-        count: 1,
-        firstTimestamp: now,
-        lastTimestamp: now,
-        source: { component: 'configstamp-watcher' },
-        reportingComponent: 'configstamp.io/watcher',
-        reportingInstance,
+      const target = {
+        apiVersion: apiVersionOf(workload.kind),
+        kind: workload.kind.kind,
+        namespace: workload.namespace,
+        name: workload.name,
+        uid,
+        resourceVersion: m.resourceVersion,
       };
-      try {
-        await client.request('POST', `/api/v1/namespaces/${encodeURIComponent(workload.namespace)}/events`, { body });
-      } catch (err) {
-        if (name !== undefined && err instanceof KubeApiError && err.status === 409) {
-          log.debug({ workload: workload.key, reason }, 'Event already posted (said once)');
-          return;
-        }
-        const kind = err instanceof KubeApiError ? `HTTP ${err.status}` : errorCode(err);
-        const level = seenFailures.has(kind) ? 'debug' : 'warn';
-        seenFailures.add(kind);
-        log[level]({ workload: workload.key, reason, err: errorMessage(err) }, 'could not post Event');
-      }
+      await send(target, workload.key, type, reason, message, options);
+    },
+    async postOn(target, type, reason, message, options = {}) {
+      await send(target, `${target.kind}/${target.namespace}/${target.name}`, type, reason, message, options);
     },
   };
 }

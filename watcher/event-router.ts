@@ -40,6 +40,8 @@ export interface EventRouterDeps {
   readonly onRemoved?: (key: string) => void;
   /** The rollout budget (--rollout-budget), told what tracked workloads' statuses show. */
   readonly budget?: RolloutBudget;
+  /** Called when a tracked workload's object changed after the sync (its status too): the waves wake who waits on it. */
+  readonly onWorkloadChanged?: (key: string) => void;
 }
 
 export class EventRouter {
@@ -142,6 +144,7 @@ export class EventRouter {
 
   /** The budget learns what a tracked workload's status shows (an untracked one holds no slot). */
   private observeProgress(key: string, tracked: boolean): void {
+    if (tracked) this.deps.onWorkloadChanged?.(key);
     const budget = this.deps.budget;
     if (budget === undefined || !budget.enabled) return;
     const w = this.cache.workload(key);

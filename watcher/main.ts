@@ -26,7 +26,8 @@ import { TokenBucket } from './rate-limiter.js';
 import { kubeWorkloadApi, reconcileWorkload } from './reconcile.js';
 import { REPLAY_EVERY_MS, Recreator } from './recreate.js';
 import { RolloutBudget } from './rollout-budget.js';
-import { WindowHolds } from './window-holds.js';
+import { HoldNotices } from './hold-notices.js';
+import { Waves } from './waves.js';
 import { lead, syncAfterLists, untilStopped } from './startup.js';
 import { SyncProgress } from './sync-progress.js';
 import { DEFAULT_WARMUP, warmDigests } from './warmup.js';
@@ -77,9 +78,13 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     ),
   );
   const guard = new ChurnGuard(config.minRolloutIntervalMs, clock);
-  // Woken rollouts run at once: they waited their turn already.
   // Restart windows (shared/core/window.ts): the workloads they hold now, one Event each.
-  const windows = new WindowHolds();
+  const windows = new HoldNotices();
+  // Health-gated waves (shared/core/waves.ts): off unless --wave-size or a source's or namespace's
+  // wave-size. Made once the router (its cache and index) exists; its callbacks reach it from then.
+  const waveNotices = new HoldNotices();
+  const late: { waves?: Waves } = {};
+  // Woken rollouts run at once: they waited their turn already.
   const budget = new RolloutBudget(config.rolloutBudget, {
     wake: (keys) => {
       for (const k of keys) queue.add(k, 0);
@@ -105,9 +110,25 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     onRemoved: (key) => {
       progress.done(key);
       if (windows.release(key)) metrics.windowHeld.set(windows.size);
+      late.waves?.forget(key);
+      waveNotices.release(key);
     },
+    onWorkloadChanged: (key) => late.waves?.observe(key),
     budget,
   });
+  const waves = new Waves({
+    cache: controller.cache,
+    digests,
+    policy: config.policy,
+    rollOnDelete: config.rollOnDelete,
+    clock,
+    defaults: { size: config.waveSize, timeoutMs: config.waveTimeoutMs },
+    consumers: (kind, namespace, name) => controller.index.lookup(namespace, kind, name),
+    wake: (keys) => {
+      for (const k of keys) queue.add(k, 0);
+    },
+  });
+  late.waves = waves;
 
   const elector = config.leaderElect
     ? new LeaderElector(kubeLeaseStore(client, config.namespace, config.leaseName), {
@@ -139,6 +160,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     ...outbound(config, log, metrics),
     budget,
     windows,
+    waves: { gate: waves, notices: waveNotices },
   };
 
   const informers = buildInformers(client, controller, config, log);

@@ -14,6 +14,8 @@ export interface WatcherMetrics {
   readonly budgetWaiting: Gauge;
   readonly windowHolds: Counter<'kind' | 'namespace' | 'reason'>;
   readonly windowHeld: Gauge;
+  readonly waveHolds: Counter<'kind' | 'namespace' | 'reason'>;
+  readonly waveHeld: Gauge;
   readonly isLeader: Gauge;
   readonly patches: Counter<'kind'>;
   readonly notifications: Counter<'kind' | 'namespace'>;
@@ -101,6 +103,17 @@ export function createWatcherMetrics(options: { countByNamespace?: boolean } = {
     windowHeld: new Gauge({
       name: 'configstamp_watcher_window_held_workloads',
       help: 'Workloads whose rollout waits for their restart window now.',
+      registers,
+    }),
+    waveHolds: new Counter({
+      name: 'configstamp_watcher_wave_holds_total',
+      help: 'Rollouts an earlier wave began to hold (reason waiting: not complete yet; halted: a workload of it failed).',
+      labelNames: ['kind', 'namespace', 'reason'],
+      registers,
+    }),
+    waveHeld: new Gauge({
+      name: 'configstamp_watcher_wave_held_workloads',
+      help: 'Workloads whose rollout waits for an earlier wave now (waiting or halted).',
       registers,
     }),
     isLeader: new Gauge({ name: 'configstamp_watcher_is_leader', help: '1 while this replica holds the leader Lease (and may write).', registers }),

@@ -8,6 +8,11 @@
 import { PodStatusFold, stateObject } from '../shared/core/csi.js';
 import { timingAnnotations } from '../shared/core/timing.js';
 import { describeWindow } from '../shared/core/window.js';
+import { describeWaves } from '../shared/core/waves.js';
+import type { ReconcileDecision } from '../shared/core/decide.js';
+import { Waves } from './waves.js';
+import { systemClock } from './clock.js';
+import type { WorkloadEntry } from './cache.js';
 import { OBJECT_SOURCE_KINDS, POD_STATUS_SOURCE_KINDS } from '../shared/core/kinds.js';
 import type { SourceKind } from '../shared/core/kinds.js';
 import { CONNECTION_FLAGS, POLICY_FLAGS, policyFromFlags } from '../shared/config/shared-flags.js';
@@ -29,6 +34,13 @@ export const PLAN_FLAGS = [
   ...CONNECTION_FLAGS,
   ...POLICY_FLAGS,
   { name: 'roll-on-delete', type: 'bool', default: false, help: 'Plan as a watcher started with --roll-on-delete would act.' },
+  {
+    name: 'wave-size',
+    type: 'int',
+    default: 0,
+    min: 0,
+    help: "Plan as a watcher started with --wave-size would act (a source's or namespace's configstamp.io/wave-size applies either way).",
+  },
   { name: 'output', type: 'enum', default: 'table', choices: ['table', 'json'], help: 'Output format.' },
   { name: 'all', type: 'bool', default: false, help: 'Also list tracked workloads with nothing to do.' },
   { name: 'only-namespace', type: 'string', default: '', help: 'Only workloads in this namespace.' },
@@ -115,6 +127,9 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
       ),
     );
     const rows: PlanRow[] = [];
+    // The waves see every consumer of a source, so the rollouts are decided after all are evaluated.
+    const consumers = new Map<string, Set<string>>();
+    const rollouts: { base: Omit<PlanRow, 'action' | 'why'>; entry: WorkloadEntry; decision: Extract<ReconcileDecision, { action: 'rollout' }> }[] = [];
     // Every kind is listed first: a Rollout running a Deployment's template (workloadRef) reads it.
     const listed: { kind: (typeof policy.workloadKinds)[number]; items: unknown[] }[] = [];
     for (const kind of policy.workloadKinds.filter((k) => !policy.ignoredWorkloadKinds.has(k.kind))) {
@@ -137,13 +152,16 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         });
         if (!ev.plan.tracked) continue;
         const d = ev.decision;
+        const key = workloadKey(kind, m.namespace, m.name);
+        for (const t of ev.tracked) {
+          const id = `${t.kind}/${m.namespace}/${t.name}`;
+          let keys = consumers.get(id);
+          if (keys === undefined) consumers.set(id, (keys = new Set()));
+          keys.add(key);
+        }
         const sources = ev.tracked.map((t) => `${t.kind}/${t.name}`);
         const base = { namespace: m.namespace, kind: kind.kind, name: m.name, sources };
-        const window =
-          d.action === 'rollout' ? cache.windowOf(cache.workload(workloadKey(kind, m.namespace, m.name))!, Date.now(), policy.reloaderCompat) : undefined;
-        if (d.action === 'rollout' && (window?.state === 'closed' || window?.state === 'invalid'))
-          rows.push({ ...base, action: 'held', reason: rolloutReason(d.changes), why: `${describeWindow(window)}: ${describeChanges(d.changes)}` });
-        else if (d.action === 'rollout') rows.push({ ...base, action: 'rollout', reason: rolloutReason(d.changes), why: describeChanges(d.changes) });
+        if (d.action === 'rollout') rollouts.push({ base, entry: cache.workload(key)!, decision: d });
         else if (d.action === 'adopt')
           rows.push({ ...base, action: 'adopt', why: `record without rollout: ${d.unrecorded.map((e) => `${e.kind}/${e.name}`).join(', ')}` });
         else if (d.action === 'resume') rows.push({ ...base, action: 'resume', why: `pause period over (paused at ${new Date(d.pausedAtMs).toISOString()})` });
@@ -152,6 +170,35 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         else if (values.all) rows.push({ ...base, action: 'none', why: `up to date (${ev.plan.reason})` });
       }
     }
+    const waves = new Waves({
+      cache,
+      digests,
+      policy,
+      rollOnDelete: values['roll-on-delete'],
+      clock: systemClock,
+      defaults: { size: values['wave-size'], timeoutMs: 0 },
+      consumers: (kind, namespace, name) => consumers.get(`${kind}/${namespace}/${name}`) ?? new Set(),
+      wake: () => undefined,
+    });
+    for (const { base, entry, decision: d } of rollouts) {
+      const reason = rolloutReason(d.changes);
+      const window = cache.windowOf(entry, Date.now(), policy.reloaderCompat);
+      if (window.state === 'closed' || window.state === 'invalid') {
+        rows.push({ ...base, action: 'held', reason, why: `${describeWindow(window)}: ${describeChanges(d.changes)}` });
+        continue;
+      }
+      const wave = await waves.hold(entry, d.changes);
+      if (wave !== undefined)
+        rows.push({
+          ...base,
+          action: 'held',
+          reason,
+          why: `${describeWaves(wave.verdict, `${wave.source.kind}/${wave.source.name}`)}: ${describeChanges(d.changes)}`,
+        });
+      else rows.push({ ...base, action: 'rollout', reason, why: describeChanges(d.changes) });
+    }
+    const order = (r: PlanRow): string => `${r.namespace}/${r.kind}/${r.name}`;
+    rows.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
     if (values.output === 'json') console.log(JSON.stringify({ rows }, null, 2));
     else console.log(rows.length === 0 ? 'Nothing would roll or be adopted.' : table(rows));
     return 0;

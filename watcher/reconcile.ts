@@ -8,6 +8,7 @@
  * anything else is logged once and surfaced as a Warning Event.
  */
 import { ABSENT } from '../shared/core/digest.js';
+import { Ours } from '../shared/core/annotations.js';
 import { asNumber, asString, getPath } from '../shared/core/json.js';
 import type { JsonRecord } from '../shared/core/json.js';
 import type { ReconcileDecision, SourceChange } from '../shared/core/decide.js';
@@ -32,7 +33,9 @@ import type { NotifyChange, RolloutAlert, WorkloadRef } from './alerts.js';
 import type { RecreateOutcome, Recreator } from './recreate.js';
 import type { RolloutBudget } from './rollout-budget.js';
 import { describeWindow } from '../shared/core/window.js';
-import { WindowHolds } from './window-holds.js';
+import { HoldNotices } from './hold-notices.js';
+import { describeWaves } from '../shared/core/waves.js';
+import type { Waves } from './waves.js';
 
 /** Reads and writes of workloads (a fake stands in for unit tests and benchmarks). */
 export interface WorkloadApi {
@@ -78,7 +81,9 @@ export interface ReconcileDeps {
   /** The cluster-wide rollout budget (--rollout-budget); absent or 0: none. */
   readonly budget?: RolloutBudget | undefined;
   /** The workloads restart windows hold now (one Event each); absent: a fresh set per call. */
-  readonly windows?: WindowHolds | undefined;
+  readonly windows?: HoldNotices | undefined;
+  /** Health-gated waves (--wave-size, configstamp.io/wave-size); absent: none. */
+  readonly waves?: { readonly gate: Waves; readonly notices: HoldNotices } | undefined;
 }
 
 export interface Notifier {
@@ -140,7 +145,10 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
   // A workload running another's template (an Argo Rollout's workloadRef) is read with that template.
   const evaluated = (object: unknown): unknown => deps.cache.evaluated(cached.kind, ns, object, deps.policy.workloadKinds);
   const planned = await decideWorkload({ ...input, object: evaluated(cached.object) }, deps.digests.port(ns, catalog, versions), options);
-  if (planned.decision.action !== 'rollout') releaseWindow(deps, cached.key);
+  if (planned.decision.action !== 'rollout') {
+    releaseWindow(deps, cached.key);
+    releaseWaves(deps, cached.key);
+  }
   if (planned.decision.action === 'none') {
     // A pause period still running: come back when it is over (the resume is durable anyway).
     return planned.decision.wakeInMs !== undefined && deps.isLeader() ? { requeueAfterMs: planned.decision.wakeInMs } : undefined;
@@ -149,7 +157,7 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
 
   // Outside its restart window a rollout waits, its drift kept on the workload, until the window opens.
   if (planned.decision.action === 'rollout') {
-    const held = await windowHold(deps, cached, planned.decision, log);
+    const held = (await windowHold(deps, cached, planned.decision, log)) ?? (await waveHold(deps, cached, planned.decision, log));
     if (held !== undefined) return held;
   }
   let entry = cached;
@@ -316,7 +324,81 @@ async function recreateEntry(
 const WINDOW_RECHECK_MS = 3_600_000;
 /** Past the opening, so a timer that fires a little early still finds the window open. */
 const WINDOW_MARGIN_MS = 50;
-const NO_HOLDS = new WindowHolds();
+const NO_HOLDS = new HoldNotices();
+
+function releaseWaves(deps: ReconcileDeps, key: string): void {
+  if (deps.waves === undefined) return;
+  deps.waves.gate.release(key);
+  if (deps.waves.notices.release(key)) deps.metrics.waveHeld.set(deps.waves.gate.waitingCount);
+}
+
+/** Waiting for an earlier wave: woken when one of its workloads changes; the requeue is a safety net. */
+const WAVE_WAIT_RECHECK_MS = 30_000;
+/** Halted: a fix (a new change), a resume or the failed workload's recovery wakes it first. */
+const WAVE_HALT_RECHECK_MS = 300_000;
+
+/**
+ * Whether an earlier wave of a change this rollout carries holds it: the requeue, or undefined when
+ * it may go on. One Event per wave waited for, and on a halt a Warning on the workload and one on
+ * the source naming the failed workload and how to continue.
+ */
+async function waveHold(
+  deps: ReconcileDeps,
+  entry: WorkloadEntry,
+  decision: Extract<ReconcileDecision, { action: 'rollout' }>,
+  log: Logger,
+): Promise<ReconcileResult | undefined> {
+  if (deps.waves === undefined) return undefined;
+  const hold = await deps.waves.gate.hold(entry, decision.changes);
+  if (hold === undefined) {
+    releaseWaves(deps, entry.key);
+    return undefined;
+  }
+  const { source, verdict } = hold;
+  const sourceName = `${source.kind}/${source.name}`;
+  const said = describeWaves(verdict, sourceName);
+  const sourceRv = deps.cache.source(source.kind, source.namespace, source.name)?.resourceVersion ?? '';
+  // Said once per change of the source and per wave (waiting), or per failure (halted).
+  const once = verdict.halted
+    ? `${sourceName}@${sourceRv} halted ${verdict.failed.map((m) => m.token).join(',')}`
+    : `${sourceName}@${sourceRv} wave ${verdict.wave}`;
+  if (deps.waves.notices.hold(entry.key, once)) {
+    deps.metrics.waveHolds.inc({ kind: entry.kind.kind, namespace: entry.namespace, reason: verdict.halted ? 'halted' : 'waiting' });
+    if (verdict.halted) {
+      const tokens = verdict.failed.map((m) => m.token).join(',');
+      const resume = `kubectl annotate ${source.kind.toLowerCase()} ${source.name} -n ${source.namespace} ${Ours.wavesResume}=${tokens} --overwrite`;
+      const message = `configstamp halted the remaining waves of ${sourceName}: ${said}. Fix the source (a new change starts again from the first wave), or continue: ${resume}`;
+      log.warn(
+        { source: sourceName, wave: verdict.wave, waves: verdict.waves, failed: verdict.failed.map((m) => m.key) },
+        'waves halted: an earlier wave failed',
+      );
+      await deps.events.post(entry, 'Warning', EventReasons.wavesHalted, message, { once });
+      await deps.events.postOn?.(
+        {
+          apiVersion: source.kind === 'SecretProviderClass' ? 'secrets-store.csi.x-k8s.io/v1' : 'v1',
+          kind: source.kind,
+          namespace: source.namespace,
+          name: source.name,
+        },
+        'Warning',
+        EventReasons.wavesHalted,
+        `configstamp halted the remaining waves of this ${source.kind}'s change: ${verdict.failed.map((m) => `${m.key} ${m.progress === 'failed' ? 'failed' : 'did not complete in time'}`).join(', ')}. Fix it (a new change starts again from the first wave), or continue: ${resume}`,
+        { once: `halted ${sourceRv} ${tokens}` },
+      );
+    } else {
+      log.info({ source: sourceName, wave: verdict.wave, waves: verdict.waves }, 'rollout waiting for an earlier wave');
+      await deps.events.post(
+        entry,
+        'Normal',
+        EventReasons.waveWaiting,
+        `configstamp holds this rollout: ${said}; it rolls when they have: ${describeChanges(decision.changes)}`,
+        { once },
+      );
+    }
+  }
+  deps.metrics.waveHeld.set(deps.waves.gate.waitingCount);
+  return { requeueAfterMs: verdict.halted ? WAVE_HALT_RECHECK_MS : WAVE_WAIT_RECHECK_MS };
+}
 
 function releaseWindow(deps: ReconcileDeps, key: string): void {
   if (deps.windows?.release(key) === true) deps.metrics.windowHeld.set(deps.windows.size);

@@ -45,6 +45,14 @@ export const Ours = {
   minRolloutInterval: `${OURS}/min-rollout-interval`,
   /** Workload or Namespace: when rollouts may start (JSON: timezone, windows of cron and duration), as Reloader's restart-window. */
   restartWindow: `${OURS}/restart-window`,
+  /** Source or Namespace: roll this source's consumers in waves of this many (0: no waves), over --wave-size. */
+  waveSize: `${OURS}/wave-size`,
+  /** Source or Namespace: a wave's rollout not complete this long counts as failed (a Go duration), over --wave-timeout. */
+  waveTimeout: `${OURS}/wave-timeout`,
+  /** Workload: its place in the waves, a whole number; lower rolls first (canaries), unset after all set. */
+  waveOrder: `${OURS}/wave-order`,
+  /** Source: failures accepted so the remaining waves of the current change go on (tokens `Kind/name@digest8`). */
+  wavesResume: `${OURS}/waves-resume`,
   /** Deployment: as Reloader's pause-period (a Go duration, e.g. "5m"). */
   pausePeriod: `${OURS}/pause-period`,
   /** Deployment metadata, written by configstamp: when it paused the Deployment for its pause period. */

@@ -20,5 +20,6 @@ export * from './references.js';
 export * from './selector.js';
 export * from './stamp.js';
 export * from './timing.js';
+export * from './waves.js';
 export * from './window.js';
 export * from './workload.js';

@@ -9,6 +9,7 @@ import { Ours } from './annotations.js';
 import { parseGoDuration } from './duration.js';
 import { asRecord, getPath } from './json.js';
 import { RESTART_WINDOW_KEYS } from './window.js';
+import { WAVE_KEYS } from './waves.js';
 
 export interface TimingOverrides {
   readonly debounceMs?: number;
@@ -25,8 +26,8 @@ const TIMING_KEYS = [
   [Ours.minRolloutInterval, 'minRolloutIntervalMs'],
 ] as const;
 
-/** The timing keys and the restart-window keys (window.ts) of a namespace's annotations: all the watcher keeps of them. */
-const NAMESPACE_KEPT_KEYS: readonly string[] = [...TIMING_KEYS.map(([key]) => key), ...RESTART_WINDOW_KEYS];
+/** The timing, restart-window (window.ts) and wave (waves.ts) keys of a namespace's annotations: all the watcher keeps of them. */
+const NAMESPACE_KEPT_KEYS: readonly string[] = [...TIMING_KEYS.map(([key]) => key), ...RESTART_WINDOW_KEYS, ...WAVE_KEYS];
 
 /** Our timing and restart-window keys among a namespace's annotations (all the watcher keeps of them). */
 export function timingAnnotations(annotations: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> {

@@ -15,7 +15,7 @@ import { DigestCache } from '../../watcher/digest-cache.js';
 import { createWatcherMetrics } from '../../watcher/metrics.js';
 import { TokenBucket } from '../../watcher/rate-limiter.js';
 import { reconcileWorkload } from '../../watcher/reconcile.js';
-import { WindowHolds } from '../../watcher/window-holds.js';
+import { HoldNotices } from '../../watcher/hold-notices.js';
 import type { Notifier, ReconcileDeps } from '../../watcher/reconcile.js';
 import type { NotifyChange, RolloutAlert, WorkloadRef } from '../../watcher/alerts.js';
 
@@ -70,7 +70,7 @@ function setup(
     log: options.log ? createLogger('info', 'test', options.log) : createLogger('silent', 'test'),
     clock,
     isLeader: () => options.leader ?? true,
-    windows: new WindowHolds(),
+    windows: new HoldNotices(),
     api: {
       get: async () => {
         gets++;

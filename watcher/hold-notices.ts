@@ -1,10 +1,11 @@
 /**
- * The workloads a restart window holds (shared/core/window.ts), so each gets one Event per hold,
- * not one per change or per re-check: a new Event only when what the hold says changes (the next
- * opening moved, the policy was edited). Kept in memory: the hold itself is durable without it
- * (the drift stays on the workload until the window opens), so a new leader says it once more.
+ * What a hold has said, per workload, so each hold gets one Event, not one per change or per
+ * re-check: a new Event only when what the hold says changes (a restart window's next opening
+ * moved, a wave moved on). Kept in memory: the hold itself is durable without it (the drift stays
+ * on the workload), and Events said once are also named so a new leader's are refused
+ * (event-recorder.ts). One instance for restart windows, one for waves.
  */
-export class WindowHolds {
+export class HoldNotices {
   private readonly held = new Map<string, string>();
 
   /** Records that `key` is held, saying `said`; true when that is news (post an Event). */
