@@ -50,8 +50,8 @@ export class Waves {
   private readonly underWay = new Map<string, number>();
   /** `consumer@rv|source@rv` → whether the consumer has the source as it is, and its token digest. */
   private readonly memo = new Map<string, { upToDate: boolean; digest: string }>();
-  /** Source → the workloads waiting for its earlier waves, with the wave each is in. */
-  private readonly waiting = new Map<string, Map<string, number>>();
+  /** Source → the workloads waiting for its earlier waves, with the wave each is in and whether it is halted. */
+  private readonly waiting = new Map<string, Map<string, { wave: number; halted: boolean }>>();
 
   constructor(private readonly deps: WavesDeps) {}
 
@@ -85,7 +85,12 @@ export class Waves {
         continue;
       }
       if (waiting === undefined) this.waiting.set(id, (waiting = new Map()));
-      waiting.set(entry.key, verdict.wave);
+      waiting.set(entry.key, { wave: verdict.wave, halted: verdict.halted });
+      // A halt holds every later wave too: tell those still waiting now, not at their next re-check.
+      if (verdict.halted) {
+        const later = [...waiting].filter(([k, w]) => k !== entry.key && !w.halted && w.wave > verdict.wave).map(([k]) => k);
+        if (later.length > 0) this.deps.wake(later);
+      }
       return { source: { kind: change.kind, namespace: entry.namespace, name: change.name }, settings, verdict };
     }
     return undefined;
@@ -153,8 +158,8 @@ export class Waves {
       }
       const [kind, namespace, ...rest] = id.split('/');
       if (!this.deps.consumers(kind as SourceKind, namespace!, rest.join('/')).has(key)) continue;
-      const next = Math.min(...keys.values());
-      for (const [k, wave] of keys) if (wave === next && k !== key) wake.add(k);
+      const next = Math.min(...[...keys.values()].map((w) => w.wave));
+      for (const [k, w] of keys) if (w.wave === next && k !== key) wake.add(k);
     }
     if (wake.size > 0) this.deps.wake([...wake]);
   }

@@ -45,11 +45,11 @@ function deployment(name: string, order?: number): Obj {
   };
 }
 
-function setup() {
+function setup(names: readonly string[] = NAMES) {
   const clock = new ManualClock();
   const cache = new ClusterCache();
   const index = new ReverseIndex();
-  const objects = new Map<string, Obj>(NAMES.map((n) => [workloadKey(KIND, 'ns', n), deployment(n)]));
+  const objects = new Map<string, Obj>(names.map((n) => [workloadKey(KIND, 'ns', n), deployment(n)]));
   let cm = { metadata: { resourceVersion: '10' }, data: { a: '1' } };
   let cmAnnotations: Record<string, string> = { 'configstamp.io/wave-size': '2' };
   const events: { on: string; type: string; reason: string; message: string }[] = [];
@@ -122,7 +122,7 @@ function setup() {
   };
   const key = (n: string): string => workloadKey(KIND, 'ns', n);
   const run = (n: string) => reconcileWorkload(deps, key(n), { since: clock.now() });
-  const generations = (): number[] => NAMES.map((n) => objects.get(key(n))!.metadata.generation);
+  const generations = (): number[] => names.map((n) => objects.get(key(n))!.metadata.generation);
   /** The controller's status for one workload, as its informer would deliver it. */
   const status = (n: string, s: 'progressing' | 'complete' | 'failed'): void => {
     const o = objects.get(key(n))!;
@@ -228,4 +228,25 @@ t.test('a rollout of an earlier wave not complete within the wave timeout counts
     /Deployment\/ns\/w2 did not complete in time/,
     'the timeout halts',
   );
+});
+
+t.test('a halt in wave 2 reaches wave 3 at once: the workloads still waiting are woken to be told', async (t) => {
+  const six = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6'];
+  const s = setup(six);
+  for (const n of six) await s.run(n);
+  s.change('2', '11');
+  for (const n of six) await s.run(n);
+  t.same(s.generations(), [2, 2, 1, 1, 1, 1], 'wave 1 rolled');
+  s.status('w1', 'failed');
+  t.same(s.woken.at(-1), [s.key('w3'), s.key('w4')], 'a status change wakes the next wave only (w3, w4), not wave 3');
+  await s.run('w3');
+  t.same(s.woken.at(-1), [s.key('w5'), s.key('w6')], 'w3 halted: wave 3 (w5, w6), still waiting, is woken to be halted too');
+  await s.run('w5');
+  t.match(
+    s.events.find((e) => e.on === 'w5' && e.reason === 'ConfigstampWavesHalted')?.message,
+    /held: wave 3 of 3 of ConfigMap\/cfg; Deployment\/ns\/w1 failed/,
+  );
+  const wakes = s.woken.length;
+  await s.run('w6');
+  t.equal(s.woken.length, wakes, 'once all are halted, a halt wakes nobody more');
 });
