@@ -13,6 +13,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run: (options?: object) =
   'watcher-boot-real': () => import('./watcher-boot-real.js'),
   'watcher-memory': () => import('./watcher-memory.js'),
   'watcher-fanout': () => import('./watcher-fanout.js'),
+  'watcher-budget': () => import('./watcher-budget.js'),
 };
 
 async function main(names: readonly string[]): Promise<number> {
