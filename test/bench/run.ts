@@ -14,6 +14,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run: (options?: object) =
   'watcher-memory': () => import('./watcher-memory.js'),
   'watcher-fanout': () => import('./watcher-fanout.js'),
   'watcher-budget': () => import('./watcher-budget.js'),
+  'watcher-floor': () => import('./watcher-floor.js'),
 };
 
 async function main(names: readonly string[]): Promise<number> {

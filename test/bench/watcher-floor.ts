@@ -1,0 +1,164 @@
+/**
+ * Benchmark: a ConfigMap change → the new ReplicaSet, configstamp against the physical floor, on
+ * one control plane in one run. The floor is a minimal controller run by this process: it watches
+ * one ConfigMap and, on each change, patches its Deployment's pod template at once (no policy, no
+ * digests, no confirming reads). configstamp's watcher runs as a process, compiled, with
+ * `--debounce=0 --min-rollout-interval=0`, then again with its defaults for fewer changes. The
+ * changes alternate between the floor's pair and configstamp's, so both see the same machine.
+ *
+ * The clock starts before the ConfigMap PATCH is sent and stops when a watch on ReplicaSets shows
+ * the Deployment's new one. configstamp's time is split, from its log lines, into change → patch
+ * sent (watch delivery, queue, the confirming reads) and the patch itself (`patchMs`); the rest is
+ * the Deployment controller making the ReplicaSet, as for the floor.
+ *
+ *   node --import tsx test/bench/watcher-floor.ts
+ */
+import { pathToFileURL } from 'node:url';
+import type { KubeClient } from '../../shared/kube/client.js';
+import { benchCluster, percentile, startBenchWatcher, trackedDeployment } from './watcher-harness.js';
+import type { ConfigstampProcess } from '../support/process.js';
+
+const MERGE = 'application/merge-patch+json';
+
+interface Pair {
+  readonly ns: string;
+  readonly configMap: string;
+  readonly deployment: string;
+}
+
+/** Resolves, for each new ReplicaSet of `deployment`, the waiter registered for it. */
+function replicaSetWatch(client: KubeClient, ns: string, signal: AbortSignal): { next(): Promise<number> } {
+  const seen = new Set<string>();
+  let waiter: ((at: number) => void) | undefined;
+  void client
+    .watch(`/apis/apps/v1/namespaces/${ns}/replicasets`, { signal }, (e) => {
+      if (e.type !== 'ADDED') return;
+      const name = (e.object as { metadata?: { name?: string } }).metadata?.name ?? '';
+      if (seen.has(name)) return;
+      seen.add(name);
+      const w = waiter;
+      waiter = undefined;
+      w?.(performance.now());
+    })
+    .catch(() => undefined);
+  return {
+    next: () =>
+      new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${ns}: no new ReplicaSet within 30 s`)), 30_000);
+        waiter = (at) => {
+          clearTimeout(timer);
+          resolve(at);
+        };
+      }),
+  };
+}
+
+/** The floor: on each change of the ConfigMap, patch the Deployment's template at once. */
+function startFloor(client: KubeClient, pair: Pair, signal: AbortSignal): void {
+  let last = '';
+  void client
+    .watch(`/api/v1/namespaces/${pair.ns}/configmaps`, { query: { fieldSelector: `metadata.name=${pair.configMap}` }, signal }, (e) => {
+      const rv = (e.object as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion ?? '';
+      if (e.type !== 'MODIFIED' || rv === last) return;
+      last = rv;
+      void client.request('PATCH', `/apis/apps/v1/namespaces/${pair.ns}/deployments/${pair.deployment}`, {
+        body: { spec: { template: { metadata: { annotations: { 'floor.bench/version': rv } } } } },
+        contentType: MERGE,
+      });
+    })
+    .catch(() => undefined);
+}
+
+async function setUp(client: KubeClient, pair: Pair, tracked: boolean): Promise<void> {
+  await client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: pair.ns } } });
+  await client.request('POST', `/api/v1/namespaces/${pair.ns}/configmaps`, { body: { metadata: { name: pair.configMap }, data: { k: '0' } } });
+  const d = trackedDeployment(pair.deployment, pair.configMap) as { metadata: { annotations?: Record<string, string> } };
+  if (!tracked) delete d.metadata.annotations;
+  await client.request('POST', `/apis/apps/v1/namespaces/${pair.ns}/deployments`, { body: d });
+}
+
+interface Stats {
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+}
+const stats = (values: readonly number[]): Stats => ({ p50: percentile(values, 50), p90: percentile(values, 90), p99: percentile(values, 99) });
+
+async function change(client: KubeClient, pair: Pair, value: string, rs: { next(): Promise<number> }): Promise<{ t0: number; ms: number; wall: number }> {
+  const created = rs.next();
+  const wall = Date.now();
+  const t0 = performance.now();
+  await client.request('PATCH', `/api/v1/namespaces/${pair.ns}/configmaps/${pair.configMap}`, { body: { data: { k: value } }, contentType: MERGE });
+  return { t0, ms: (await created) - t0, wall };
+}
+
+/** Alternates `changes` changes between the floor's pair and configstamp's; returns both latencies and configstamp's split. */
+async function alternate(client: KubeClient, floor: Pair, ours: Pair, changes: number, watcher: ConfigstampProcess, offset: number, signal: AbortSignal) {
+  const floorRs = replicaSetWatch(client, floor.ns, signal);
+  const oursRs = replicaSetWatch(client, ours.ns, signal);
+  await new Promise((r) => setTimeout(r, 500));
+  const floorMs: number[] = [];
+  const oursMs: number[] = [];
+  const toPatchSent: number[] = [];
+  const patch: number[] = [];
+  for (let i = 1; i <= changes; i++) {
+    floorMs.push((await change(client, floor, String(offset + i), floorRs)).ms);
+    const before = watcher.records().filter((r) => r.msg === 'rollout: stamp patched').length;
+    const c = await change(client, ours, String(offset + i), oursRs);
+    oursMs.push(c.ms);
+    const line = watcher
+      .records()
+      .filter((r) => r.msg === 'rollout: stamp patched')
+      .at(before);
+    if (line !== undefined && typeof line.patchMs === 'number') {
+      toPatchSent.push(Date.parse(String(line.time)) - line.patchMs - c.wall);
+      patch.push(line.patchMs);
+    }
+  }
+  return { floorMs, oursMs, toPatchSent, patch };
+}
+
+export async function run(options: { changes?: number; defaultsChanges?: number } = {}): Promise<Record<string, unknown>> {
+  const changes = options.changes ?? 100;
+  const defaultsChanges = options.defaultsChanges ?? 15;
+  const bench = await benchCluster();
+  const abort = new AbortController();
+  try {
+    const { client } = bench;
+    const floor: Pair = { ns: 'floor', configMap: 'cfg', deployment: 'app' };
+    const ours: Pair = { ns: 'ours', configMap: 'cfg', deployment: 'app' };
+    await setUp(client, floor, false);
+    await setUp(client, ours, true);
+    startFloor(client, floor, abort.signal);
+    const results: Record<string, unknown> = { changes, defaultsChanges };
+    for (const [name, extra, n, offset] of [
+      ['debounce0', ['--debounce=0', '--min-rollout-interval=0'], changes, 0],
+      ['defaults', [], defaultsChanges, 10_000],
+    ] as const) {
+      const watcher = await startBenchWatcher(bench.cluster, [...extra]);
+      try {
+        await watcher.waitFor((r) => String(r.msg).startsWith('adopted') || r.msg === 'restart sync: every workload reconciled once', 60_000);
+        await new Promise((r) => setTimeout(r, 1_000));
+        const m = await alternate(client, floor, ours, n, watcher, offset, abort.signal);
+        const f = stats(m.floorMs);
+        const o = stats(m.oursMs);
+        results[name] = {
+          floorMs: f,
+          configstampMs: o,
+          ratio: { p50: Math.round((o.p50 / f.p50) * 100) / 100, p90: Math.round((o.p90 / f.p90) * 100) / 100, p99: Math.round((o.p99 / f.p99) * 100) / 100 },
+          configstampSplitMs: { changeToPatchSent: stats(m.toPatchSent), patch: stats(m.patch) },
+        };
+      } finally {
+        await watcher.stop();
+      }
+    }
+    return results;
+  } finally {
+    abort.abort();
+    await bench.stop();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  console.log(JSON.stringify(await run(), null, 2));
+}
