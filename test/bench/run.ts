@@ -8,6 +8,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run: (options?: object) =
   core: () => import('./core-decision.js'),
   'webhook-server': () => import('./webhook-server.js'),
   'webhook-e2e': () => import('./webhook-e2e.js'),
+  'webhook-match': () => import('./webhook-match.js'),
   'watcher-latency': () => import('./watcher-latency.js'),
   'watcher-boot': () => import('./watcher-boot.js'),
   'watcher-boot-real': () => import('./watcher-boot-real.js'),

@@ -34,15 +34,18 @@ t.teardown(() => watcher.proc.stop());
 const webhook = await startWebhookProcess(cluster, ['--namespace=configstamp', KIND_FLAG]);
 t.teardown(() => webhook.process.stop());
 await webhook.process.waitFor((r) => r.msg === 'hash key loaded', 30_000);
-// The shipped configuration plus the rule the chart renders for an extra kind.
+// The shipped configuration plus the rule the chart renders for an extra kind, in both entries
+// (its template path, spec.template, is one the shipped matchConditions already read).
 const config = loopbackWebhookConfiguration(webhook.port, webhook.caPem);
-(config.webhooks[0]!.rules as unknown[]).push({
-  apiGroups: ['serving.knative.dev'],
-  apiVersions: ['v1'],
-  resources: ['services'],
-  operations: ['CREATE', 'UPDATE'],
-  scope: 'Namespaced',
-});
+for (const hook of config.webhooks) {
+  (hook.rules as unknown[]).push({
+    apiGroups: ['serving.knative.dev'],
+    apiVersions: ['v1'],
+    resources: ['services'],
+    operations: ['CREATE', 'UPDATE'],
+    scope: 'Namespaced',
+  });
+}
 await kubectl(cluster, ['apply', '-f', '-'], JSON.stringify(config));
 t.teardown(() => kubectl(cluster, ['delete', 'mutatingwebhookconfiguration', config.metadata.name, '--ignore-not-found']));
 await eventually('the API server calls the webhook', async () => ((await probeWebhook(cluster)) ? true : undefined), 30_000, 100);

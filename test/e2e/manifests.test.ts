@@ -19,11 +19,15 @@ import type { FlagSpec } from '../../shared/config/flags.js';
 import { WEBHOOK_FLAGS, parseWebhookConfig } from '../../webhook/config.js';
 import { WATCHER_FLAGS, parseWatcherConfig } from '../../watcher/config.js';
 import { CERTS_FLAGS } from '../../certs/main.js';
+import { Ours, Wave, readBool } from '../../shared/core/annotations.js';
+import { planTracking } from '../../shared/core/policy.js';
+import type { PolicyOptions } from '../../shared/core/policy.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const BASE = join(ROOT, 'deploy/base');
 const CERT_MANAGER_OVERLAY = join(ROOT, 'deploy/overlays/cert-manager');
 const NAMESPACED_OVERLAY = join(ROOT, 'deploy/overlays/namespaced');
+const TRACK_ALL_OVERLAY = join(ROOT, 'deploy/overlays/track-all');
 const CHART = join(ROOT, 'deploy/helm/configstamp');
 const NAMESPACE = 'configstamp';
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -327,6 +331,96 @@ function configsOf(pod: PodSpec, objects: readonly K8sObject[] = []): unknown[] 
 function selects(matchLabels: Record<string, string> | undefined, template: PodTemplate): boolean {
   if (matchLabels === undefined || Object.keys(matchLabels).length === 0) return false;
   return Object.entries(matchLabels).every(([k, v]) => template.metadata?.labels?.[k] === v);
+}
+
+// ---- the webhook configuration's entries and matchConditions --------------------------------
+
+interface Requirement {
+  key: string;
+  operator: string;
+  values?: string[];
+}
+interface WebhookEntry {
+  name: string;
+  namespaceSelector: { matchExpressions: Requirement[] };
+  rules: { apiGroups: string[]; apiVersions: string[]; resources: string[] }[];
+  matchConditions?: { name: string; expression: string }[];
+  [field: string]: unknown;
+}
+
+const hooksOf = (objects: readonly K8sObject[]): WebhookEntry[] => at<WebhookEntry[]>(find(objects, 'MutatingWebhookConfiguration', 'configstamp'), 'webhooks');
+
+/** Every spelling of "true" a label value can have (no blanks in labels): the webhook reads the namespace label ignoring case. */
+const TRUE_SPELLINGS = [...Array(16).keys()].map((bits) => [...'true'].map((c, i) => (bits & (8 >> i) ? c.toUpperCase() : c)).join(''));
+
+/** What the one matchCondition's CEL names: the annotation keys, and the paths whose annotations it reads ('' is the object's own). */
+function conditionOf(hook: WebhookEntry): { keys: string[]; paths: string[]; expression: string } {
+  const expression = hook.matchConditions?.[0]?.expression ?? '';
+  return {
+    expression,
+    keys: [...expression.matchAll(/'([^']+)'/g)].map((m) => m[1]!),
+    paths: [...expression.matchAll(/\? (o(?:\.\w+)*)\.metadata\.annotations :/g)].map((m) => m[1]!.replace(/^o\.?/, '')),
+  };
+}
+
+/**
+ * The annotation keys that, alone on a Deployment's or a CronJob's metadata or pod template, make
+ * the code itself (planTracking, with this policy, in an unlabelled namespace in scope) track it: every key
+ * the code knows, under this install's names, tried with "true" and with a source name.
+ */
+function keysThatTrack(policy: PolicyOptions): Set<string> {
+  const known = new Set([...Object.values(Ours), ...Object.values(policy.reloaderKeys.keys), ...Object.values(Wave)]);
+  const tracking = new Set<string>();
+  const kinds = policy.workloadKinds.filter((k) => k.kind === 'Deployment' || k.kind === 'CronJob');
+  // A namespace in scope, unlabelled.
+  const namespace = { name: [...(policy.namespaceScope ?? ['apps'])][0]!, labels: {} };
+  for (const kind of kinds) {
+    for (const key of known) {
+      for (const value of ['true', 'cfg']) {
+        for (const where of ['metadata', 'template'] as const) {
+          const annotations = { [key]: value };
+          const template: Json = { metadata: where === 'template' ? { annotations } : {}, spec: { containers: [] } };
+          const spec: Json = {};
+          let node: Json = spec;
+          for (const segment of kind.templatePath.slice(1, -1)) node = (node[segment] = {}) as Json;
+          node[kind.templatePath.at(-1)!] = template;
+          const object = { metadata: { name: 'w', annotations: where === 'metadata' ? annotations : {} }, spec };
+          if (planTracking({ kind, object }, [], namespace, policy).tracked) tracking.add(key);
+        }
+      }
+    }
+  }
+  return tracking;
+}
+
+/**
+ * The matchCondition of entry 0 as the webhook with `policy` needs it: it names every key that can
+ * track a workload (and the stamp, for restores), nothing the policy does not read, and reads the
+ * annotations of the object and of every kind's pod template.
+ */
+function expectConditionFits(t: Pick<typeof tap, 'ok' | 'same' | 'equal'>, label: string, hook: WebhookEntry, policy: PolicyOptions): void {
+  const { keys, paths, expression } = conditionOf(hook);
+  const tracking = keysThatTrack(policy);
+  t.ok(tracking.has(Ours.track) && tracking.size >= 5, `${label}: the code tracks on ${tracking.size} keys (${[...tracking].join(', ')})`);
+  t.same(
+    [...tracking].filter((k) => !keys.includes(k)),
+    [],
+    `${label}: the condition names every key that tracks a workload`,
+  );
+  t.same(
+    keys.filter((k) => k !== Ours.stamp && !tracking.has(k)),
+    [],
+    `${label}: and no key that does not`,
+  );
+  t.ok(
+    keys.includes(Ours.stamp) && /\[object, oldObject\]\.exists\(o, o != null &&/.test(expression),
+    `${label}: and the stamp, on the object or the old object (restores)`,
+  );
+  t.same(
+    [...new Set(['', ...policy.workloadKinds.map((k) => k.templatePath.join('.'))])].sort(),
+    [...paths].sort(),
+    `${label}: on the object and the pod template of every kind`,
+  );
 }
 
 // ---- tests ------------------------------------------------------------------------------------
@@ -785,14 +879,17 @@ t.test('a scoped install: the chart with namespaces={team-a} and deploy/overlays
         `${render}: ${id}`,
       );
     }
-    t.same(
-      at(find(objects, 'MutatingWebhookConfiguration', 'configstamp'), 'webhooks', 0, 'namespaceSelector', 'matchExpressions'),
-      [
-        { key: NAME_KEY, operator: 'NotIn', values: ['kube-system', NAMESPACE] },
-        { key: NAME_KEY, operator: 'In', values: ['team-a'] },
-      ],
-      `${render}: the API server sends admissions only from team-a, and still none from kube-system or configstamp`,
-    );
+    for (const [i, label] of ['NotIn', 'In'].entries()) {
+      t.same(
+        at(find(objects, 'MutatingWebhookConfiguration', 'configstamp'), 'webhooks', i, 'namespaceSelector', 'matchExpressions'),
+        [
+          { key: NAME_KEY, operator: 'NotIn', values: ['kube-system', NAMESPACE] },
+          { key: 'configstamp.io/track', operator: label, values: TRUE_SPELLINGS },
+          { key: NAME_KEY, operator: 'In', values: ['team-a'] },
+        ],
+        `${render}: webhook ${i}: the API server sends admissions only from team-a, and still none from kube-system or configstamp`,
+      );
+    }
     const webhook = webhookOf(objects);
     const watcher = watcherOf(objects);
     for (const [name, config] of [
@@ -852,11 +949,13 @@ t.test('scoped RBAC: the rules of the ClusterRoles in each namespace in scope, n
     );
     t.ok(can(watcher, 'update', 'coordination.k8s.io', 'leases', { namespace: NAMESPACE }), `${render} watcher: keeps its Lease`);
     t.ok(can(watcher, 'create', '', 'secrets', { namespace: NAMESPACE }), `${render} watcher: may still create the hash key`);
-    t.same(
-      at(find(objects, 'MutatingWebhookConfiguration', 'configstamp'), 'webhooks', 0, 'namespaceSelector', 'matchExpressions', 1),
-      { key: NAME_KEY, operator: 'In', values: inScope },
-      `${render}: the webhook configuration selects ${inScope.join(', ')}`,
-    );
+    for (const i of [0, 1]) {
+      t.same(
+        at(find(objects, 'MutatingWebhookConfiguration', 'configstamp'), 'webhooks', i, 'namespaceSelector', 'matchExpressions', 2),
+        { key: NAME_KEY, operator: 'In', values: inScope },
+        `${render}: webhook ${i} of the configuration selects ${inScope.join(', ')}`,
+      );
+    }
   }
 });
 
@@ -1483,6 +1582,29 @@ spec:
   t.match(control.stderr, /PodSecurity/, 'control: the namespace does warn about a pod template without them');
   const applied = await cluster.kubectl(['apply', '--server-side', '-k', BASE]);
   t.equal(applied.code, 0, applied.stderr);
+  const stored = JSON.parse((await cluster.kubectl(['get', 'mutatingwebhookconfiguration', 'configstamp', '-o', 'json'])).stdout) as {
+    webhooks: WebhookEntry[];
+  };
+  t.same(
+    stored.webhooks.map((h) => h.matchConditions),
+    hooksOf(rendered.kustomize).map((h) => h.matchConditions),
+    'the API server compiled and kept the matchConditions',
+  );
+  // The API server compiles each CEL expression when the configuration is written: every rendering must pass.
+  const variants: [string, string[]][] = [
+    ['renamed keys', ['--set', 'reloader.custom_annotations.auto=example.com/reload', '--set', 'reloader.custom_annotations.configmap=example.com/cm']],
+    ['Reloader and Wave off', ['--set', 'policy.reloaderCompat=false', '--set', 'policy.waveCompat=false']],
+    ['an extra kind', ['--set', 'policy.extraWorkloadKinds={example.com/v1/widgets:Widget:spec.runner.podTemplate}']],
+  ];
+  for (const [label, args] of variants) {
+    const hooks = find(await helmTemplate(args), 'MutatingWebhookConfiguration', 'configstamp');
+    const r = await cluster.kubectl(['apply', '--server-side', '--dry-run=server', '-f', '-'], { input: JSON.stringify(hooks) });
+    t.equal(r.code, 0, `${label}: accepted${r.code === 0 ? '' : `: ${r.stderr}`}`);
+  }
+  const broken = structuredClone(find(rendered.kustomize, 'MutatingWebhookConfiguration', 'configstamp')) as K8sObject & { webhooks: WebhookEntry[] };
+  broken.webhooks[0]!.matchConditions![0]!.expression = broken.webhooks[0]!.matchConditions![0]!.expression.replace('type(a) == map', 'type(a) == mapp');
+  const refused = await cluster.kubectl(['apply', '--server-side', '--dry-run=server', '-f', '-'], { input: JSON.stringify(broken) });
+  t.match(refused.stderr, /matchConditions\[0\]\.expression.*compilation failed/s, 'control: a broken expression is refused, so acceptance means it compiled');
 
   const cases: AccessCase[] = [
     ['configstamp-webhook', 'get', 'secrets', 'team-a', true],
@@ -1544,6 +1666,124 @@ t.test('a scoped install applied to a real API server: its accounts may act only
     ['configstamp-certs', 'patch', 'mutatingwebhookconfigurations.admissionregistration.k8s.io/configstamp', undefined, true],
   ];
   await expectAccess(t, cluster, cases);
+});
+
+// ---- the webhook's matchConditions ----------------------------------------------------------
+
+t.test('the webhook configuration: two entries splitting namespaces on the tracking label; matchConditions only outside', async (t) => {
+  t.ok(TRUE_SPELLINGS.length === 16 && TRUE_SPELLINGS.every((v) => readBool(v) === true) && new Set(TRUE_SPELLINGS).size === 16, 'the 16 spellings of true');
+  for (const [render, objects] of renders) {
+    const hooks = hooksOf(objects);
+    t.same(
+      hooks.map((h) => h.name),
+      ['stamp.configstamp.io', 'namespace.stamp.configstamp.io'],
+      `${render}: two entries, names unique`,
+    );
+    const [outside, inside] = hooks as [WebhookEntry, WebhookEntry];
+    const exclusions = { key: NAME_KEY, operator: 'NotIn', values: ['kube-system', NAMESPACE] };
+    t.same(
+      outside.namespaceSelector.matchExpressions,
+      [exclusions, { key: 'configstamp.io/track', operator: 'NotIn', values: TRUE_SPELLINGS }],
+      `${render}: entry 0: namespaces not labelled configstamp.io/track=true (in any case), kube-system and configstamp still out`,
+    );
+    t.same(
+      inside.namespaceSelector.matchExpressions,
+      [exclusions, { key: 'configstamp.io/track', operator: 'In', values: TRUE_SPELLINGS }],
+      `${render}: entry 1: namespaces labelled so, with the same exclusions`,
+    );
+    t.equal(outside.matchConditions?.length, 1, `${render}: entry 0 has one matchCondition`);
+    t.equal(inside.matchConditions, undefined, `${render}: entry 1 none: every workload in such a namespace is tracked`);
+    const rest = ({ name: _n, namespaceSelector: _s, matchConditions: _m, ...r }: WebhookEntry) => r;
+    t.same(rest(inside), rest(outside), `${render}: otherwise the same (rules, client, timeouts, policies)`);
+  }
+});
+
+t.test('the matchCondition names every key that can track a workload, on it or its pod template, and the stamp', async (t) => {
+  for (const [render, objects] of [...renders, ...Object.entries(scoped)]) {
+    expectConditionFits(t, render, hooksOf(objects)[0]!, webhookOf(objects).policy);
+  }
+  t.same(conditionOf(hooksOf(rendered.helm)[0]!), conditionOf(hooksOf(rendered.kustomize)[0]!), "the chart's condition is deploy/base's, to the character");
+});
+
+t.test('each setting renders the condition it needs: renamed keys, Reloader or Wave off, extra kinds', async (t) => {
+  const cases: [string, string[], (keys: string[]) => boolean][] = [
+    [
+      'reloader.custom_annotations',
+      [
+        '--set',
+        'reloader.custom_annotations.auto=example.com/reload',
+        '--set',
+        'reloader.custom_annotations.configmap=example.com/configmaps',
+        '--set',
+        'reloader.custom_annotations.secret_auto= example.com/secret-auto ',
+        '--set',
+        'reloader.custom_annotations.search=example.com/search',
+        '--set',
+        'reloader.custom_annotations.match=example.com/match',
+      ],
+      (keys) =>
+        ['example.com/reload', 'example.com/configmaps', 'example.com/secret-auto', 'example.com/search'].every((k) => keys.includes(k)) &&
+        !keys.includes('reloader.stakater.com/auto') &&
+        !keys.includes('example.com/match') &&
+        keys.includes('secret.reloader.stakater.com/reload'),
+    ],
+    ['policy.reloaderCompat=false', ['--set', 'policy.reloaderCompat=false'], (keys) => !keys.some((k) => k.includes('reloader.stakater.com'))],
+    ['policy.waveCompat=false', ['--set', 'policy.waveCompat=false'], (keys) => !keys.some((k) => k.startsWith('wave.pusher.com/'))],
+    [
+      'policy.extraWorkloadKinds',
+      ['--set', 'policy.extraWorkloadKinds={example.com/v1/widgets:Widget:spec.runner.podTemplate,serving.knative.dev/v1/services:Service:spec.template}'],
+      () => true,
+    ],
+  ];
+  for (const [label, args, check] of cases) {
+    const objects = await helmTemplate(args);
+    const hook = hooksOf(objects)[0]!;
+    const { keys } = conditionOf(hook);
+    expectConditionFits(t, label, hook, webhookOf(objects).policy);
+    t.ok(check(keys), `${label}: ${keys.join(', ')}`);
+  }
+  const extra = await helmTemplate(['--set', 'policy.extraWorkloadKinds={example.com/v1/widgets:Widget:spec.runner.podTemplate}']);
+  t.match(
+    conditionOf(hooksOf(extra)[0]!).expression,
+    'has(o.spec) && has(o.spec.runner) && has(o.spec.runner.podTemplate) && has(o.spec.runner.podTemplate.metadata) && has(o.spec.runner.podTemplate.metadata.annotations) ? o.spec.runner.podTemplate.metadata.annotations : {}',
+    'an extra kind: its template path, each step tested with has()',
+  );
+  for (const hook of hooksOf(extra)) t.match(hook.rules.at(-1), { apiGroups: ['example.com'], resources: ['widgets'] }, `${hook.name}: its rule`);
+});
+
+t.test('cluster-wide tracking, or webhook.matchConditions=false: no matchConditions; kustomize track-all renders what the chart does', async (t) => {
+  const trackAll = {
+    kustomize: await kustomize(TRACK_ALL_OVERLAY),
+    helm: await helmTemplate(['--set', 'policy.trackAll=true']),
+    reloaderAutoReloadAll: await helmTemplate(['--set', 'reloader.autoReloadAll=true']),
+  };
+  const off = await helmTemplate(['--set', 'webhook.matchConditions=false']);
+  for (const [render, objects] of Object.entries(trackAll)) {
+    t.equal(webhookOf(objects).policy.trackAll, true, `${render}: the webhook runs with --track-all`);
+    t.equal(watcherOf(objects).policy.trackAll, true, `${render}: and so does the watcher`);
+    t.same(
+      hooksOf(objects).map((h) => h.matchConditions),
+      [undefined, undefined],
+      `${render}: every workload may be tracked, so every one is sent`,
+    );
+  }
+  const withoutNamespace = comparableIds(trackAll.kustomize).filter((id) => id !== `Namespace//${NAMESPACE}`);
+  t.same(comparableIds(trackAll.helm), withoutNamespace, 'track-all: the chart and deploy/overlays/track-all install the same objects');
+  sameConfiguration(t, 'track-all', trackAll.kustomize, trackAll.helm);
+  const withoutConditions = hooksOf(rendered.helm).map(({ matchConditions: _m, ...rest }) => rest);
+  t.same(hooksOf(off), withoutConditions, 'webhook.matchConditions=false: the default configuration without its matchConditions');
+  t.equal(webhookOf(off).policy.trackAll, false, 'and the policy unchanged');
+  const offNamespaced = await helmTemplate(['--set', 'webhook.matchConditions=false', '--set', 'namespaces={team-a}']);
+  t.same(
+    hooksOf(offNamespaced).map((h) => [h.matchConditions, h.namespaceSelector.matchExpressions.at(-1)]),
+    [
+      [undefined, { key: NAME_KEY, operator: 'In', values: ['team-a'] }],
+      [undefined, { key: NAME_KEY, operator: 'In', values: ['team-a'] }],
+    ],
+    'and with a scope, both entries still select it',
+  );
+  const bad = await run(helm, ['template', CHART, '--set', 'webhook.matchConditions=maybe']);
+  t.not(bad.code, 0, 'the schema takes a boolean only');
 });
 
 t.test('extra pod-template kinds: the flag for both processes, their webhook rule and the watcher RBAC', async (t) => {

@@ -315,7 +315,9 @@ t.test('renamed annotation keys (--auto-annotation) work at admission and in the
   // The webhook also serves `default`, where registerWebhook's probe is created.
   const webhook = await startWebhookProcess(cluster, ['--namespace=configstamp', ...renamed, `--namespaces=${ns},default`]);
   t.teardown(() => webhook.process.stop());
-  const unregister = await registerWebhook(cluster, webhook.port, webhook.caPem);
+  // The matchConditions name the renamed keys, as the chart renders reloader.custom_annotations.
+  const renamedKeys = { 'reloader.stakater.com/auto': 'example.com/reload-on-change', 'configmap.reloader.stakater.com/reload': 'example.com/configmaps' };
+  const unregister = await registerWebhook(cluster, webhook.port, webhook.caPem, undefined, { renamedKeys });
   t.teardown(unregister);
   const watcher = await startWatcher(cluster, 'configstamp', [...renamed, `--namespaces=${ns}`, '--lease-name=renamed']);
   t.teardown(() => watcher.proc.stop());

@@ -1,9 +1,11 @@
 /**
  * Registers configstamp's webhook with a test control plane using the very manifest users
- * install (deploy/base/mutatingwebhookconfiguration.yaml), with one change: the in-cluster
- * `service` client config becomes `url: https://127.0.0.1:PORT/mutate` plus the test CA as
- * caBundle. The API server loads webhook configurations through an informer, so registration is
- * only done once a dry-run probe comes back mutated.
+ * install (deploy/base/mutatingwebhookconfiguration.yaml: both entries, their namespaceSelectors
+ * and matchConditions), with one change: the in-cluster `service` client config becomes
+ * `url: https://127.0.0.1:PORT/mutate` plus the test CA as caBundle. Options render what the
+ * chart renders for other settings (no matchConditions, renamed keys). The API server loads
+ * webhook configurations through an informer, so registration is only done once a dry-run probe
+ * comes back mutated.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,13 +39,28 @@ export function loadWebhookConfiguration(): WebhookConfiguration {
   return parse(readFileSync(WEBHOOK_MANIFEST, 'utf8')) as WebhookConfiguration;
 }
 
+export interface RegistrationOptions {
+  /** false: no entry keeps its matchConditions, as the chart renders track-all or webhook.matchConditions=false. */
+  readonly matchConditions?: boolean;
+  /** Annotation keys renamed in the matchConditions (default key → renamed), as the chart renders reloader.custom_annotations. */
+  readonly renamedKeys?: Readonly<Record<string, string>>;
+}
+
 /** The shipped manifest pointed at a webhook on loopback. */
-export function loopbackWebhookConfiguration(port: number, caPem: string): WebhookConfiguration {
+export function loopbackWebhookConfiguration(port: number, caPem: string, options: RegistrationOptions = {}): WebhookConfiguration {
   const config = loadWebhookConfiguration();
   for (const hook of config.webhooks) {
     delete hook.clientConfig.service;
     hook.clientConfig.url = `https://127.0.0.1:${port}/mutate`;
     hook.clientConfig.caBundle = Buffer.from(caPem, 'utf8').toString('base64');
+    const conditions = hook.matchConditions as { name: string; expression: string }[] | undefined;
+    if (options.matchConditions === false) delete hook.matchConditions;
+    for (const condition of options.matchConditions === false ? [] : (conditions ?? [])) {
+      for (const [from, to] of Object.entries(options.renamedKeys ?? {})) {
+        if (!condition.expression.includes(`'${from}'`)) throw new Error(`the shipped matchConditions do not name ${from}`);
+        condition.expression = condition.expression.replace(`'${from}'`, `'${to}'`);
+      }
+    }
   }
   return config;
 }
@@ -86,8 +103,14 @@ export async function probeWebhook(cluster: Kubectl): Promise<boolean> {
  * Applies the loopback configuration with the real kubectl and waits until a probe is mutated.
  * Returns a function that deletes the configuration again.
  */
-export async function registerWebhook(cluster: Kubectl, port: number, caPem: string, timeoutMs = 30_000): Promise<() => Promise<void>> {
-  const config = loopbackWebhookConfiguration(port, caPem);
+export async function registerWebhook(
+  cluster: Kubectl,
+  port: number,
+  caPem: string,
+  timeoutMs = 30_000,
+  options: RegistrationOptions = {},
+): Promise<() => Promise<void>> {
+  const config = loopbackWebhookConfiguration(port, caPem, options);
   const applied = await cluster.kubectl(['apply', '-f', '-'], { input: JSON.stringify(config) });
   if (applied.code !== 0) throw new Error(`kubectl apply of the webhook configuration failed: ${applied.stderr}`);
   await eventually('the API server to call the webhook', async () => ((await probeWebhook(cluster)) ? true : undefined), timeoutMs, 100);

@@ -501,3 +501,69 @@ containers:
     securityContext:
       {{- toYaml .Values.securityContext | nindent 6 }}
 {{- end -}}
+
+{{/*
+The webhook configuration's matchConditions (docs/webhook.md, "matchConditions"), as JSON:
+  conditions   false with cluster-wide tracking (policy.trackAll, reloader.autoReloadAll) or
+               webhook.matchConditions false: every workload is sent
+  keys         the annotation keys that can make a workload tracked, as this install names them
+               (shared/core/annotations.ts: the stamp, OUR_SELECTING_KEYS, selectingKeys() of
+               Reloader's keys renamed by reloader.custom_annotations, Wave's), in that order
+  paths        where pod templates sit: spec.template, a CronJob's, and any of
+               policy.extraWorkloadKinds
+Keep in step with deploy/base/mutatingwebhookconfiguration.yaml (test/e2e/manifests.test.ts).
+*/}}
+{{- define "configstamp.webhookMatch" -}}
+{{- $p := .Values.policy -}}
+{{- $r := .Values.reloader | default dict -}}
+{{- $trackAll := or $p.trackAll (eq (include "configstamp.isTrue" $r.autoReloadAll) "true") -}}
+{{- $keys := list "configstamp.io/stamp" "configstamp.io/track" "configstamp.io/configmaps" "configstamp.io/secrets" "configstamp.io/secretproviderclasses" -}}
+{{- if $p.reloaderCompat -}}
+{{- $custom := $r.custom_annotations | default dict -}}
+{{- $reloader := list
+  (list "auto" "reloader.stakater.com/auto")
+  (list "configmap_auto" "configmap.reloader.stakater.com/auto")
+  (list "secret_auto" "secret.reloader.stakater.com/auto")
+  (list "secretproviderclass_auto" "secretproviderclass.reloader.stakater.com/auto")
+  (list "configmap" "configmap.reloader.stakater.com/reload")
+  (list "secret" "secret.reloader.stakater.com/reload")
+  (list "secretproviderclass" "secretproviderclass.reloader.stakater.com/reload")
+  (list "search" "reloader.stakater.com/search") -}}
+{{- range $reloader -}}
+{{- $keys = append $keys (get $custom (index . 0) | default "" | toString | trim | default (index . 1)) -}}
+{{- end -}}
+{{- end -}}
+{{- if $p.waveCompat -}}
+{{- $keys = concat $keys (list "wave.pusher.com/update-on-config-change" "wave.pusher.com/extra-configmaps" "wave.pusher.com/extra-secrets") -}}
+{{- end -}}
+{{- $paths := list "spec.template" "spec.jobTemplate.spec.template" -}}
+{{- range $p.extraWorkloadKinds -}}
+{{- $paths = append $paths (last (splitList ":" .)) -}}
+{{- end -}}
+{{- toJson (dict "conditions" (and (not $trackAll) .Values.webhook.matchConditions) "keys" (uniq $keys) "paths" (uniq $paths)) -}}
+{{- end -}}
+
+{{/*
+The CEL expression of the matchCondition: the object or the old object has one of the keys in its
+own annotations or in those of a pod template. Every field is tested with has() (objects of CRDs
+are unstructured), and a value that is not a map counts as no annotations.
+*/}}
+{{- define "configstamp.matchExpression" -}}
+{{- $maps := list -}}
+{{- range (prepend .paths "") -}}
+{{- $at := "o" -}}
+{{- $checks := list -}}
+{{- range (concat (compact (splitList "." .)) (list "metadata" "annotations")) -}}
+{{- $at = printf "%s.%s" $at . -}}
+{{- $checks = append $checks (printf "has(%s)" $at) -}}
+{{- end -}}
+{{- $maps = append $maps (printf "  %s ? %s : {}" (join " && " $checks) $at) -}}
+{{- end -}}
+{{- $keys := list -}}
+{{- range .keys }}{{ $keys = append $keys (printf "  '%s'" .) }}{{ end -}}
+[object, oldObject].exists(o, o != null && [
+{{ join ",\n" $maps }}
+].exists(a, type(a) == map && [
+{{ join ",\n" $keys }}
+].exists(k, k in a)))
+{{- end -}}
