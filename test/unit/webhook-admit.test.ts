@@ -152,7 +152,8 @@ t.test('no hash key yet, or the API too slow: fail open with the right code, wit
   const started = performance.now();
   const slow = await admit(request('CREATE', tracked()), deps(fakeApi(sources, { hang: true }), { deadlineMs: 50 }));
   t.same([slow.result, slow.error?.code], ['failed_open', 'CS_ERR_DEADLINE']);
-  t.ok(performance.now() - started < 500, 'answered soon after the deadline');
+  // The API never answers: without the deadline this would hang for ever (generous bound: a loaded machine).
+  t.ok(performance.now() - started < 5_000, 'answered after the deadline, not never');
 });
 
 t.test('Reloader name patterns list source metadata and stamp the matches', async (t) => {
