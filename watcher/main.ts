@@ -112,6 +112,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
       if (windows.release(key)) metrics.windowHeld.set(windows.size);
       late.waves?.forget(key);
       waveNotices.release(key);
+      metrics.waveHeld.set(late.waves?.waitingCount ?? 0);
     },
     onWorkloadChanged: (key) => late.waves?.observe(key),
     budget,
@@ -124,6 +125,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     clock,
     defaults: { size: config.waveSize, timeoutMs: config.waveTimeoutMs },
     consumers: (kind, namespace, name) => controller.index.lookup(namespace, kind, name),
+    concerns: (kind, namespace, name, key) => controller.index.concerns(namespace, kind, name, key),
     wake: (keys) => {
       for (const k of keys) queue.add(k, 0);
     },

@@ -157,8 +157,14 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
 
   // Outside its restart window a rollout waits, its drift kept on the workload, until the window opens.
   if (planned.decision.action === 'rollout') {
-    const held = (await windowHold(deps, cached, planned.decision, log)) ?? (await waveHold(deps, cached, planned.decision, log));
-    if (held !== undefined) return held;
+    const window = await windowHold(deps, cached, planned.decision, log);
+    if (window !== undefined) {
+      // Held by its window: not waiting in any wave meanwhile (it is asked again when it may roll).
+      releaseWaves(deps, cached.key);
+      return window;
+    }
+    const wave = await waveHold(deps, cached, planned.decision, log);
+    if (wave !== undefined) return wave;
   }
   let entry = cached;
   let decision: ReconcileDecision = planned.decision;
@@ -179,6 +185,11 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
     if (decision.action === 'none') {
       log.debug('cached state was stale; fresh reads show nothing to do');
       return;
+    }
+    // The fresh reads may show a change the cache had not seen yet: its waves are asked too.
+    if (decision.action === 'rollout') {
+      const wave = await waveHold(deps, entry, decision, log);
+      if (wave !== undefined) return wave;
     }
   }
   if (actsOnChanges(decision)) {
@@ -333,7 +344,7 @@ function releaseWaves(deps: ReconcileDeps, key: string): void {
 }
 
 /** Waiting for an earlier wave: woken when one of its workloads changes; the requeue is a safety net. */
-const WAVE_WAIT_RECHECK_MS = 30_000;
+const WAVE_WAIT_RECHECK_MS = 120_000;
 /** Halted: a fix (a new change), a resume or the failed workload's recovery wakes it first. */
 const WAVE_HALT_RECHECK_MS = 300_000;
 
@@ -357,34 +368,39 @@ async function waveHold(
   const { source, verdict } = hold;
   const sourceName = `${source.kind}/${source.name}`;
   const said = describeWaves(verdict, sourceName);
-  const sourceRv = deps.cache.source(source.kind, source.namespace, source.name)?.resourceVersion ?? '';
-  // Said once per change of the source and per wave (waiting), or per failure (halted).
-  const once = verdict.halted
-    ? `${sourceName}@${sourceRv} halted ${verdict.failed.map((m) => m.token).join(',')}`
-    : `${sourceName}@${sourceRv} wave ${verdict.wave}`;
+  // Said once per change (the digest this workload rolls to) and wave while waiting, or per failure
+  // (the failed workloads' tokens) when halted: not again for an edit of the source's metadata.
+  const to = decision.changes.find((c) => c.kind === source.kind && c.name === source.name)?.to ?? '';
+  const tokens = verdict.halted ? verdict.failed.map((m) => m.token).join(',') : '';
+  const once = verdict.halted ? `${sourceName} halted ${tokens}` : `${sourceName} ${to} wave ${verdict.wave}`;
   if (deps.waves.notices.hold(entry.key, once)) {
     deps.metrics.waveHolds.inc({ kind: entry.kind.kind, namespace: entry.namespace, reason: verdict.halted ? 'halted' : 'waiting' });
     if (verdict.halted) {
-      const tokens = verdict.failed.map((m) => m.token).join(',');
-      const resume = `kubectl annotate ${source.kind.toLowerCase()} ${source.name} -n ${source.namespace} ${Ours.wavesResume}=${tokens} --overwrite`;
+      // A SecretProviderClass's object is not read: its tokens go on its namespace.
+      const resume =
+        source.kind === 'SecretProviderClass'
+          ? `kubectl annotate namespace ${source.namespace} ${Ours.wavesResume}=${tokens} --overwrite`
+          : `kubectl annotate ${source.kind.toLowerCase()} ${source.name} -n ${source.namespace} ${Ours.wavesResume}=${tokens} --overwrite`;
       const message = `configstamp halted the remaining waves of ${sourceName}: ${said}. Fix the source (a new change starts again from the first wave), or continue: ${resume}`;
       log.warn(
         { source: sourceName, wave: verdict.wave, waves: verdict.waves, failed: verdict.failed.map((m) => m.key) },
         'waves halted: an earlier wave failed',
       );
       await deps.events.post(entry, 'Warning', EventReasons.wavesHalted, message, { once });
-      await deps.events.postOn?.(
-        {
-          apiVersion: source.kind === 'SecretProviderClass' ? 'secrets-store.csi.x-k8s.io/v1' : 'v1',
-          kind: source.kind,
-          namespace: source.namespace,
-          name: source.name,
-        },
-        'Warning',
-        EventReasons.wavesHalted,
-        `configstamp halted the remaining waves of this ${source.kind}'s change: ${verdict.failed.map((m) => `${m.key} ${m.progress === 'failed' ? 'failed' : 'did not complete in time'}`).join(', ')}. Fix it (a new change starts again from the first wave), or continue: ${resume}`,
-        { once: `halted ${sourceRv} ${tokens}` },
-      );
+      // The source's Event once per halt from this process (its name makes it once across processes).
+      if (deps.waves.notices.hold(`source:${source.kind}/${source.namespace}/${source.name}`, `halted ${tokens}`))
+        await deps.events.postOn?.(
+          {
+            apiVersion: source.kind === 'SecretProviderClass' ? 'secrets-store.csi.x-k8s.io/v1' : 'v1',
+            kind: source.kind,
+            namespace: source.namespace,
+            name: source.name,
+          },
+          'Warning',
+          EventReasons.wavesHalted,
+          `configstamp halted the remaining waves of this ${source.kind}'s change: ${verdict.failed.map((m) => `${m.key} ${m.progress === 'failed' ? 'failed' : 'did not complete in time'}`).join(', ')}. Fix it (a new change starts again from the first wave), or continue: ${resume}`,
+          { once: `halted ${tokens}` },
+        );
     } else {
       log.info({ source: sourceName, wave: verdict.wave, waves: verdict.waves }, 'rollout waiting for an earlier wave');
       await deps.events.post(

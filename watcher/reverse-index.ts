@@ -39,6 +39,13 @@ export class ReverseIndex {
     this.byWorkload.delete(workload);
   }
 
+  /** Whether a change of this source may concern `workload` (lookup without building the set). */
+  concerns(namespace: string, kind: SourceKind, name: string, workload: string): boolean {
+    return (
+      this.bySource.get(sourceKey(namespace, kind, name))?.has(workload) === true || this.byPattern.get(patternKey(namespace, kind))?.has(workload) === true
+    );
+  }
+
   /** The workloads a change of this source may concern. */
   lookup(namespace: string, kind: SourceKind, name: string): Set<string> {
     const out = new Set(this.bySource.get(sourceKey(namespace, kind, name)));

@@ -6,9 +6,11 @@
  * restart except how long a rollout has been under way (the timeout starts afresh on a new
  * leader; a Deployment's own progressDeadlineSeconds is on the object and carries over).
  *
- * Consumers wait without polling: when a consumer's status changes, the workloads waiting on its
- * source are reconciled again. Per consumer, whether it is up to date is memoised by its
- * resourceVersion and the source's, so a wave of 1,000 costs map lookups, not evaluations.
+ * Consumers wait without polling: when a consumer's status changes, the next wave waiting on its
+ * source is reconciled again. Per consumer, whether it is up to date is memoised by its
+ * resourceVersion and the source's; per source, the members are kept as a snapshot until a
+ * consumer or the source changes, so the 1,000 reconciles of a change of 1,000 consumers read
+ * one snapshot, not 1,000 × 1,000 states.
  */
 import type { SourceChange } from '../shared/core/decide.js';
 import { decideWorkload } from '../shared/core/evaluate.js';
@@ -16,6 +18,7 @@ import type { SourceKind } from '../shared/core/kinds.js';
 import type { PolicyOptions } from '../shared/core/policy.js';
 import { rolloutProgress } from '../shared/core/progress.js';
 import { resumeTokens, waveOrder, waveSettings, waveVerdict } from '../shared/core/waves.js';
+import type { Progress } from '../shared/core/progress.js';
 import type { WaveMember, WaveSettings, WaveVerdict } from '../shared/core/waves.js';
 import { asRecord, getPath } from '../shared/core/json.js';
 import type { ClusterCache, WorkloadEntry } from './cache.js';
@@ -32,6 +35,8 @@ export interface WavesDeps {
   readonly defaults: { readonly size: number; readonly timeoutMs: number };
   /** The tracked workloads consuming a source (the watcher's reverse index). */
   readonly consumers: (kind: SourceKind, namespace: string, name: string) => ReadonlySet<string>;
+  /** Whether `key` consumes the source (as consumers().has(key), without building the set); absent: that. */
+  readonly concerns?: (kind: SourceKind, namespace: string, name: string, key: string) => boolean;
   /** Reconcile these workloads again (their wave may go now). */
   readonly wake: (keys: readonly string[]) => void;
 }
@@ -46,12 +51,16 @@ export interface WaveHold {
 const sourceId = (kind: string, namespace: string, name: string): string => `${kind}/${namespace}/${name}`;
 
 export class Waves {
-  /** Consumer → when it was first seen with the change but not complete (for the timeout). */
-  private readonly underWay = new Map<string, number>();
-  /** `consumer@rv|source@rv` → whether the consumer has the source as it is, and its token digest. */
-  private readonly memo = new Map<string, { upToDate: boolean; digest: string }>();
+  /** Consumer → the generation whose rollout it was first seen under way with, and when. */
+  private readonly underWay = new Map<string, { generation: number; since: number }>();
+  /** `consumer@rv|source@rv` → whether the consumer reads the source, has it as it is, and its digest. */
+  private readonly memo = new Map<string, { consumes: boolean; upToDate: boolean; digest: string }>();
   /** Source → the workloads waiting for its earlier waves, with the wave each is in and whether it is halted. */
   private readonly waiting = new Map<string, Map<string, { wave: number; halted: boolean }>>();
+  /** Source → its members as last computed, valid while neither a consumer nor the source changed. */
+  private readonly snapshots = new Map<string, { sourceRv: string; epoch: number; members: SnapshotMember[] }>();
+  /** Source → bumped whenever one of its consumers changes. */
+  private readonly epochs = new Map<string, number>();
 
   constructor(private readonly deps: WavesDeps) {}
 
@@ -70,14 +79,19 @@ export class Waves {
       const settings = this.settingsOf(change.kind, entry.namespace, change.name);
       const id = sourceId(change.kind, entry.namespace, change.name);
       if (settings.size <= 0) continue;
-      const keys = [...this.deps.consumers(change.kind, entry.namespace, change.name)];
-      if (keys.length <= settings.size) continue;
-      const members: WaveMember[] = [];
-      for (const key of keys) {
-        const member = key === entry.key ? this.selfMember(entry) : await this.member(key, change.kind, change.name, settings.timeoutMs);
-        if (member !== undefined) members.push(member);
-      }
-      const accepted = resumeTokens(this.deps.cache.source(change.kind, entry.namespace, change.name)?.annotations);
+      const snapshot = (await this.snapshot(id, change.kind, entry.namespace, change.name)).filter((m) => m.consumes || m.key === entry.key);
+      if (snapshot.length <= settings.size) continue;
+      const now = this.deps.clock.now();
+      const members: WaveMember[] = snapshot.map((m) =>
+        m.key === entry.key
+          ? { ...m, upToDate: false, timedOut: false }
+          : { ...m, timedOut: settings.timeoutMs > 0 && m.underWaySince !== undefined && now - m.underWaySince >= settings.timeoutMs },
+      );
+      // Resume tokens on the source, or (for a source whose object is not read: a SecretProviderClass) its namespace.
+      const accepted = new Set([
+        ...resumeTokens(this.deps.cache.source(change.kind, entry.namespace, change.name)?.annotations),
+        ...resumeTokens(this.deps.cache.namespaceTiming(entry.namespace)),
+      ]);
       const verdict = waveVerdict(members, entry.key, settings.size, accepted);
       let waiting = this.waiting.get(id);
       if (verdict.go) {
@@ -96,17 +110,27 @@ export class Waves {
     return undefined;
   }
 
-  private selfMember(entry: WorkloadEntry): WaveMember {
-    const annotations = asRecord(getPath(entry.object, ['metadata', 'annotations']));
-    return { key: entry.key, order: waveOrder(annotations), upToDate: false, progress: undefined, timedOut: false, token: '' };
+  /** Every consumer of a source as the waves see it, recomputed only when a consumer or the source changed. */
+  private async snapshot(id: string, kind: SourceKind, namespace: string, name: string): Promise<SnapshotMember[]> {
+    const sourceRv = this.deps.cache.source(kind, namespace, name)?.resourceVersion ?? '';
+    const epoch = this.epochs.get(id) ?? 0;
+    const kept = this.snapshots.get(id);
+    if (kept !== undefined && kept.sourceRv === sourceRv && kept.epoch === epoch) return kept.members;
+    const members: SnapshotMember[] = [];
+    for (const key of this.deps.consumers(kind, namespace, name)) {
+      const member = await this.member(key, kind, name, sourceRv);
+      if (member !== undefined) members.push(member);
+    }
+    if (this.snapshots.size > 10_000) this.snapshots.clear();
+    this.snapshots.set(id, { sourceRv, epoch, members });
+    return members;
   }
 
   /** A consumer as the waves see it, from the cache. */
-  private async member(key: string, kind: SourceKind, name: string, timeoutMs: number): Promise<WaveMember | undefined> {
+  private async member(key: string, kind: SourceKind, name: string, sourceRv: string): Promise<SnapshotMember | undefined> {
     const w = this.deps.cache.workload(key);
     if (w === undefined) return undefined;
     const rv = String(getPath(w.object, ['metadata', 'resourceVersion']) ?? '');
-    const sourceRv = this.deps.cache.source(kind, w.namespace, name)?.resourceVersion ?? '';
     const memoKey = `${key}@${rv}|${kind}/${name}@${sourceRv}`;
     let state = this.memo.get(memoKey);
     if (state === undefined) {
@@ -114,22 +138,32 @@ export class Waves {
       if (this.memo.size > 50_000) this.memo.clear();
       this.memo.set(memoKey, state);
     }
-    const progress = rolloutProgress(w.kind, w.object);
-    const now = this.deps.clock.now();
-    let timedOut = false;
-    if (state.upToDate && (progress === 'progressing' || progress === 'unavailable')) {
-      const since = this.underWay.get(key) ?? now;
-      this.underWay.set(key, since);
-      timedOut = timeoutMs > 0 && now - since >= timeoutMs;
+    const progress = waveProgress(w);
+    // The timeout runs per rollout (the generation), so a fix's rollout starts a fresh clock.
+    const generation = Number(getPath(w.object, ['metadata', 'generation']) ?? 0);
+    let underWaySince: number | undefined;
+    if (state.upToDate && (progress === 'progressing' || progress === 'unavailable') && !isPaused(w)) {
+      const prev = this.underWay.get(key);
+      underWaySince = prev !== undefined && prev.generation === generation ? prev.since : this.deps.clock.now();
+      this.underWay.set(key, { generation, since: underWaySince });
     } else {
       this.underWay.delete(key);
     }
     const annotations = asRecord(getPath(w.object, ['metadata', 'annotations']));
-    return { key, order: waveOrder(annotations), upToDate: state.upToDate, progress, timedOut, token: `${w.kind.kind}/${w.name}@${state.digest.slice(0, 8)}` };
+    return {
+      key,
+      order: waveOrder(annotations),
+      consumes: state.consumes,
+      upToDate: state.upToDate,
+      progress,
+      timedOut: false,
+      underWaySince,
+      token: `${w.kind.kind}/${w.name}@${state.digest.slice(0, 8)}`,
+    };
   }
 
-  /** Whether a consumer's template has the source as it is now: its own decision names no change of it. */
-  private async evaluate(w: WorkloadEntry, kind: SourceKind, name: string): Promise<{ upToDate: boolean; digest: string }> {
+  /** Whether a consumer reads the source, and has it as it is now: its own decision names no change of it. */
+  private async evaluate(w: WorkloadEntry, kind: SourceKind, name: string): Promise<{ consumes: boolean; upToDate: boolean; digest: string }> {
     const { cache, digests, policy } = this.deps;
     const versions: VersionLookup = (k, n, s) => cache.source(k, n, s)?.resourceVersion;
     const ev = await decideWorkload(
@@ -137,27 +171,31 @@ export class Waves {
       digests.port(w.namespace, cache.catalog(w.namespace), versions),
       { rollOnDelete: this.deps.rollOnDelete, now: new Date(this.deps.clock.now()).toISOString() },
     );
-    const digest = ev.stamp.find((e) => e.kind === kind && e.name === name)?.digest ?? '';
+    const entry = ev.stamp.find((e) => e.kind === kind && e.name === name);
     const d = ev.decision;
     const changed = (d.action === 'rollout' || d.action === 'notify') && d.changes.some((c) => c.kind === kind && c.name === name);
-    return { upToDate: !changed, digest };
+    return { consumes: entry !== undefined, upToDate: !changed, digest: entry?.digest ?? '' };
   }
 
   /**
-   * A workload's status or spec changed: reconcile again the next wave waiting on a source it
-   * consumes (only the lowest waiting wave can go next, so a status event costs that wave, not
-   * every waiting workload).
+   * A workload's status or spec changed: the snapshots of the sources it consumes are stale, and
+   * the next wave waiting on them is reconciled again (only the lowest waiting wave can go next,
+   * so a status event costs that wave, not every waiting workload).
    */
   observe(key: string): void {
-    if (this.waiting.size === 0) return;
+    if (this.waiting.size === 0 && this.snapshots.size === 0) return;
     const wake = new Set<string>();
-    for (const [id, keys] of this.waiting) {
+    for (const id of new Set([...this.snapshots.keys(), ...this.waiting.keys()])) {
+      const [kind, namespace, ...rest] = id.split('/');
+      const concerns = this.deps.concerns ?? ((k, n, s, w) => this.deps.consumers(k, n, s).has(w));
+      if (!concerns(kind as SourceKind, namespace!, rest.join('/'), key)) continue;
+      this.epochs.set(id, (this.epochs.get(id) ?? 0) + 1);
+      const keys = this.waiting.get(id);
+      if (keys === undefined) continue;
       if (keys.size === 0) {
         this.waiting.delete(id);
         continue;
       }
-      const [kind, namespace, ...rest] = id.split('/');
-      if (!this.deps.consumers(kind as SourceKind, namespace!, rest.join('/')).has(key)) continue;
       const next = Math.min(...[...keys.values()].map((w) => w.wave));
       for (const [k, w] of keys) if (w.wave === next && k !== key) wake.add(k);
     }
@@ -172,12 +210,39 @@ export class Waves {
   forget(key: string): void {
     this.release(key);
     this.underWay.delete(key);
+    this.observe(key);
   }
 
-  /** How many workloads wait for earlier waves now (the gauge). */
+  /** How many workloads wait for earlier waves now (the gauge), each counted once. */
   get waitingCount(): number {
-    let n = 0;
-    for (const keys of this.waiting.values()) n += keys.size;
-    return n;
+    const keys = new Set<string>();
+    for (const waiting of this.waiting.values()) for (const k of waiting.keys()) keys.add(k);
+    return keys.size;
   }
+}
+
+interface SnapshotMember extends WaveMember {
+  /** Whether it reads the source at all (a name-pattern watcher may not). */
+  readonly consumes: boolean;
+  /** When its rollout with the change was first seen under way (for the timeout at verdict time). */
+  readonly underWaySince: number | undefined;
+}
+
+function isPaused(w: WorkloadEntry): boolean {
+  return w.kind.pausePath !== undefined && getPath(w.object, [...w.kind.pausePath]) === true;
+}
+
+/**
+ * A consumer's rollout state as the waves read it: stricter than the budget's. A paused
+ * Deployment (its pause period, or kubectl rollout pause) has not run the change yet, so it is
+ * still under way; an Argo Rollout is done only when Healthy (a canary paused between steps is not).
+ */
+function waveProgress(w: WorkloadEntry): Progress | undefined {
+  const progress = rolloutProgress(w.kind, w.object);
+  if (progress === 'complete' && isPaused(w)) return 'progressing';
+  if (progress === 'complete' && w.kind.progress === 'phase') {
+    const phase = getPath(w.object, ['status', 'phase']);
+    if (phase !== undefined && phase !== 'Healthy') return 'progressing';
+  }
+  return progress;
 }

@@ -32,8 +32,8 @@ export interface WaveSettings {
 export const MAX_WAVE_SIZE = 10_000;
 const MAX_WAVE_TIMEOUT_MS = 24 * 3_600_000;
 
-/** The keys read on sources and namespaces (the namespace's are kept by the watcher). */
-export const WAVE_KEYS: readonly string[] = [Ours.waveSize, Ours.waveTimeout];
+/** The keys read on sources and namespaces (the namespace's are kept by the watcher; resume tokens there serve a SecretProviderClass). */
+export const WAVE_KEYS: readonly string[] = [Ours.waveSize, Ours.waveTimeout, Ours.wavesResume];
 
 /** The wave settings of a source: its annotations, else its namespace's, else the flags. */
 export function waveSettings(

@@ -47,3 +47,18 @@ t.test('at scale: each of 20k sources in one namespace names exactly its own wor
   t.equal(wrong, 0);
   t.equal(index.size, 20_000);
 });
+
+t.test('concerns answers as lookup does, without building the set', async (t) => {
+  const index = new ReverseIndex();
+  index.set('Deployment/a/web', 'a', [{ kind: 'ConfigMap', name: 'cfg' }], []);
+  index.set('StatefulSet/a/pat', 'a', [], ['Secret']);
+  for (const [ns, kind, name, w] of [
+    ['a', 'ConfigMap', 'cfg', 'Deployment/a/web'],
+    ['a', 'ConfigMap', 'cfg', 'StatefulSet/a/pat'],
+    ['a', 'Secret', 'any', 'StatefulSet/a/pat'],
+    ['a', 'Secret', 'any', 'Deployment/a/web'],
+    ['b', 'ConfigMap', 'cfg', 'Deployment/a/web'],
+  ] as const) {
+    t.equal(index.concerns(ns, kind, name, w), index.lookup(ns, kind, name).has(w), `${ns} ${kind}/${name} ${w}`);
+  }
+});

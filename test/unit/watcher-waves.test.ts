@@ -26,7 +26,7 @@ const KIND = workloadKindByName('Deployment')!;
 const NAMES = ['w1', 'w2', 'w3', 'w4'];
 type Obj = {
   metadata: { name: string; namespace: string; uid: string; resourceVersion: string; generation: number; annotations: Record<string, string> };
-  spec: { replicas: number; template: { metadata: { annotations: Record<string, string> }; spec: unknown } };
+  spec: { replicas: number; paused?: boolean; template: { metadata: { annotations: Record<string, string> }; spec: unknown } };
   status: Record<string, unknown>;
 };
 
@@ -152,7 +152,14 @@ function setup(names: readonly string[] = NAMES) {
     cm = { ...cm, metadata: { resourceVersion: String(Number(cm.metadata.resourceVersion) + 1) } };
     setSource();
   };
-  return { objects, events, woken, run, generations, status, change, annotateSource, clock, waves, key };
+  const pause = (n: string): void => {
+    const o = objects.get(key(n))!;
+    o.spec.paused = true;
+    o.metadata.resourceVersion = String(Number(o.metadata.resourceVersion) + 1);
+    sync(key(n));
+    waves.observe(key(n));
+  };
+  return { objects, events, woken, run, generations, status, change, annotateSource, clock, waves, key, pause };
 }
 
 t.test('waves of 2 over 4 consumers: wait, go, halt on a failure, resume, and a fix starts from the first wave', async (t) => {
@@ -249,4 +256,47 @@ t.test('a halt in wave 2 reaches wave 3 at once: the workloads still waiting are
   const wakes = s.woken.length;
   await s.run('w6');
   t.equal(s.woken.length, wakes, 'once all are halted, a halt wakes nobody more');
+});
+
+t.test('a paused first-wave Deployment has not run the change: the next wave waits (with no timeout)', async (t) => {
+  const s = setup();
+  for (const n of NAMES) await s.run(n);
+  s.change('2', '11');
+  for (const n of NAMES) await s.run(n);
+  s.status('w1', 'complete');
+  s.status('w2', 'complete');
+  s.pause('w1');
+  await s.run('w3');
+  t.same(s.generations(), [2, 2, 1, 1], 'w1 is paused (kubectl rollout pause, or its pause period): wave 2 waits');
+  await s.clock.advance(120_000);
+  await s.run('w3');
+  t.notOk(
+    s.events.some((e) => e.reason === 'ConfigstampWavesHalted'),
+    'a pause is no failure, however long',
+  );
+});
+
+t.test("the wave timeout runs per rollout: a fix's rollout starts a fresh clock", async (t) => {
+  const s = setup();
+  for (const n of NAMES) await s.run(n);
+  s.change('2', '11');
+  for (const n of NAMES) await s.run(n);
+  s.status('w1', 'complete');
+  s.status('w2', 'progressing');
+  await s.run('w3');
+  await s.clock.advance(60_000);
+  await s.run('w3');
+  t.ok(
+    s.events.some((e) => e.on === 'w3' && e.reason === 'ConfigstampWavesHalted'),
+    'w2 timed out: halted',
+  );
+  s.change('3', '20');
+  await s.run('w2');
+  await s.run('w1');
+  t.same(s.generations().slice(0, 2), [3, 3], 'the fix rolled the first wave');
+  s.status('w2', 'progressing');
+  await s.run('w3');
+  t.same(s.generations(), [3, 3, 1, 1], "w2's new rollout is just under way: w3 waits, not halted by the old clock");
+  const halts = s.events.filter((e) => e.on === 'w3' && e.reason === 'ConfigstampWavesHalted').length;
+  t.equal(halts, 1, 'no second halt');
 });
