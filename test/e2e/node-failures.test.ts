@@ -132,7 +132,7 @@ t.test('a rollout budget of 2 over 20 consumers of one change: never more than 2
   await configstampReady(cluster, ['configstamp-watcher']);
   const ns = await freshNamespace(t, cluster, 'node-budget');
   const names = Array.from({ length: 20 }, (_, i) => `app-${i + 1}`);
-  // Each pod becomes Ready 3 s after it starts, so each rollout is under way for a few seconds.
+  // Each pod becomes Ready 1 s after it starts, so each rollout is under way for a second or more.
   const manifest = [
     `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: shared, namespace: ${ns} }\ndata: { GREETING: hello }`,
     ...names.map(
@@ -152,7 +152,7 @@ spec:
           imagePullPolicy: IfNotPresent
           command: [node, -e, "setInterval(() => {}, 1 << 30)"]
           env: [{ name: GREETING, valueFrom: { configMapKeyRef: { name: shared, key: GREETING } } }]
-          readinessProbe: { exec: { command: ["true"] }, initialDelaySeconds: 3, periodSeconds: 1 }`,
+          readinessProbe: { exec: { command: ["true"] }, initialDelaySeconds: 1, periodSeconds: 1 }`,
     ),
   ].join('\n---\n');
   await ok(cluster, ['apply', '-f', '-'], manifest);
