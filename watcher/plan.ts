@@ -9,6 +9,7 @@ import { PodStatusFold, stateObject } from '../shared/core/csi.js';
 import { timingAnnotations } from '../shared/core/timing.js';
 import { describeWindow } from '../shared/core/window.js';
 import { describeWaves } from '../shared/core/waves.js';
+import { rolloutProgress } from '../shared/core/progress.js';
 import type { ReconcileDecision } from '../shared/core/decide.js';
 import { Waves } from './waves.js';
 import { systemClock } from './clock.js';
@@ -34,6 +35,13 @@ export const PLAN_FLAGS = [
   ...CONNECTION_FLAGS,
   ...POLICY_FLAGS,
   { name: 'roll-on-delete', type: 'bool', default: false, help: 'Plan as a watcher started with --roll-on-delete would act.' },
+  {
+    name: 'rollout-budget',
+    type: 'int',
+    default: 0,
+    min: 0,
+    help: 'Plan as a watcher started with --rollout-budget would act: rollouts beyond the free slots (tracked workloads rolling now, by status) are shown waiting.',
+  },
   {
     name: 'wave-size',
     type: 'int',
@@ -129,6 +137,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     const rows: PlanRow[] = [];
     // The waves see every consumer of a source, so the rollouts are decided after all are evaluated.
     const consumers = new Map<string, Set<string>>();
+    const trackedKeys: string[] = [];
     const rollouts: { base: Omit<PlanRow, 'action' | 'why'>; entry: WorkloadEntry; decision: Extract<ReconcileDecision, { action: 'rollout' }> }[] = [];
     // Every kind is listed first: a Rollout running a Deployment's template (workloadRef) reads it.
     const listed: { kind: (typeof policy.workloadKinds)[number]; items: unknown[] }[] = [];
@@ -153,6 +162,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         if (!ev.plan.tracked) continue;
         const d = ev.decision;
         const key = workloadKey(kind, m.namespace, m.name);
+        trackedKeys.push(key);
         for (const t of ev.tracked) {
           const id = `${t.kind}/${m.namespace}/${t.name}`;
           let keys = consumers.get(id);
@@ -180,6 +190,14 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
       consumers: (kind, namespace, name) => consumers.get(`${kind}/${namespace}/${name}`) ?? new Set(),
       wake: () => undefined,
     });
+    // The budget's free slots: tracked workloads rolling now (by status) hold the others.
+    const budget = values['rollout-budget'];
+    const rollingNow = (k: string): boolean => {
+      const w = cache.workload(k);
+      return w !== undefined && rolloutProgress(w.kind, w.object) === 'progressing';
+    };
+    const rolling = budget > 0 ? trackedKeys.filter(rollingNow).length : 0;
+    let free = budget - rolling;
     for (const { base, entry, decision: d } of rollouts) {
       const reason = rolloutReason(d.changes);
       const window = cache.windowOf(entry, Date.now(), policy.reloaderCompat);
@@ -195,6 +213,9 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
           reason,
           why: `${describeWaves(wave.verdict, `${wave.source.kind}/${wave.source.name}`)}: ${describeChanges(d.changes)}`,
         });
+      // One rolling already holds its slot (as the watcher's budget lets it); the rest take free ones in this order.
+      else if (budget > 0 && entry.kind.progress !== undefined && !rollingNow(entry.key) && free-- <= 0)
+        rows.push({ ...base, action: 'held', reason, why: `waiting for the rollout budget (${rolling} of ${budget} rolling): ${describeChanges(d.changes)}` });
       else rows.push({ ...base, action: 'rollout', reason, why: describeChanges(d.changes) });
     }
     const order = (r: PlanRow): string => `${r.namespace}/${r.kind}/${r.name}`;

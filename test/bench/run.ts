@@ -16,6 +16,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run: (options?: object) =
   'watcher-fanout': () => import('./watcher-fanout.js'),
   'watcher-budget': () => import('./watcher-budget.js'),
   'watcher-floor': () => import('./watcher-floor.js'),
+  'apply-gaps': () => import('./apply-gaps.js'),
 };
 
 async function main(names: readonly string[]): Promise<number> {
