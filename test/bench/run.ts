@@ -17,6 +17,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run: (options?: object) =
   'watcher-budget': () => import('./watcher-budget.js'),
   'watcher-floor': () => import('./watcher-floor.js'),
   'apply-gaps': () => import('./apply-gaps.js'),
+  'idle-footprint': () => import('./idle-footprint.js'),
 };
 
 async function main(names: readonly string[]): Promise<number> {
