@@ -27,7 +27,7 @@ import { namespacePath, sourceFieldSelector, sourcePath, workloadPath } from '..
 import { fetchSources, listPodStatusReports } from '../shared/kube/sources.js';
 import { ClusterCache, metaOf, sourceEntryOf, workloadKey } from './cache.js';
 import { DigestCache, foldedSourceFetcher } from './digest-cache.js';
-import { decideWorkload } from '../shared/core/evaluate.js';
+import { decideCached } from './decide-cached.js';
 import { describeChanges } from './event-recorder.js';
 import { rolloutReason } from './reconcile.js';
 
@@ -153,15 +153,10 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
       for (const object of items) {
         const m = metaOf(object);
         if (!m.name || !m.namespace) continue;
-        const port = digests.port(m.namespace, cache.catalog(m.namespace), (k, ns, name) => cache.source(k, ns, name)?.resourceVersion);
-        const evaluated = cache.evaluated(kind, m.namespace, object, policy.workloadKinds);
-        const ev = await decideWorkload({ kind, object: evaluated, namespace: cache.namespaceView(m.namespace), policy }, port, {
-          rollOnDelete: values['roll-on-delete'],
-          now: new Date().toISOString(),
-        });
+        const key = workloadKey(kind, m.namespace, m.name);
+        const ev = await decideCached(cache, digests, policy, cache.workload(key)!, { rollOnDelete: values['roll-on-delete'], now: new Date().toISOString() });
         if (!ev.plan.tracked) continue;
         const d = ev.decision;
-        const key = workloadKey(kind, m.namespace, m.name);
         trackedKeys.push(key);
         for (const t of ev.tracked) {
           const id = `${t.kind}/${m.namespace}/${t.name}`;

@@ -21,8 +21,8 @@ import type { Logger } from '../shared/log.js';
 import type { ClusterCache, WorkloadEntry } from './cache.js';
 import type { ChurnGuard } from './churn-guard.js';
 import type { Clock } from './clock.js';
-import type { DigestCache, VersionLookup } from './digest-cache.js';
-import { decideWorkload } from '../shared/core/evaluate.js';
+import type { DigestCache } from './digest-cache.js';
+import { decideCached } from './decide-cached.js';
 import { EventReasons, describeChanges } from './event-recorder.js';
 import type { EventRecorder } from './event-recorder.js';
 import { countReload } from './metrics.js';
@@ -137,14 +137,9 @@ function actsOnChanges(decision: ReconcileDecision): decision is Extract<Reconci
 
 async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, context: ReconcileContext, log: Logger): Promise<ReconcileResult> {
   const ns = cached.namespace;
-  const catalog = deps.cache.catalog(ns);
-  const input = { kind: cached.kind, namespace: deps.cache.namespaceView(ns), policy: deps.policy };
   // now: what a restart-strategy rollout writes (spec.restartAt); the core has no clock.
   const options = { rollOnDelete: deps.rollOnDelete, notify: deps.notifier !== undefined, now: new Date(deps.clock.now()).toISOString() };
-  const versions: VersionLookup = (kind, n, name) => deps.cache.source(kind, n, name)?.resourceVersion;
-  // A workload running another's template (an Argo Rollout's workloadRef) is read with that template.
-  const evaluated = (object: unknown): unknown => deps.cache.evaluated(cached.kind, ns, object, deps.policy.workloadKinds);
-  const planned = await decideWorkload({ ...input, object: evaluated(cached.object) }, deps.digests.port(ns, catalog, versions), options);
+  const planned = await decideCached(deps.cache, deps.digests, deps.policy, cached, options);
   if (planned.decision.action !== 'rollout') {
     releaseWindow(deps, cached.key);
     releaseWaves(deps, cached.key);
@@ -181,7 +176,7 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
     const object = await deps.api.get(cached);
     if (object === null) return;
     entry = { ...cached, object };
-    decision = (await decideWorkload({ ...input, object: evaluated(object) }, deps.digests.port(ns, catalog), options)).decision;
+    decision = (await decideCached(deps.cache, deps.digests, deps.policy, cached, options, { object })).decision;
     if (decision.action === 'none') {
       log.debug('cached state was stale; fresh reads show nothing to do');
       return;

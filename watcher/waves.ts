@@ -13,7 +13,7 @@
  * one snapshot, not 1,000 × 1,000 states.
  */
 import type { SourceChange } from '../shared/core/decide.js';
-import { decideWorkload } from '../shared/core/evaluate.js';
+import { decideCached } from './decide-cached.js';
 import type { SourceKind } from '../shared/core/kinds.js';
 import type { PolicyOptions } from '../shared/core/policy.js';
 import { rolloutProgress } from '../shared/core/progress.js';
@@ -23,7 +23,7 @@ import type { WaveMember, WaveSettings, WaveVerdict } from '../shared/core/waves
 import { asRecord, getPath } from '../shared/core/json.js';
 import type { ClusterCache, WorkloadEntry } from './cache.js';
 import type { Clock } from './clock.js';
-import type { DigestCache, VersionLookup } from './digest-cache.js';
+import type { DigestCache } from './digest-cache.js';
 
 export interface WavesDeps {
   readonly cache: ClusterCache;
@@ -165,12 +165,7 @@ export class Waves {
   /** Whether a consumer reads the source, and has it as it is now: its own decision names no change of it. */
   private async evaluate(w: WorkloadEntry, kind: SourceKind, name: string): Promise<{ consumes: boolean; upToDate: boolean; digest: string }> {
     const { cache, digests, policy } = this.deps;
-    const versions: VersionLookup = (k, n, s) => cache.source(k, n, s)?.resourceVersion;
-    const ev = await decideWorkload(
-      { kind: w.kind, object: cache.evaluated(w.kind, w.namespace, w.object, policy.workloadKinds), namespace: cache.namespaceView(w.namespace), policy },
-      digests.port(w.namespace, cache.catalog(w.namespace), versions),
-      { rollOnDelete: this.deps.rollOnDelete, now: new Date(this.deps.clock.now()).toISOString() },
-    );
+    const ev = await decideCached(cache, digests, policy, w, { rollOnDelete: this.deps.rollOnDelete, now: new Date(this.deps.clock.now()).toISOString() });
     const entry = ev.stamp.find((e) => e.kind === kind && e.name === name);
     const d = ev.decision;
     const changed = (d.action === 'rollout' || d.action === 'notify') && d.changes.some((c) => c.kind === kind && c.name === name);
