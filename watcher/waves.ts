@@ -16,9 +16,8 @@ import type { SourceChange } from '../shared/core/decide.js';
 import { decideCached } from './decide-cached.js';
 import type { SourceKind } from '../shared/core/kinds.js';
 import type { PolicyOptions } from '../shared/core/policy.js';
-import { rolloutProgress } from '../shared/core/progress.js';
+import { WAVES_READING, rolloutProgress } from '../shared/core/progress.js';
 import { resumeTokens, waveOrder, waveSettings, waveVerdict } from '../shared/core/waves.js';
-import type { Progress } from '../shared/core/progress.js';
 import type { WaveMember, WaveSettings, WaveVerdict } from '../shared/core/waves.js';
 import { asRecord, getPath } from '../shared/core/json.js';
 import type { ClusterCache, WorkloadEntry } from './cache.js';
@@ -138,7 +137,8 @@ export class Waves {
       if (this.memo.size > 50_000) this.memo.clear();
       this.memo.set(memoKey, state);
     }
-    const progress = waveProgress(w);
+    // Stricter than the budget's reading: a paused Deployment, a canary between steps, has not run the change.
+    const progress = rolloutProgress(w.kind, w.object, WAVES_READING);
     // The timeout runs per rollout (the generation), so a fix's rollout starts a fresh clock.
     const generation = Number(getPath(w.object, ['metadata', 'generation']) ?? 0);
     let underWaySince: number | undefined;
@@ -225,19 +225,4 @@ interface SnapshotMember extends WaveMember {
 
 function isPaused(w: WorkloadEntry): boolean {
   return w.kind.pausePath !== undefined && getPath(w.object, [...w.kind.pausePath]) === true;
-}
-
-/**
- * A consumer's rollout state as the waves read it: stricter than the budget's. A paused
- * Deployment (its pause period, or kubectl rollout pause) has not run the change yet, so it is
- * still under way; an Argo Rollout is done only when Healthy (a canary paused between steps is not).
- */
-function waveProgress(w: WorkloadEntry): Progress | undefined {
-  const progress = rolloutProgress(w.kind, w.object);
-  if (progress === 'complete' && isPaused(w)) return 'progressing';
-  if (progress === 'complete' && w.kind.progress === 'phase') {
-    const phase = getPath(w.object, ['status', 'phase']);
-    if (phase !== undefined && phase !== 'Healthy') return 'progressing';
-  }
-  return progress;
 }

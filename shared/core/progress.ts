@@ -16,12 +16,25 @@ export type Progress = 'progressing' | 'unavailable' | 'complete' | 'failed';
 
 const num = (object: unknown, path: readonly string[]): number | undefined => asNumber(getPath(object, path));
 
+/**
+ * How strictly "complete" is read. The budget counts what is rolling: a paused Deployment or a
+ * canary paused between steps rolls nothing, so it holds no slot. A wave asks whether the change
+ * has run and is healthy: neither has yet, so both are still under way.
+ */
+export interface ProgressReading {
+  readonly pausedIsDone: boolean;
+}
+
+const BUDGET: ProgressReading = { pausedIsDone: true };
+/** The waves' reading (shared/core/waves.ts): paused is not done; an Argo Rollout is done only when Healthy. */
+export const WAVES_READING: ProgressReading = { pausedIsDone: false };
+
 /** Deployment and DeploymentConfig: replicas updated and available, the old ones gone. */
-function replicasRule(object: unknown): Progress {
+function replicasRule(object: unknown, reading: ProgressReading): Progress {
   const progressing = asArray(getPath(object, ['status', 'conditions'])).find((c) => asString(asRecord(c)?.type) === 'Progressing');
   if (asString(asRecord(progressing)?.reason) === 'ProgressDeadlineExceeded') return 'failed';
   // Paused (by its user, or for its pause period): nothing rolls until it is resumed.
-  if (getPath(object, ['spec', 'paused']) === true) return 'complete';
+  if (getPath(object, ['spec', 'paused']) === true) return reading.pausedIsDone ? 'complete' : 'progressing';
   const want = num(object, ['spec', 'replicas']) ?? 1;
   const updated = num(object, ['status', 'updatedReplicas']) ?? 0;
   const total = num(object, ['status', 'replicas']) ?? 0;
@@ -52,13 +65,18 @@ function daemonSetRule(object: unknown): Progress {
   return available < desired ? 'unavailable' : 'complete';
 }
 
-/** Argo Rollouts: its status.phase, and a restart (spec.restartAt) it has not finished (status.restartedAt). */
-function phaseRule(object: unknown): Progress {
+/**
+ * Argo Rollouts: its status.phase, and a restart (spec.restartAt) it has not finished
+ * (status.restartedAt). Paused (a canary between steps) counts as done only when paused is.
+ */
+function phaseRule(object: unknown, reading: ProgressReading): Progress {
   const restartAt = Date.parse(asString(getPath(object, ['spec', 'restartAt'])) ?? '');
   const restartedAt = Date.parse(asString(getPath(object, ['status', 'restartedAt'])) ?? '');
   if (!Number.isNaN(restartAt) && (Number.isNaN(restartedAt) || restartedAt < restartAt)) return 'progressing';
   const phase = asString(getPath(object, ['status', 'phase']));
-  return phase === 'Degraded' ? 'failed' : phase === 'Progressing' ? 'progressing' : 'complete';
+  if (phase === 'Degraded') return 'failed';
+  if (phase === 'Progressing') return 'progressing';
+  return phase === undefined || phase === 'Healthy' || reading.pausedIsDone ? 'complete' : 'progressing';
 }
 
 const RULES = { replicas: replicasRule, statefulSet: statefulSetRule, daemonSet: daemonSetRule, phase: phaseRule } as const;
@@ -69,14 +87,15 @@ export type ProgressRule = keyof typeof RULES;
  * controller has not seen yet (observedGeneration behind generation) is progressing; a status
  * without a usable observedGeneration is judged by its kind's rule alone.
  */
-export function rolloutProgress(kind: WorkloadKind, object: unknown): Progress | undefined {
+export function rolloutProgress(kind: WorkloadKind, object: unknown, reading: ProgressReading = BUDGET): Progress | undefined {
   if (kind.progress === undefined) return undefined;
   const generation = num(object, ['metadata', 'generation']);
   // Argo Rollouts writes it as a string; anything not a number is not known (the rule decides).
   const rawObserved = getPath(object, ['status', 'observedGeneration']);
   const observed = asNumber(typeof rawObserved === 'string' && /^\d+$/.test(rawObserved) ? Number(rawObserved) : rawObserved);
   if (generation !== undefined && observed !== undefined && observed < generation) return 'progressing';
-  return RULES[kind.progress](object);
+  // A pause configstamp does not write (a DeploymentConfig's: no pausePath) reads as the budget's.
+  return RULES[kind.progress](object, kind.progress === 'replicas' && kind.pausePath === undefined ? BUDGET : reading);
 }
 
 /** The status fields the rules read: what the watcher keeps of a workload's status. */

@@ -4,7 +4,7 @@
  * read a rollout's progress from untrusted status.
  */
 import t from 'tap';
-import { rolloutProgress, workloadKindByName } from '../../shared/core/index.js';
+import { WAVES_READING, rolloutProgress, workloadKindByName } from '../../shared/core/index.js';
 import { RolloutBudget } from '../../watcher/rollout-budget.js';
 
 t.test('at most N at once; the rest wait in the order they asked; slots free by status', async (t) => {
@@ -162,4 +162,20 @@ t.test('progress read from status, as kubectl rollout status reads it; malformed
   );
   t.equal(rolloutProgress(workloadKindByName('CronJob')!, {}), undefined, 'a CronJob has nothing to wait for');
   t.equal(rolloutProgress(workloadKindByName('Job')!, {}), undefined);
+});
+
+t.test("the waves' reading: a paused Deployment or a canary between steps is not done; the budget's reading counts them done", async (t) => {
+  const d = workloadKindByName('Deployment')!;
+  const dc = workloadKindByName('DeploymentConfig')!;
+  const r = workloadKindByName('Rollout')!;
+  const paused = { metadata: { generation: 2 }, spec: { replicas: 1, paused: true }, status: { observedGeneration: 2, replicas: 2, updatedReplicas: 1 } };
+  t.equal(rolloutProgress(d, paused), 'complete', 'budget: a paused Deployment rolls nothing, holds no slot');
+  t.equal(rolloutProgress(d, paused, WAVES_READING), 'progressing', 'waves: it has not run the change');
+  t.equal(rolloutProgress(dc, paused, WAVES_READING), 'complete', "a DeploymentConfig's pause (not one configstamp writes) reads as the budget's");
+  const phase = (p?: string) => ({ metadata: { generation: 1 }, status: { observedGeneration: 1, ...(p === undefined ? {} : { phase: p }) } });
+  t.equal(rolloutProgress(r, phase('Paused')), 'complete', 'budget: a canary between steps');
+  t.equal(rolloutProgress(r, phase('Paused'), WAVES_READING), 'progressing', 'waves: not Healthy yet');
+  t.equal(rolloutProgress(r, phase('Healthy'), WAVES_READING), 'complete');
+  t.equal(rolloutProgress(r, phase(), WAVES_READING), 'complete', 'no phase written: judged as before');
+  t.equal(rolloutProgress(r, phase('Degraded'), WAVES_READING), 'failed');
 });
