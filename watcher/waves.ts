@@ -60,6 +60,8 @@ export class Waves {
   private readonly snapshots = new Map<string, { sourceRv: string; epoch: number; members: SnapshotMember[] }>();
   /** Source → bumped whenever one of its consumers changes. */
   private readonly epochs = new Map<string, number>();
+  /** Every source the waves have gated, by id: what observe() looks through. */
+  private readonly gated = new Map<string, WaveHold['source']>();
 
   constructor(private readonly deps: WavesDeps) {}
 
@@ -78,6 +80,7 @@ export class Waves {
       const settings = this.settingsOf(change.kind, entry.namespace, change.name);
       const id = sourceId(change.kind, entry.namespace, change.name);
       if (settings.size <= 0) continue;
+      if (!this.gated.has(id)) this.gated.set(id, { kind: change.kind, namespace: entry.namespace, name: change.name });
       const snapshot = (await this.snapshot(id, change.kind, entry.namespace, change.name)).filter((m) => m.consumes || m.key === entry.key);
       if (snapshot.length <= settings.size) continue;
       const now = this.deps.clock.now();
@@ -178,12 +181,11 @@ export class Waves {
    * so a status event costs that wave, not every waiting workload).
    */
   observe(key: string): void {
-    if (this.waiting.size === 0 && this.snapshots.size === 0) return;
+    if (this.gated.size === 0) return;
+    const concerns = this.deps.concerns ?? ((k, n, s, w) => this.deps.consumers(k, n, s).has(w));
     const wake = new Set<string>();
-    for (const id of new Set([...this.snapshots.keys(), ...this.waiting.keys()])) {
-      const [kind, namespace, ...rest] = id.split('/');
-      const concerns = this.deps.concerns ?? ((k, n, s, w) => this.deps.consumers(k, n, s).has(w));
-      if (!concerns(kind as SourceKind, namespace!, rest.join('/'), key)) continue;
+    for (const [id, source] of this.gated) {
+      if (!concerns(source.kind, source.namespace, source.name, key)) continue;
       this.epochs.set(id, (this.epochs.get(id) ?? 0) + 1);
       const keys = this.waiting.get(id);
       if (keys === undefined) continue;
