@@ -20,7 +20,8 @@ import { startControlPlane } from '../cluster/controlplane.js';
 import { eventually } from '../support/poll.js';
 import { probeWebhook, registerWebhook, startWebhookProcess } from '../support/webhook-registration.js';
 
-function deployment(name: string, tracked: boolean): unknown {
+/** A Deployment consuming the bench's ConfigMap and Secret; tracked or not (also webhook-match.ts). */
+export function deployment(name: string, tracked: boolean): unknown {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',

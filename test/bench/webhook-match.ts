@@ -21,27 +21,12 @@ import { startControlPlane } from '../cluster/controlplane.js';
 import { eventually } from '../support/poll.js';
 import { probeWebhook, registerWebhook, startWebhookProcess } from '../support/webhook-registration.js';
 import type { RegistrationOptions } from '../support/webhook-registration.js';
+import { deployment } from './webhook-e2e.js';
 
 const NS = 'bench';
 type Setting = 'none' | 'conditions' | 'unconditional';
 const SETTINGS: readonly Setting[] = ['none', 'conditions', 'unconditional'];
 const REGISTRATION: Readonly<Record<Exclude<Setting, 'none'>, RegistrationOptions>> = { conditions: {}, unconditional: { matchConditions: false } };
-
-function deployment(name: string, tracked: boolean): unknown {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, annotations: tracked ? { 'configstamp.io/track': 'true' } : {} },
-    spec: {
-      replicas: 0,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: { containers: [{ name: 'web', image: 'app:1', envFrom: [{ configMapRef: { name: 'app-config' } }, { secretRef: { name: 'app-secret' } }] }] },
-      },
-    },
-  };
-}
 
 /** One create: its latency in ms, and whether it came back stamped. */
 async function create(client: KubeClient, name: string, tracked: boolean): Promise<{ ms: number; stamped: boolean }> {

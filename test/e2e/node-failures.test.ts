@@ -6,7 +6,7 @@
 import t from 'tap';
 import { freshNamespace, waitFor, withNode } from '../cluster/fixtures.js';
 import type { NodeCluster } from '../cluster/node.js';
-import { startConfigstamp } from '../support/process.js';
+import { runPlan } from '../support/plan.js';
 import {
   CONFIGSTAMP_NAMESPACE,
   configstampReady,
@@ -42,6 +42,60 @@ async function podHealth(): Promise<{ restarts: Record<string, number>; crashLoo
     restarts: Object.fromEntries(running.map((p) => [p.metadata.name, (p.status.containerStatuses ?? []).reduce((n, c) => n + c.restartCount, 0)])),
     crashLooping: running.filter((p) => p.status.containerStatuses?.some((c) => c.state?.waiting?.reason === 'CrashLoopBackOff')).map((p) => p.metadata.name),
   };
+}
+
+/** Adds one flag to the installed watcher's Deployment and waits until its new pods are Ready. */
+async function addWatcherArg(arg: string): Promise<void> {
+  await ok(cluster, [
+    'patch',
+    'deployment',
+    'configstamp-watcher',
+    '-n',
+    CONFIGSTAMP_NAMESPACE,
+    '--type=json',
+    '-p',
+    JSON.stringify([{ op: 'add', path: '/spec/template/spec/containers/0/args/-', value: arg }]),
+  ]);
+  await ok(cluster, ['rollout', 'status', '-n', CONFIGSTAMP_NAMESPACE, 'deployment/configstamp-watcher', '--timeout=180s']);
+  await configstampReady(cluster, ['configstamp-watcher']);
+}
+
+/**
+ * A ConfigMap `shared` holding `data`, and one tracked Deployment per name (1 replica) whose
+ * container reads each key as an env var and has `readinessProbe` (a YAML flow mapping).
+ */
+function sharedConfigMapApps(
+  ns: string,
+  names: readonly string[],
+  data: Record<string, string>,
+  readinessProbe: string,
+  progressDeadlineSeconds?: number,
+): string {
+  const env = Object.keys(data)
+    .map((key) => `{ name: ${key}, valueFrom: { configMapKeyRef: { name: shared, key: ${key} } } }`)
+    .join(', ');
+  return [
+    `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: shared, namespace: ${ns} }\ndata: ${JSON.stringify(data)}`,
+    ...names.map(
+      (name) => `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ${name}, namespace: ${ns}, annotations: { configstamp.io/track: "true" } }
+spec:
+  replicas: 1${progressDeadlineSeconds === undefined ? '' : `\n  progressDeadlineSeconds: ${progressDeadlineSeconds}`}
+  selector: { matchLabels: { app: ${name} } }
+  template:
+    metadata: { labels: { app: ${name} } }
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+        - name: app
+          image: ${cluster.image}
+          imagePullPolicy: IfNotPresent
+          command: [node, -e, "setInterval(() => {}, 1 << 30)"]
+          env: [${env}]
+          readinessProbe: ${readinessProbe}`,
+    ),
+  ].join('\n---\n');
 }
 
 t.before(async () => {
@@ -118,43 +172,11 @@ t.test('every webhook pod gone: applies still succeed, and nothing admitted mean
 });
 
 t.test('a rollout budget of 2 over 20 consumers of one change: never more than 2 rolling at once (by status), each rolls once', { skip }, async (t) => {
-  await ok(cluster, [
-    'patch',
-    'deployment',
-    'configstamp-watcher',
-    '-n',
-    CONFIGSTAMP_NAMESPACE,
-    '--type=json',
-    '-p',
-    JSON.stringify([{ op: 'add', path: '/spec/template/spec/containers/0/args/-', value: '--rollout-budget=2' }]),
-  ]);
-  await ok(cluster, ['rollout', 'status', '-n', CONFIGSTAMP_NAMESPACE, 'deployment/configstamp-watcher', '--timeout=180s']);
-  await configstampReady(cluster, ['configstamp-watcher']);
+  await addWatcherArg('--rollout-budget=2');
   const ns = await freshNamespace(t, cluster, 'node-budget');
   const names = Array.from({ length: 20 }, (_, i) => `app-${i + 1}`);
   // Each pod becomes Ready 1 s after it starts, so each rollout is under way for a second or more.
-  const manifest = [
-    `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: shared, namespace: ${ns} }\ndata: { GREETING: hello }`,
-    ...names.map(
-      (name) => `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: ${name}, namespace: ${ns}, annotations: { configstamp.io/track: "true" } }
-spec:
-  replicas: 1
-  selector: { matchLabels: { app: ${name} } }
-  template:
-    metadata: { labels: { app: ${name} } }
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-        - name: app
-          image: ${cluster.image}
-          imagePullPolicy: IfNotPresent
-          command: [node, -e, "setInterval(() => {}, 1 << 30)"]
-          env: [{ name: GREETING, valueFrom: { configMapKeyRef: { name: shared, key: GREETING } } }]
-          readinessProbe: { exec: { command: ["true"] }, initialDelaySeconds: 1, periodSeconds: 1 }`,
-    ),
-  ].join('\n---\n');
+  const manifest = sharedConfigMapApps(ns, names, { GREETING: 'hello' }, '{ exec: { command: ["true"] }, initialDelaySeconds: 1, periodSeconds: 1 }');
   await ok(cluster, ['apply', '-f', '-'], manifest);
   for (const name of names) await rolledOut(cluster, ns, name);
   await sleep(3_000); // the budget has seen every first rollout complete
@@ -197,44 +219,11 @@ spec:
 });
 
 t.test('waves of 2 over 6 consumers: a breaking change rolls the first wave only and halts; the fix rolls all 6 once, wave by wave', { skip }, async (t) => {
-  await ok(cluster, [
-    'patch',
-    'deployment',
-    'configstamp-watcher',
-    '-n',
-    CONFIGSTAMP_NAMESPACE,
-    '--type=json',
-    '-p',
-    JSON.stringify([{ op: 'add', path: '/spec/template/spec/containers/0/args/-', value: '--wave-size=2' }]),
-  ]);
-  await ok(cluster, ['rollout', 'status', '-n', CONFIGSTAMP_NAMESPACE, 'deployment/configstamp-watcher', '--timeout=180s']);
-  await configstampReady(cluster, ['configstamp-watcher']);
+  await addWatcherArg('--wave-size=2');
   const ns = await freshNamespace(t, cluster, 'node-waves');
   const names = ['app-1', 'app-2', 'app-3', 'app-4', 'app-5', 'app-6'];
   // Ready only while MODE is not "broken"; a rollout that cannot become Ready fails after 10 s.
-  const manifest = [
-    `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: shared, namespace: ${ns} }\ndata: { MODE: good }`,
-    ...names.map(
-      (name) => `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: ${name}, namespace: ${ns}, annotations: { configstamp.io/track: "true" } }
-spec:
-  replicas: 1
-  progressDeadlineSeconds: 10
-  selector: { matchLabels: { app: ${name} } }
-  template:
-    metadata: { labels: { app: ${name} } }
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-        - name: app
-          image: ${cluster.image}
-          imagePullPolicy: IfNotPresent
-          command: [node, -e, "setInterval(() => {}, 1 << 30)"]
-          env: [{ name: MODE, valueFrom: { configMapKeyRef: { name: shared, key: MODE } } }]
-          readinessProbe: { exec: { command: [sh, -c, 'test "$MODE" != broken'] }, periodSeconds: 1 }`,
-    ),
-  ].join('\n---\n');
+  const manifest = sharedConfigMapApps(ns, names, { MODE: 'good' }, `{ exec: { command: [sh, -c, 'test "$MODE" != broken'] }, periodSeconds: 1 }`, 10);
   await ok(cluster, ['apply', '-f', '-'], manifest);
   for (const name of names) await rolledOut(cluster, ns, name);
   await sleep(2_000);
@@ -284,16 +273,8 @@ spec:
     halted.some((e) => e.involvedObject.kind === 'ConfigMap' && e.involvedObject.name === 'shared' && /Deployment\/\S+\/app-[12] failed/.test(e.message)),
     'and one on the ConfigMap naming the workload that failed',
   );
-  const plan = startConfigstamp([
-    'plan',
-    `--kubeconfig=${cluster.kubeconfigPath}`,
-    `--namespace=${CONFIGSTAMP_NAMESPACE}`,
-    `--only-namespace=${ns}`,
-    '--wave-size=2',
-    '--output=json',
-  ]);
-  t.equal(await plan.exited, 0, 'plan exits 0');
-  const rows = (JSON.parse(plan.lines.join('\n')) as { rows: { name: string; action: string; why: string }[] }).rows;
+  const { exitCode, rows } = await runPlan(cluster.kubeconfigPath, CONFIGSTAMP_NAMESPACE, ns, ['--wave-size=2']);
+  t.equal(exitCode, 0, 'plan exits 0');
   t.match(
     rows.find((r) => r.name === 'app-3'),
     { action: 'held', why: /^held: wave 2 of 3 of ConfigMap\/shared; Deployment\/\S+\/app-1 failed, Deployment\/\S+\/app-2 failed/ },

@@ -5,7 +5,7 @@
  * the rolling one and one more would roll, and the third waits for the budget.
  */
 import t from 'tap';
-import { startConfigstamp } from '../support/process.js';
+import { runPlan } from '../support/plan.js';
 import { eventually } from '../support/poll.js';
 import { apply, configMap, createNamespace, deployment, startCluster, startWatcher } from './watcher-support.js';
 
@@ -36,16 +36,8 @@ await eventually('c-stuck rolling', async () => {
 await client.request('PATCH', `/api/v1/namespaces/${ns}/configmaps/cfg`, { body: { data: { level: 'debug' } }, contentType: 'application/merge-patch+json' });
 
 t.test('plan --rollout-budget: the rolling workload keeps its slot, one more rolls, the third waits', async (t) => {
-  const plan = startConfigstamp([
-    'plan',
-    `--kubeconfig=${cluster.kubeconfigPath}`,
-    '--namespace=configstamp',
-    `--only-namespace=${ns}`,
-    '--rollout-budget=2',
-    '--output=json',
-  ]);
-  t.equal(await plan.exited, 0, 'plan exits 0');
-  const rows = (JSON.parse(plan.lines.join('\n')) as { rows: { name: string; action: string; why: string }[] }).rows;
+  const { exitCode, rows } = await runPlan(cluster.kubeconfigPath, 'configstamp', ns, ['--rollout-budget=2']);
+  t.equal(exitCode, 0, 'plan exits 0');
   t.same(
     rows.map((r) => [r.name, r.action]),
     [
@@ -56,10 +48,10 @@ t.test('plan --rollout-budget: the rolling workload keeps its slot, one more rol
     'a-idle takes the free slot; c-stuck, rolling, holds its own; b-idle waits',
   );
   t.match(rows[1]?.why, /^waiting for the rollout budget \(1 of 2 rolling\): ConfigMap\/cfg [0-9a-f]{8}→[0-9a-f]{8}$/);
-  const unbudgeted = startConfigstamp(['plan', `--kubeconfig=${cluster.kubeconfigPath}`, '--namespace=configstamp', `--only-namespace=${ns}`, '--output=json']);
-  t.equal(await unbudgeted.exited, 0);
+  const unbudgeted = await runPlan(cluster.kubeconfigPath, 'configstamp', ns);
+  t.equal(unbudgeted.exitCode, 0);
   t.same(
-    (JSON.parse(unbudgeted.lines.join('\n')) as { rows: { action: string }[] }).rows.map((r) => r.action),
+    unbudgeted.rows.map((r) => r.action),
     ['rollout', 'rollout', 'rollout'],
     'without a budget, all three would roll',
   );

@@ -9,7 +9,7 @@
 import t from 'tap';
 import { eventually, sleep } from '../support/poll.js';
 import { replicaSetsOf } from '../support/rollouts.js';
-import { startConfigstamp } from '../support/process.js';
+import { runPlan } from '../support/plan.js';
 import { annotationsOf, apply, configMap, deployment, startCluster, startWatcher } from './watcher-support.js';
 import type { RunningWatcher } from './watcher-support.js';
 
@@ -88,9 +88,8 @@ t.test('outside its window a change is held; a workload with no window rolls at 
       : undefined,
   );
 
-  const plan = startConfigstamp(['plan', `--kubeconfig=${cluster.kubeconfigPath}`, '--namespace=configstamp', `--only-namespace=${ns}`, '--output=json']);
-  t.equal(await plan.exited, 0, 'plan exits 0');
-  const rows = (JSON.parse(plan.lines.join('\n')) as { rows: { name: string; action: string; why: string }[] }).rows;
+  const { exitCode, rows } = await runPlan(cluster.kubeconfigPath, 'configstamp', ns);
+  t.equal(exitCode, 0, 'plan exits 0');
   t.match(
     rows.find((r) => r.name === 'windowed'),
     { action: 'held', why: new RegExp(`^pending until \\d{4}-\\d\\d-\\d\\d ${hhmm} UTC .*ConfigMap/cfg`) },

@@ -3,7 +3,7 @@
  * held back by the churn guard (8).
  */
 import t from 'tap';
-import { startConfigstamp } from '../support/process.js';
+import { runPlan } from '../support/plan.js';
 import { eventually, sleep } from '../support/poll.js';
 import { replicaSetCounts } from '../support/rollouts.js';
 import { annotationsOf, apply, configMap, createNamespace, deployment, kubectl, startCluster, startWatcher } from './watcher-support.js';
@@ -101,7 +101,5 @@ t.test('8: a source flapping 20 times in 10 s → rollouts capped by the churn g
   t.match(events, /"type": "Warning"/);
   const metrics = await (await fetch(`http://127.0.0.1:${w.opsPort}/metrics`)).text();
   t.match(metrics, new RegExp(`configstamp_watcher_held_back_rollouts_total\\{kind="Deployment",namespace="${ns}"\\} [1-9]`), 'held-back metric');
-  const plan = startConfigstamp(['plan', `--kubeconfig=${cluster.kubeconfigPath}`, '--namespace=cs-flap', `--only-namespace=${ns}`, '--output=json']);
-  await plan.exited;
-  t.same(JSON.parse(plan.lines.join('\n')), { rows: [] }, 'the latest state was applied once the interval passed');
+  t.same((await runPlan(cluster.kubeconfigPath, 'cs-flap', ns)).output, { rows: [] }, 'the latest state was applied once the interval passed');
 });

@@ -4,7 +4,7 @@
  * while the watcher was disconnected (7).
  */
 import t from 'tap';
-import { startConfigstamp } from '../support/process.js';
+import { runPlan } from '../support/plan.js';
 import { eventually, sleep } from '../support/poll.js';
 import { replicaSetCounts } from '../support/rollouts.js';
 import { annotationsOf, apply, configMap, createNamespace, deployment, kubectl, rolloutCount, startCluster, startWatcher } from './watcher-support.js';
@@ -51,9 +51,8 @@ t.test('4: restart sync — changes, creations and deletions made while down are
   await apply(cluster, ns, [configMap('a', { k: '2' }), configMap('b', { k: '2' }), configMap('c', { k: '1' })]);
   await kubectl(cluster, ['delete', 'configmap', 'd', '-n', ns]);
 
-  const plan = startConfigstamp(['plan', `--kubeconfig=${cluster.kubeconfigPath}`, '--namespace=configstamp', `--only-namespace=${ns}`, '--output=json']);
-  t.equal(await plan.exited, 0, 'plan exits 0');
-  const rows = (JSON.parse(plan.lines.join('\n')) as { rows: { name: string; action: string; reason?: string; why: string }[] }).rows;
+  const { exitCode, rows } = await runPlan(cluster.kubeconfigPath, 'configstamp', ns);
+  t.equal(exitCode, 0, 'plan exits 0');
   t.same(
     rows.map((r) => [r.name, r.action, r.reason]).sort(),
     [

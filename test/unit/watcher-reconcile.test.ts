@@ -101,7 +101,12 @@ function setup(
   setWorkload(state.workload);
   setSourceRv('10');
   const run = () => reconcileWorkload(deps, key, { since: clock.now() });
-  return { clock, state, patches, events, deps, run, setSourceRv, setWorkload, fetches: () => fetches, gets: () => gets };
+  /** The ConfigMap's data changes: its new object, and the cache sees its new resourceVersion. */
+  const changeSource = (rv: string, a: string): void => {
+    state.cm = { metadata: { resourceVersion: rv }, data: { a } };
+    setSourceRv(rv);
+  };
+  return { clock, state, patches, events, deps, run, setSourceRv, changeSource, setWorkload, fetches: () => fetches, gets: () => gets };
 }
 
 t.test('an unstamped workload is adopted on its metadata, then left alone', async (t) => {
@@ -124,8 +129,7 @@ t.test('adoption and rollout lines carry patchMs: how long the API server took t
   });
   const s = setup({ patchMs: 40, log });
   await s.run();
-  s.state.cm = { metadata: { resourceVersion: '11' }, data: { a: '2' } };
-  s.setSourceRv('11');
+  s.changeSource('11', '2');
   await s.run();
   t.match(
     lines.filter((l) => typeof l.patchMs === 'number'),
@@ -168,8 +172,7 @@ t.test('the cached workload is pruned: reconciles plan on references and annotat
 t.test('a changed source rolls once, with a Normal Event naming short old→new digests', async (t) => {
   const s = setup();
   await s.run();
-  s.state.cm = { metadata: { resourceVersion: '11' }, data: { a: '2' } };
-  s.setSourceRv('11');
+  s.changeSource('11', '2');
   await s.run();
   t.equal(s.patches.length, 2);
   t.match(s.patches[1], {
@@ -207,14 +210,12 @@ t.test('the churn guard holds a second rollout back, warns once, then applies th
     ['11', '2'],
     ['12', '3'],
   ] as const) {
-    s.state.cm = { metadata: { resourceVersion: rv }, data: { a: v } };
-    s.setSourceRv(rv);
+    s.changeSource(rv, v);
     const r = await s.run();
     if (rv === '12') t.match(r, { requeueAfterMs: Number }, 'requeued for when the interval has passed');
   }
   t.equal(s.patches.length, 2, 'adopt + one rollout');
-  s.state.cm = { metadata: { resourceVersion: '13' }, data: { a: '4' } };
-  s.setSourceRv('13');
+  s.changeSource('13', '4');
   await s.run();
   t.equal(s.events.filter((e) => e.reason === 'ConfigstampRolloutHeldBack').length, 1, 'one Warning Event per hold');
   await s.clock.advance(10_000);
@@ -275,8 +276,7 @@ t.test('compactSource keeps what policy reads of a source and never its data or 
 
 /** Changes the consumed ConfigMap's data, as a new version of it. */
 function changeSource(s: ReturnType<typeof setup>, rv: string, a: string): void {
-  s.state.cm = { metadata: { resourceVersion: rv }, data: { a } };
-  s.setSourceRv(rv);
+  s.changeSource(rv, a);
   s.deps.digests.forget('ConfigMap', 'ns', 'cfg');
 }
 
@@ -352,8 +352,7 @@ t.test('a restart window holds a rollout until it opens: one Event, a requeue at
     ['11', '2'],
     ['12', '3'],
   ] as const) {
-    s.state.cm = { metadata: { resourceVersion: rv }, data: { a: v } };
-    s.setSourceRv(rv);
+    s.changeSource(rv, v);
     results.push(await s.run());
   }
   t.equal(s.patches.length, 1, 'outside the window: nothing rolled');
@@ -383,8 +382,7 @@ t.test('an unreadable restart window holds (fail closed) with one Warning; remov
   s.state.workload = deploymentObject('1', {}, { 'reloader.stakater.com/restart-window': '{"timezone":"Local","windows":[]}' });
   s.setWorkload(s.state.workload);
   await s.run();
-  s.state.cm = { metadata: { resourceVersion: '11' }, data: { a: '2' } };
-  s.setSourceRv('11');
+  s.changeSource('11', '2');
   t.same(await s.run(), { requeueAfterMs: 3_600_000 }, 'looked at again hourly (an edit is seen at once anyway)');
   await s.run();
   t.equal(s.patches.length, 1, 'held: only the adoption');

@@ -159,16 +159,20 @@ function setup(names: readonly string[] = NAMES) {
     sync(key(n));
     waves.observe(key(n));
   };
-  return { objects, events, woken, run, generations, status, change, annotateSource, clock, waves, key, pause };
+  /** Reconciles every workload once, in name order. */
+  const runAll = async (): Promise<void> => {
+    for (const n of names) await run(n);
+  };
+  return { objects, events, woken, run, runAll, generations, status, change, annotateSource, clock, waves, key, pause };
 }
 
 t.test('waves of 2 over 4 consumers: wait, go, halt on a failure, resume, and a fix starts from the first wave', async (t) => {
   const s = setup();
-  for (const n of NAMES) await s.run(n);
+  await s.runAll();
   t.same(s.generations(), [1, 1, 1, 1], 'adopted: nothing rolled');
 
   s.change('2', '11');
-  for (const n of NAMES) await s.run(n);
+  await s.runAll();
   t.same(s.generations(), [2, 2, 1, 1], 'the first wave (w1, w2) rolled; w3, w4 wait');
   const waiting = s.events.filter((e) => e.reason === 'ConfigstampWaveWaiting');
   t.same(
@@ -209,7 +213,7 @@ t.test('waves of 2 over 4 consumers: wait, go, halt on a failure, resume, and a 
   s.status('w3', 'complete');
   s.status('w4', 'complete');
   s.change('3', '20');
-  for (const n of NAMES) await s.run(n);
+  await s.runAll();
   t.same(s.generations(), [3, 3, 2, 2], 'the fix, a new change: the first wave again (the accepted token was for the old digest)');
   s.status('w1', 'complete');
   s.status('w2', 'complete');
@@ -220,9 +224,9 @@ t.test('waves of 2 over 4 consumers: wait, go, halt on a failure, resume, and a 
 
 t.test('a rollout of an earlier wave not complete within the wave timeout counts as failed', async (t) => {
   const s = setup();
-  for (const n of NAMES) await s.run(n);
+  await s.runAll();
   s.change('2', '11');
-  for (const n of NAMES) await s.run(n);
+  await s.runAll();
   s.status('w1', 'complete');
   s.status('w2', 'progressing');
   await s.run('w3');
@@ -240,9 +244,9 @@ t.test('a rollout of an earlier wave not complete within the wave timeout counts
 t.test('a halt in wave 2 reaches wave 3 at once: the workloads still waiting are woken to be told', async (t) => {
   const six = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6'];
   const s = setup(six);
-  for (const n of six) await s.run(n);
+  await s.runAll();
   s.change('2', '11');
-  for (const n of six) await s.run(n);
+  await s.runAll();
   t.same(s.generations(), [2, 2, 1, 1, 1, 1], 'wave 1 rolled');
   s.status('w1', 'failed');
   t.same(s.woken.at(-1), [s.key('w3'), s.key('w4')], 'a status change wakes the next wave only (w3, w4), not wave 3');
@@ -260,9 +264,9 @@ t.test('a halt in wave 2 reaches wave 3 at once: the workloads still waiting are
 
 t.test('a paused first-wave Deployment has not run the change: the next wave waits (with no timeout)', async (t) => {
   const s = setup();
-  for (const n of NAMES) await s.run(n);
+  await s.runAll();
   s.change('2', '11');
-  for (const n of NAMES) await s.run(n);
+  await s.runAll();
   s.status('w1', 'complete');
   s.status('w2', 'complete');
   s.pause('w1');
@@ -278,9 +282,9 @@ t.test('a paused first-wave Deployment has not run the change: the next wave wai
 
 t.test("the wave timeout runs per rollout: a fix's rollout starts a fresh clock", async (t) => {
   const s = setup();
-  for (const n of NAMES) await s.run(n);
+  await s.runAll();
   s.change('2', '11');
-  for (const n of NAMES) await s.run(n);
+  await s.runAll();
   s.status('w1', 'complete');
   s.status('w2', 'progressing');
   await s.run('w3');
