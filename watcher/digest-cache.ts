@@ -83,8 +83,10 @@ export class DigestCache {
    * The digest of each tracked source, in order. With `versions`, cached digests of the versions
    * the cache knows are used and only the rest are read; without, every source is read afresh.
    */
-  async digestsOf(namespace: string, tracked: readonly TrackedSource[], versions?: VersionLookup): Promise<string[]> {
+  async digestsOf(namespace: string, tracked: readonly TrackedSource[], versions?: VersionLookup, digestedAt?: (string | undefined)[]): Promise<string[]> {
     const digests = tracked.map((t) => (versions === undefined ? undefined : this.known(namespace, t, versions)));
+    // `digestedAt`, when asked for: the version each digest is of (the cache's, or the one just read).
+    if (digestedAt !== undefined) tracked.forEach((t, i) => (digestedAt[i] = digests[i] === undefined ? undefined : versions!(t.kind, namespace, t.name)));
     const missing = tracked.filter((_, i) => digests[i] === undefined);
     if (missing.length > 0) {
       this.reads += missing.length;
@@ -99,6 +101,7 @@ export class DigestCache {
         digests[i] = digest;
         const rv = metaOf(object).resourceVersion;
         if (rv !== undefined) this.remember(t.kind, namespace, t.name, rv, selectionId(t.keys), digest);
+        if (digestedAt !== undefined) digestedAt[i] = rv;
       });
     }
     return digests as string[];
@@ -110,6 +113,11 @@ export class DigestCache {
    * every tracked source is read afresh (the confirming reads before a rollout).
    */
   port(namespace: string, catalog: SourceCatalog, versions?: VersionLookup): EvaluationPort {
-    return { catalog: () => catalog, digests: (tracked) => this.digestsOf(namespace, tracked, versions) };
+    let digestedAt: (string | undefined)[] = [];
+    return {
+      catalog: () => catalog,
+      digests: (tracked) => this.digestsOf(namespace, tracked, versions, (digestedAt = [])),
+      versions: () => digestedAt,
+    };
   }
 }

@@ -167,8 +167,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         const sources = ev.tracked.map((t) => `${t.kind}/${t.name}`);
         const base = { namespace: m.namespace, kind: kind.kind, name: m.name, sources };
         if (d.action === 'rollout') rollouts.push({ base, entry: cache.workload(key)!, decision: d });
-        else if (d.action === 'adopt')
-          rows.push({ ...base, action: 'adopt', why: `record without rollout: ${d.unrecorded.map((e) => `${e.kind}/${e.name}`).join(', ')}` });
+        else if (d.action === 'adopt') rows.push({ ...base, action: 'adopt', why: adoptionWhy(d) });
         else if (d.action === 'resume') rows.push({ ...base, action: 'resume', why: `pause period over (paused at ${new Date(d.pausedAtMs).toISOString()})` });
         else if (d.action === 'none' && d.wakeInMs !== undefined)
           rows.push({ ...base, action: 'none', why: `paused for its pause period: resumes in ${Math.ceil(d.wakeInMs / 1000)}s` });
@@ -221,4 +220,13 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   } finally {
     client.close();
   }
+}
+
+/** What an adoption records: sources never recorded, and sources re-keyed (same versions, a new hash key). */
+function adoptionWhy(d: Extract<ReconcileDecision, { action: 'adopt' }>): string {
+  const names = (entries: readonly { kind: string; name: string }[]): string => entries.map((e) => `${e.kind}/${e.name}`).join(', ');
+  const parts: string[] = [];
+  if (d.unrecorded.length > 0) parts.push(`record without rollout: ${names(d.unrecorded)}`);
+  if (d.rekeyed.length > 0) parts.push(`re-key without rollout (unchanged since recorded, new hash key): ${names(d.rekeyed)}`);
+  return parts.join('; ');
 }

@@ -253,7 +253,15 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
   }
   if (decision.action === 'adopt') {
     deps.metrics.adoptions.inc({ kind: cached.kind.kind, namespace: ns });
-    log.info({ sources: decision.unrecorded.map((e) => `${e.kind}/${e.name}`), patchMs }, 'adopted: recorded current digests on the workload (no rollout)');
+    if (decision.unrecorded.length > 0) {
+      log.info({ sources: decision.unrecorded.map((e) => `${e.kind}/${e.name}`), patchMs }, 'adopted: recorded current digests on the workload (no rollout)');
+    }
+    if (decision.rekeyed.length > 0) {
+      log.info(
+        { sources: decision.rekeyed.map((e) => `${e.kind}/${e.name}`), patchMs },
+        're-keyed: these sources are at the resourceVersions recorded with their digests, so only the hash key changed; recorded the new digests (no rollout)',
+      );
+    }
     return;
   }
   const changed = describeChanges(decision.changes);

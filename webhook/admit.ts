@@ -4,17 +4,18 @@
  * an UPDATE that left the template alone but dropped the stamp gets it back, anything else passes
  * untouched. Every failure is returned as a fail-open outcome, never thrown.
  */
-import { admissionAction } from '../shared/core/admission.js';
+import { admissionAction, droppedVersions } from '../shared/core/admission.js';
 import { Ours } from '../shared/core/annotations.js';
 import { templateAnnotations, templateRefOf } from '../shared/core/workload.js';
 import { evaluateWorkload } from '../shared/core/evaluate.js';
 import { getPath } from '../shared/core/json.js';
 import { workloadKindByResource } from '../shared/core/kinds.js';
 import type { WorkloadKind } from '../shared/core/kinds.js';
-import { buildStampJsonPatch } from '../shared/core/patch.js';
+import { buildMetadataAnnotationPatch, buildStampJsonPatch } from '../shared/core/patch.js';
 import type { JsonPatchOp } from '../shared/core/patch.js';
 import type { PolicyOptions } from '../shared/core/policy.js';
 import { formatStamp } from '../shared/core/stamp.js';
+import { versionsText } from '../shared/core/versions.js';
 import { errorCode, errorMessage } from '../shared/errors.js';
 import type { ErrorCode } from '../shared/errors.js';
 import type { AdmissionRequest } from './decode.js';
@@ -59,35 +60,63 @@ export async function admit(request: AdmissionRequest, deps: AdmitDeps): Promise
   if (templateRefOf(kind, request.object, deps.policy.workloadKinds) !== undefined)
     return outcome('skipped', `runs the template of the workload its ${kind.templateRefPath!.join('.')} names`, kind);
   const plan = admissionAction(kind, request.operation, request.object, request.oldObject);
-  if (plan.action === 'skip') return outcome('skipped', plan.reason, kind);
+  const incoming = templateAnnotations(kind, request.object)[Ours.stamp];
+  if (plan.action === 'skip') {
+    const versions = droppedVersions(kind, request.object, request.oldObject, incoming);
+    if (versions === undefined) return outcome('skipped', plan.reason, kind);
+    return outcome('restored', `${plan.reason}; source versions dropped by the writer`, kind, versionsPatch(request.object, versions));
+  }
   if (plan.action === 'restore') {
-    return outcome('restored', plan.reason, kind, buildStampJsonPatch(kind, request.object, plan.stamp));
+    const versions = droppedVersions(kind, request.object, request.oldObject, plan.stamp);
+    return outcome('restored', plan.reason, kind, [...buildStampJsonPatch(kind, request.object, plan.stamp), ...versionsPatch(request.object, versions)]);
   }
 
-  const incoming = templateAnnotations(kind, request.object)[Ours.stamp];
   try {
     const namespace = request.namespace || String(getPath(request.object, ['metadata', 'namespace']) ?? '');
     if (namespace === '') return outcome('skipped', 'no namespace', kind);
     const ns = await deps.namespaces.get(namespace);
-    const { plan: tracking, stamp } = await evaluateWorkload(
-      { kind, object: request.object, namespace: ns, policy: deps.policy },
-      deps.readSources(namespace, deps.hashKey),
-    );
+    const {
+      plan: tracking,
+      stamp,
+      versions,
+    } = await evaluateWorkload({ kind, object: request.object, namespace: ns, policy: deps.policy }, deps.readSources(namespace, deps.hashKey));
     if (!tracking.tracked) return outcome('skipped', tracking.reason, kind);
     if (stamp.length === 0 && incoming === undefined) return outcome('unchanged', `${plan.reason}; tracked (${tracking.reason}) but no source is`, kind);
     const value = formatStamp(stamp);
-    if (value === incoming) return outcome('unchanged', `${plan.reason}; stamp already current`, kind);
-    return outcome('stamped', `${plan.reason}; tracked (${tracking.reason})`, kind, buildStampJsonPatch(kind, request.object, value));
+    // The versions the digests were taken at go beside them, so a new hash key re-keys rather than rolls.
+    const recorded = versionsText(stamp, versions) ?? undefined;
+    const versionsOp = recorded === ownVersions(request.object) ? [] : versionsPatch(request.object, recorded);
+    if (value === incoming) {
+      if (versionsOp.length === 0) return outcome('unchanged', `${plan.reason}; stamp already current`, kind);
+      return outcome('stamped', `${plan.reason}; stamp already current, source versions recorded`, kind, versionsOp);
+    }
+    return outcome('stamped', `${plan.reason}; tracked (${tracking.reason})`, kind, [...buildStampJsonPatch(kind, request.object, value), ...versionsOp]);
   } catch (err) {
-    return failOpen(kind, request.object, plan.fallback, incoming, err);
+    return failOpen(kind, request, plan.fallback, incoming, err);
   }
 }
 
-/** Allowed unchanged, except that a stamp the writer dropped is put back (the watcher compares against it). */
-function failOpen(kind: WorkloadKind, object: unknown, fallback: string | undefined, incoming: string | undefined, err: unknown): AdmitOutcome {
+function ownVersions(object: unknown): string | undefined {
+  const value = getPath(object, ['metadata', 'annotations', Ours.sourceVersions]);
+  return typeof value === 'string' ? value : undefined;
+}
+
+function versionsPatch(object: unknown, versions: string | undefined): JsonPatchOp[] {
+  return versions === undefined ? [] : buildMetadataAnnotationPatch(object, Ours.sourceVersions, versions);
+}
+
+/**
+ * Allowed unchanged, except that a stamp the writer dropped is put back (the watcher compares
+ * against it), with the versions recorded beside it.
+ */
+function failOpen(kind: WorkloadKind, request: AdmissionRequest, fallback: string | undefined, incoming: string | undefined, err: unknown): AdmitOutcome {
   const code = errorCode(err);
   const message = errorMessage(err);
-  const patch = fallback !== undefined && fallback !== incoming ? buildStampJsonPatch(kind, object, fallback) : [];
+  const object = request.object;
+  const patch = [
+    ...(fallback !== undefined && fallback !== incoming ? buildStampJsonPatch(kind, object, fallback) : []),
+    ...versionsPatch(object, droppedVersions(kind, object, request.oldObject, fallback)),
+  ];
   return {
     result: 'failed_open',
     reason: 'could not compute fresh digests',

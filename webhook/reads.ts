@@ -8,7 +8,7 @@
  */
 import { foldListed, stateObject } from '../shared/core/csi.js';
 import type { PodStatusReport } from '../shared/core/csi.js';
-import { readSourceMeta } from '../shared/core/meta.js';
+import { readObjectMeta, readSourceMeta } from '../shared/core/meta.js';
 import { SOURCE_KIND_TABLE, isPodStatusKind } from '../shared/core/kinds.js';
 import type { SourceKind } from '../shared/core/kinds.js';
 import { digestsFromData } from '../shared/core/evaluate.js';
@@ -134,6 +134,9 @@ export function kubeSourceReader(client: KubeApi, options: FetchOptions, observe
           if (key === undefined) throw new ConfigstampError(ErrorCodes.HASH_KEY, 'the per-cluster hash key is not loaded yet');
           return digestsFromData(key, namespace, tracked, (kind, name) => objects.get(sourceId(kind, name)) ?? null);
         }, true),
+      // A pod-status source has no single version (it is folded from its pods' reports).
+      versions: (tracked) =>
+        tracked.map((t) => (isPodStatusKind(t.kind) ? undefined : readObjectMeta(objects.get(sourceId(t.kind, t.name)) ?? null).resourceVersion)),
     };
   };
 }

@@ -6,6 +6,7 @@
  * byte-identical and nothing rolls.
  */
 import { Ours } from './annotations.js';
+import { asRecord } from './json.js';
 import { templateAnnotations, templatesEqualIgnoringStamp } from './workload.js';
 import type { WorkloadKind } from './kinds.js';
 
@@ -18,6 +19,18 @@ export type AdmissionAction =
       readonly fallback: string | undefined;
     }
   | { readonly action: 'restore'; readonly reason: string; readonly stamp: string };
+
+/**
+ * The record's versions (versions.ts) to put back when an UPDATE keeps the old template stamp
+ * (`kept`) but the writer dropped them, as a server-side apply does with what the webhook added
+ * for its manager; undefined when nothing is to be put back.
+ */
+export function droppedVersions(kind: WorkloadKind, object: unknown, oldObject: unknown, kept: string | undefined): string | undefined {
+  if (kept === undefined || kept !== templateAnnotations(kind, oldObject)[Ours.stamp]) return undefined;
+  const own = (o: unknown): unknown => asRecord(asRecord(asRecord(o)?.metadata)?.annotations)?.[Ours.sourceVersions];
+  const was = own(oldObject);
+  return typeof was === 'string' && own(object) === undefined ? was : undefined;
+}
 
 export function admissionAction(kind: WorkloadKind, operation: string, object: unknown, oldObject: unknown): AdmissionAction {
   if (operation === 'CREATE') return { action: 'stamp', reason: 'created', fallback: undefined };

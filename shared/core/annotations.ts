@@ -33,12 +33,17 @@ export const Ours = {
   notifiedStamp: `${OURS}/notified-stamp`,
   /** Workload (an Argo Rollout): "restart" restarts its pods (spec.restartAt) instead of changing the template. */
   rolloutStrategy: `${OURS}/rollout-strategy`,
-  /** Workload metadata, restart strategy: the digests the last restart applied... */
+  /**
+   * Workload metadata: digests applied over the template stamp without changing it, by the last
+   * restart (restart strategy) or by re-keying (the hash key changed, the data did not)...
+   */
   restartedStamp: `${OURS}/restarted-stamp`,
   /** ...and the template stamp they apply over ("" for none): a new template stamp supersedes them. */
   restartedBase: `${OURS}/restarted-base`,
   /** Job: "true" lets configstamp delete and re-create it when a source changes; "false" never (over --recreate-jobs). */
   recreate: `${OURS}/recreate-on-change`,
+  /** Workload metadata: each recorded source's resourceVersion when its digest was recorded (versions.ts). */
+  sourceVersions: `${OURS}/source-versions`,
   /** Workload or Namespace: this workload's debounce window (a Go duration), over --debounce. */
   debounce: `${OURS}/debounce`,
   /** Workload or Namespace: its minimum interval between rollouts (a Go duration), over --min-rollout-interval. */

@@ -15,6 +15,7 @@ import { sourceId } from './references.js';
 import { SourceTable } from './source-table.js';
 import { ABSENT } from './digest.js';
 import { formatStamp, makeStamp, parseStamp } from './stamp.js';
+import { parseVersions, versionsText } from './versions.js';
 import type { Stamp, StampEntry } from './stamp.js';
 
 export interface RecordedStamps {
@@ -29,6 +30,8 @@ export interface RecordedStamps {
    * the template stamp is the one they were applied over (a template change stamps afresh).
    */
   readonly restarted?: Stamp | null;
+  /** On the workload's metadata: the resourceVersions the recorded digests were true at (versions.ts). */
+  readonly versions?: SourceTable<string> | null;
 }
 
 export function readRecorded(kind: WorkloadKind, object: unknown): RecordedStamps {
@@ -40,6 +43,7 @@ export function readRecorded(kind: WorkloadKind, object: unknown): RecordedStamp
     adopted: parseStamp(own[Ours.adoptedStamp]),
     notified: parseStamp(own[Ours.notifiedStamp]),
     restarted: restartedOver !== undefined && restartedOver === (asString(rawTemplate) ?? '') ? parseStamp(own[Ours.restartedStamp]) : null,
+    versions: parseVersions(own[Ours.sourceVersions]),
   };
 }
 
@@ -96,7 +100,15 @@ export interface Drift {
   readonly changes: readonly SourceChange[];
   /** Tracked sources never recorded: adopted without a rollout. */
   readonly unrecorded: readonly StampEntry[];
+  /**
+   * Recorded sources whose digest differs although the source is still at the resourceVersion
+   * recorded with it: their data is what the pods have, under another hash key. Re-keyed (their
+   * current digests recorded over the template stamp), never rolled.
+   */
+  readonly rekeyed: readonly StampEntry[];
 }
+
+const NO_VERSIONS = new SourceTable<string>();
 
 /** effectiveDigests as a table, which looks a source up without building its id; a restart's digests are the newest. */
 function recordedDigests(recorded: RecordedStamps): SourceTable<string> {
@@ -107,18 +119,30 @@ function recordedDigests(recorded: RecordedStamps): SourceTable<string> {
   return out;
 }
 
-export function computeDrift(recorded: RecordedStamps, current: Stamp, options: DriftOptions): Drift {
+/**
+ * `versions`: the resourceVersion each current digest was taken at (evaluate.ts), which tells a
+ * new hash key from new data.
+ */
+export function computeDrift(recorded: RecordedStamps, current: Stamp, options: DriftOptions, versions: SourceTable<string> = NO_VERSIONS): Drift {
   const known = recordedDigests(recorded);
   const changes: SourceChange[] = [];
   const unrecorded: StampEntry[] = [];
+  const rekeyed: StampEntry[] = [];
   for (const entry of current) {
     const was = known.get(entry.kind, entry.name);
     if (was === undefined) unrecorded.push(entry);
-    else if (was !== entry.digest && (entry.digest !== ABSENT || options.rollOnDelete)) {
+    else if (was === entry.digest) continue;
+    else if (sameVersion(recorded.versions, versions, entry)) rekeyed.push(entry);
+    else if (entry.digest !== ABSENT || options.rollOnDelete) {
       changes.push({ kind: entry.kind, name: entry.name, from: was, to: entry.digest });
     }
   }
-  return { changes, unrecorded };
+  return { changes, unrecorded, rekeyed };
+}
+
+function sameVersion(recorded: SourceTable<string> | null | undefined, current: SourceTable<string>, entry: StampEntry): boolean {
+  const now = current.get(entry.kind, entry.name);
+  return now !== undefined && recorded?.get(entry.kind, entry.name) === now;
 }
 
 export type ReconcileDecision =
@@ -126,7 +150,14 @@ export type ReconcileDecision =
   | { readonly action: 'none'; readonly wakeInMs?: number }
   /** The pause period is over: unpause, so the Deployment rolls once with what it has. */
   | { readonly action: 'resume'; readonly patch: JsonRecord; readonly pausedAtMs: number }
-  | { readonly action: 'adopt'; readonly adopted: Stamp; readonly patch: JsonRecord; readonly unrecorded: readonly StampEntry[] }
+  /** `rekeyed`: recorded sources whose digests changed with the hash key alone (computeDrift). */
+  | {
+      readonly action: 'adopt';
+      readonly adopted: Stamp;
+      readonly patch: JsonRecord;
+      readonly unrecorded: readonly StampEntry[];
+      readonly rekeyed: readonly StampEntry[];
+    }
   /**
    * `recreate`: a kind rolled by re-creation (a Job): delete the object and create this one under
    * the same name (the patch is then empty).
@@ -138,27 +169,40 @@ export type ReconcileDecision =
  * What the watcher should do for one workload given the tracked sources' current digests.
  * `resourceVersion` guards the patch against a concurrent write.
  */
-export function decideReconcile(kind: WorkloadKind, object: unknown, current: Stamp, options: DriftOptions): ReconcileDecision {
+export function decideReconcile(
+  kind: WorkloadKind,
+  object: unknown,
+  current: Stamp,
+  options: DriftOptions,
+  versions: SourceTable<string> = NO_VERSIONS,
+): ReconcileDecision {
   const recorded = readRecorded(kind, object);
-  const drift = computeDrift(recorded, current, options);
+  const drift = computeDrift(recorded, current, options, versions);
+  // None known (no port reports versions): a stale record goes, none is written where there was none.
+  const sourceVersions = versionsText(current, versions) ?? (recorded.versions === null ? undefined : null);
   const resourceVersion = asString(getPath(object, ['metadata', 'resourceVersion']));
   if (options.notify === true) {
     const notify = decideNotify(recorded, drift, resourceVersion, kind);
     if (notify !== undefined) return notify;
   } else if (drift.changes.length > 0 && kind.recreate === true) {
-    const recreate = recreatedObject(kind, object, formatStamp(current));
+    const recreate = recreatedObject(kind, object, formatStamp(current), sourceVersions ?? null);
     if (recreate !== undefined) return { action: 'rollout', stamp: current, patch: {}, changes: drift.changes, recreate };
   } else if (drift.changes.length > 0 && kind.restartPath !== undefined && options.now !== undefined && restartsPods(kind, object)) {
     // The template is left alone (changing it would roll through the template, not restart):
     // the restart time and what it applied are written together, so a restart is never lost or repeated.
     const base = asString(getPath(object, [...kind.templatePath, 'metadata', 'annotations', Ours.stamp])) ?? '';
-    const patch = buildStampMergePatch(kind, { restart: { path: kind.restartPath, at: options.now, stamp: formatStamp(current), base }, resourceVersion });
+    const patch = buildStampMergePatch(kind, {
+      restart: { path: kind.restartPath, at: options.now, stamp: formatStamp(current), base },
+      sourceVersions,
+      resourceVersion,
+    });
     return { action: 'rollout', stamp: current, patch, changes: drift.changes };
   } else if (drift.changes.length > 0) {
     const patch = buildStampMergePatch(kind, {
       templateStamp: formatStamp(current),
       adoptedStamp: recorded.adopted === null ? undefined : null,
       notifiedStamp: recorded.notified === null ? undefined : null,
+      sourceVersions,
       resourceVersion,
     });
     // With a pause period the rollout pauses the Deployment in the same write, so changes that
@@ -170,10 +214,18 @@ export function decideReconcile(kind: WorkloadKind, object: unknown, current: St
     }
     return { action: 'rollout', stamp: current, patch, changes: drift.changes };
   }
-  if (drift.unrecorded.length > 0) {
+  if (drift.unrecorded.length > 0 || drift.rekeyed.length > 0) {
+    // Nothing changed: every recorded digest is current after this write, so the versions are
+    // recorded for all of them.
     const adopted = makeStamp([...(recorded.adopted ?? []), ...drift.unrecorded]);
-    const patch = buildStampMergePatch(kind, { adoptedStamp: formatStamp(adopted), resourceVersion });
-    return { action: 'adopt', adopted, patch, unrecorded: drift.unrecorded };
+    const base = asString(getPath(object, [...kind.templatePath, 'metadata', 'annotations', Ours.stamp])) ?? '';
+    const patch = buildStampMergePatch(kind, {
+      adoptedStamp: drift.unrecorded.length > 0 ? formatStamp(adopted) : undefined,
+      over: drift.rekeyed.length > 0 ? { stamp: formatStamp(makeStamp([...(recorded.restarted ?? []), ...drift.rekeyed])), base } : undefined,
+      sourceVersions,
+      resourceVersion,
+    });
+    return { action: 'adopt', adopted, patch, unrecorded: drift.unrecorded, rekeyed: drift.rekeyed };
   }
   return decidePause(kind, object, options, resourceVersion);
 }

@@ -14,7 +14,9 @@ import type { WorkloadKind } from './kinds.js';
 import { planTracking, selectTrackedSources } from './policy.js';
 import type { NamespaceView, PolicyOptions, SourceCatalog, TrackedSource, TrackingPlan } from './policy.js';
 import { extractReferences } from './references.js';
+import { SourceTable } from './source-table.js';
 import { makeStamp } from './stamp.js';
+import { hasRecordableVersions, isRecordableVersion } from './versions.js';
 import type { Stamp } from './stamp.js';
 
 export type WantedPlan = Extract<TrackingPlan, { tracked: true }>;
@@ -25,6 +27,11 @@ export interface EvaluationPort {
   catalog(plan: WantedPlan): SourceCatalog | Promise<SourceCatalog>;
   /** The current keyed digest of each tracked source, in the same order (ABSENT for a missing one). */
   digests(tracked: readonly TrackedSource[]): readonly string[] | Promise<readonly string[]>;
+  /**
+   * Asked after `digests`: the resourceVersion of each source as it was digested, in the same
+   * order (undefined for one absent, or with no single version). What the record's versions say.
+   */
+  versions?(tracked: readonly TrackedSource[]): readonly (string | undefined)[];
 }
 
 export interface WorkloadInput {
@@ -42,6 +49,8 @@ export interface Tracking {
 
 export interface Evaluation extends Tracking {
   readonly stamp: Stamp;
+  /** The resourceVersion each tracked source was digested at, where the port knows it. */
+  readonly versions: SourceTable<string>;
 }
 
 /** Step one: the sources a workload wants, from its references and annotations. */
@@ -61,10 +70,22 @@ const UNTRACKED: readonly TrackedSource[] = [];
 /** The whole evaluation: what is tracked and the stamp it calls for now. */
 export async function evaluateWorkload(input: WorkloadInput, port: EvaluationPort): Promise<Evaluation> {
   const plan = wantedSources(input);
-  if (!plan.tracked) return { plan, tracked: UNTRACKED, stamp: [] };
+  if (!plan.tracked) return { plan, tracked: UNTRACKED, stamp: [], versions: new SourceTable() };
   const tracked = selectTrackedSources(plan, await port.catalog(plan), input.policy);
   const digests = await port.digests(tracked);
-  return { plan, tracked, stamp: stampOf(tracked, digests) };
+  return { plan, tracked, stamp: stampOf(tracked, digests), versions: versionsOf(tracked, port.versions?.(tracked)) };
+}
+
+/** The versions a port reports for tracked sources, as a table (empty when it reports none). */
+export function versionsOf(tracked: readonly TrackedSource[], versions: readonly (string | undefined)[] | undefined): SourceTable<string> {
+  const out = new SourceTable<string>();
+  if (versions !== undefined) {
+    for (let i = 0; i < tracked.length; i++) {
+      const v = versions[i];
+      if (isRecordableVersion(v) && hasRecordableVersions(tracked[i]!.kind)) out.set(tracked[i]!.kind, tracked[i]!.name, v);
+    }
+  }
+  return out;
 }
 
 /** Looks up a fetched source: its object, or null when it does not exist. */
@@ -101,5 +122,5 @@ export async function decideWorkload(input: WorkloadInput, port: EvaluationPort,
   if (!evaluation.plan.tracked) return { ...evaluation, decision: NONE };
   // Resolved once per configuration (reloaderKeyTable), not per decision.
   const pauseKeys = input.kind.pausePath === undefined ? undefined : input.policy.reloaderCompat ? input.policy.reloaderKeys.pause : OUR_PAUSE_KEYS;
-  return { ...evaluation, decision: decideReconcile(input.kind, input.object, evaluation.stamp, { ...options, pauseKeys }) };
+  return { ...evaluation, decision: decideReconcile(input.kind, input.object, evaluation.stamp, { ...options, pauseKeys }, evaluation.versions) };
 }

@@ -20,6 +20,7 @@ export * from './references.js';
 export * from './selector.js';
 export * from './stamp.js';
 export * from './timing.js';
+export * from './versions.js';
 export * from './waves.js';
 export * from './window.js';
 export * from './workload.js';

@@ -38,6 +38,14 @@ export function buildTemplateAnnotationPatch(kind: WorkloadKind, object: unknown
   return [{ op: 'add', path: pointer([...metadataPath, 'annotations', key]), value }];
 }
 
+/** JSON Patch that sets one annotation of the object's own metadata, creating what it lacks. */
+export function buildMetadataAnnotationPatch(object: unknown, key: string, value: string): JsonPatchOp[] {
+  const metadata = asRecord(getPath(object, ['metadata']));
+  if (metadata === undefined) return [{ op: 'add', path: '/metadata', value: { annotations: { [key]: value } } }];
+  if (asRecord(metadata.annotations) === undefined) return [{ op: 'add', path: '/metadata/annotations', value: { [key]: value } }];
+  return [{ op: 'add', path: pointer(['metadata', 'annotations', key]), value }];
+}
+
 export function buildStampJsonPatch(kind: WorkloadKind, object: unknown, stampValue: string): JsonPatchOp[] {
   return buildTemplateAnnotationPatch(kind, object, Ours.stamp, stampValue);
 }
@@ -64,6 +72,10 @@ export interface MergePatchInput {
   readonly resourceVersion?: string | undefined;
   /** Restart strategy: the timestamp to write at the kind's restartPath, and what it applies. */
   readonly restart?: { readonly path: readonly string[]; readonly at: string; readonly stamp: string; readonly base: string } | undefined;
+  /** Re-keying: digests recorded over the template stamp `base` (as a restart's are), the template left alone. */
+  readonly over?: { readonly stamp: string; readonly base: string } | undefined;
+  /** The resourceVersions the written record is true at (versions.ts); null removes them; undefined leaves them. */
+  readonly sourceVersions?: string | null | undefined;
 }
 
 /** A minimal JSON merge patch (RFC 7386) touching only configstamp's annotations. */
@@ -72,10 +84,12 @@ export function buildStampMergePatch(kind: WorkloadKind, input: MergePatchInput)
   const annotations: JsonRecord = {};
   if (input.adoptedStamp !== undefined) annotations[Ours.adoptedStamp] = input.adoptedStamp;
   if (input.notifiedStamp !== undefined) annotations[Ours.notifiedStamp] = input.notifiedStamp;
-  if (input.restart !== undefined) {
-    annotations[Ours.restartedStamp] = input.restart.stamp;
-    annotations[Ours.restartedBase] = input.restart.base;
+  const over = input.restart ?? input.over;
+  if (over !== undefined) {
+    annotations[Ours.restartedStamp] = over.stamp;
+    annotations[Ours.restartedBase] = over.base;
   }
+  if (input.sourceVersions !== undefined) annotations[Ours.sourceVersions] = input.sourceVersions;
   if (Object.keys(annotations).length > 0) metadata.annotations = annotations;
   if (input.resourceVersion !== undefined) metadata.resourceVersion = input.resourceVersion;
   const patch: JsonRecord = Object.keys(metadata).length > 0 ? { metadata } : {};

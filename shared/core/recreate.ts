@@ -23,7 +23,7 @@ const SERVER_METADATA = [
 /** Labels the Job controller derives from the old Job's UID and name (both spellings). */
 const DERIVED_LABELS = ['controller-uid', 'batch.kubernetes.io/controller-uid', 'job-name', 'batch.kubernetes.io/job-name'];
 /** configstamp's own records on the workload's metadata: the new object starts from its template stamp. */
-const OWN_RECORDS = [Ours.adoptedStamp, Ours.notifiedStamp, Ours.restartedStamp, Ours.restartedBase];
+const OWN_RECORDS = [Ours.adoptedStamp, Ours.notifiedStamp, Ours.restartedStamp, Ours.restartedBase, Ours.sourceVersions];
 
 function dropKeys(record: unknown, keys: readonly string[]): void {
   const r = asRecord(record);
@@ -31,7 +31,8 @@ function dropKeys(record: unknown, keys: readonly string[]): void {
 }
 
 /** The replacement for `object`, stamped `stamp`; undefined when `object` is not one. */
-export function recreatedObject(kind: WorkloadKind, object: unknown, stamp: string): JsonRecord | undefined {
+/** `sourceVersions`: the versions annotation the new object's record is true at (versions.ts), null for none. */
+export function recreatedObject(kind: WorkloadKind, object: unknown, stamp: string, sourceVersions: string | null = null): JsonRecord | undefined {
   if (asRecord(object) === undefined || asRecord(getPath(object, kind.templatePath)) === undefined) return undefined;
   const copy = structuredClone(object) as JsonRecord;
   delete copy.status;
@@ -49,5 +50,6 @@ export function recreatedObject(kind: WorkloadKind, object: unknown, stamp: stri
   const templateMeta = asRecord(template.metadata) ?? (template.metadata = {});
   const annotations = asRecord(templateMeta.annotations) ?? (templateMeta.annotations = {});
   annotations[Ours.stamp] = stamp;
+  if (sourceVersions !== null) (asRecord(metadata.annotations) ?? (metadata.annotations = {}))[Ours.sourceVersions] = sourceVersions;
   return copy;
 }

@@ -1,18 +1,19 @@
 /**
  * Watcher end-to-end: restart sync (scenario 4, with `configstamp plan` while the watcher is
- * down), install over unstamped workloads (5), and an API server restart with a change made
- * while the watcher was disconnected (7).
+ * down), install over unstamped workloads (5), an API server restart with a change made
+ * while the watcher was disconnected (7), and a hash key lost and made anew (8).
  */
 import t from 'tap';
 import { runPlan } from '../support/plan.js';
 import { eventually, sleep } from '../support/poll.js';
 import { replicaSetCounts } from '../support/rollouts.js';
-import { annotationsOf, apply, configMap, createNamespace, deployment, kubectl, rolloutCount, startCluster, startWatcher } from './watcher-support.js';
+import { annotationsOf, apply, configMap, createNamespace, deployment, kubectl, rolloutCount, secret, startCluster, startWatcher } from './watcher-support.js';
 
 const { cluster, client } = await startCluster(t);
 await createNamespace(cluster, 'configstamp');
 
-const patchRecords = (records: Record<string, unknown>[]) => records.filter((r) => r.msg === 'rollout: stamp patched' || String(r.msg).startsWith('adopted'));
+const patchRecords = (records: Record<string, unknown>[]) =>
+  records.filter((r) => r.msg === 'rollout: stamp patched' || String(r.msg).startsWith('adopted') || String(r.msg).startsWith('re-keyed'));
 const deployPath = (ns: string, name: string) => `/apis/apps/v1/namespaces/${ns}/deployments/${name}`;
 
 async function waitAdopted(ns: string, names: readonly string[]): Promise<void> {
@@ -132,4 +133,71 @@ t.test('7: API server restarted while the watcher runs; a change made while it w
   await sleep(2_000);
   t.equal(await rolloutCount(client, ns, 'Deployment', 'app'), 2, 'exactly one rollout');
   await w.proc.stop();
+});
+
+// Last in the file: it replaces the hash key the tests above stamped with.
+t.test('8: the hash key lost and made anew (a reinstall that deleted the namespace): only what was written meanwhile rolls', async (t) => {
+  const ns = await createNamespace(cluster, 'rekey');
+  await apply(cluster, ns, [
+    configMap('a', { k: '1' }),
+    configMap('b', { k: '1' }),
+    configMap('c', { k: '1' }),
+    configMap('d', { k: '1' }),
+    secret('s', { p: 'one' }),
+  ]);
+  const uses = { wa: { configMap: 'a', secret: 's' }, wb: { configMap: 'b' }, wc: { configMap: 'c' }, wd: { configMap: 'd' } };
+  await apply(
+    cluster,
+    ns,
+    Object.entries(uses).map(([n, u]) => deployment(n, u)),
+  );
+  const first = await startWatcher(cluster, 'configstamp');
+  await waitAdopted(ns, Object.keys(uses));
+  // wc rolls once under the old key, so its record is a template stamp, not only an adoption.
+  await apply(cluster, ns, [configMap('c', { k: '2' })]);
+  await eventually('wc rolled', async () => ((await rolloutCount(client, ns, 'Deployment', 'wc')) === 2 ? true : undefined));
+  await sleep(1_000);
+  await first.proc.stop();
+  t.match(
+    (await annotationsOf(client, deployPath(ns, 'wa'))).own['configstamp.io/source-versions'],
+    /^v1:configmap\/a=\d+,secret\/s=\d+$/,
+    'adopted: versions recorded',
+  );
+  t.match((await annotationsOf(client, deployPath(ns, 'wc'))).own['configstamp.io/source-versions'], /^v1:configmap\/c=\d+$/, 'rolled: versions recorded');
+  const before = await replicaSetCounts(client, ns);
+
+  const keyUid = async (): Promise<string> =>
+    (await client.request<{ metadata: { uid: string } }>('GET', '/api/v1/namespaces/configstamp/secrets/configstamp-hash-key')).metadata.uid;
+  const oldKey = await keyUid();
+  await kubectl(cluster, ['delete', 'secret', 'configstamp-hash-key', '-n', 'configstamp']);
+  await apply(cluster, ns, [configMap('b', { k: '2' })]); // a real change while configstamp is away
+  await kubectl(cluster, ['label', 'configmap', 'd', '-n', ns, 'touched=yes']); // a write that changes no data
+
+  const second = await startWatcher(cluster, 'configstamp');
+  t.not(await keyUid(), oldKey, 'the watcher made a new hash key');
+  const rekeyed = (name: string) => second.proc.records().find((r) => String(r.msg).startsWith('re-keyed') && String(r.workload).endsWith(`/${name}`));
+  await eventually('wb and wd rolled', async () =>
+    (await rolloutCount(client, ns, 'Deployment', 'wb')) === before.get('wb')! + 1 &&
+    (await rolloutCount(client, ns, 'Deployment', 'wd')) === before.get('wd')! + 1
+      ? true
+      : undefined,
+  );
+  await eventually('wa and wc re-keyed', async () => (rekeyed('wa') && rekeyed('wc') ? true : undefined));
+  await sleep(2_500);
+  const after = await replicaSetCounts(client, ns);
+  t.equal(after.get('wa'), before.get('wa'), 'wa (adopted), sources not written since: no rollout');
+  t.equal(after.get('wc'), before.get('wc'), 'wc (rolled), source not written since: no rollout');
+  t.same([rekeyed('wa')?.sources, rekeyed('wc')?.sources], [['ConfigMap/a', 'Secret/s'], ['ConfigMap/c']], 'each re-keyed, its sources named');
+  t.equal(after.get('wb'), before.get('wb')! + 1, 'wb: its ConfigMap changed while the key was gone: exactly one rollout');
+  t.equal(after.get('wd'), before.get('wd')! + 1, 'wd: its ConfigMap was written (a label): it cannot be told from a change, one rollout');
+  await second.proc.stop();
+
+  const third = await startWatcher(cluster, 'configstamp');
+  await sleep(2_500);
+  t.same(
+    patchRecords(third.proc.records()).filter((r) => String(r.workload).includes(`/${ns}/`)),
+    [],
+    'the next boot patches nothing',
+  );
+  await third.proc.stop();
 });

@@ -122,6 +122,14 @@ t.test('1. kubectl apply of a new Deployment: stamped at creation, exactly one R
     'every consumed source listed',
   );
   t.equal(firstStamp, await expectedStamp(created), "digests are the core's keyed digests of the sources");
+  const versionOf = async (kind: 'ConfigMap' | 'Secret', name: string): Promise<string> =>
+    ((await client.getOrNull(sourcePath(kind, ns, name))) as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+  t.equal(
+    created.metadata.annotations?.[Ours.sourceVersions],
+    `v1:configmap/app-config=${await versionOf('ConfigMap', 'app-config')},configmap/bundle-config=${await versionOf('ConfigMap', 'bundle-config')},` +
+      `secret/bundle-secret=${await versionOf('Secret', 'bundle-secret')},secret/db-credentials=${await versionOf('Secret', 'db-credentials')}`,
+    'beside them, the resourceVersion each was digested at',
+  );
   const replicaSets = await settledReplicaSets(1);
   t.equal(replicaSets.length, 1, 'one ReplicaSet, not two');
   t.equal(templateStamp(replicaSets[0]!), firstStamp, 'its pods carry the stamp');
@@ -141,6 +149,7 @@ t.test('3. kubectl replace with a manifest lacking the stamp: stamp kept, no new
   await kubectl(['replace', '-f', '-'], [deployment('registry.invalid/web:1')]);
   const after = await getDeployment();
   t.equal(templateStamp(after), firstStamp, 'the dropped stamp was restored');
+  t.equal(after.metadata.annotations?.[Ours.sourceVersions], before.metadata.annotations?.[Ours.sourceVersions], 'and the versions beside it');
   t.same(after.spec, before.spec, 'the spec, pod template included, stayed byte-identical');
   // The Deployment strategy bumps generation when the workload's own annotations change, and
   // replace drops kubectl's last-applied-configuration: that is the API server's doing, not a

@@ -14,6 +14,8 @@ import {
   WORKLOAD_KINDS,
   computeDrift,
   decideReconcile,
+  formatVersions,
+  parseVersions,
   effectiveDigests,
   extractReferences,
   formatStamp,
@@ -28,6 +30,7 @@ import {
 import type { DriftOptions, JsonRecord, PolicyOptions, ReconcileDecision, Stamp, TrackedSource } from '../../shared/core/index.js';
 import { FakeNamespace, configMap, hashKey, kindRow, namespace, podSpec, secret, currentStamp, setPath, workload } from '../fixtures/index.js';
 import { applyMergePatch } from '../fixtures/json-patch.js';
+import { SourceTable } from '../../shared/core/source-table.js';
 
 const KEY = hashKey(7);
 const OFF: DriftOptions = { rollOnDelete: false };
@@ -365,12 +368,126 @@ t.test('computeDrift on its own', async (t) => {
   t.strictSame(computeDrift(recorded, now, OFF), {
     changes: [{ kind: 'ConfigMap', name: 'b', from: '2222222222222222', to: '2020202020202020' }],
     unrecorded: [e('c', '3333333333333333')],
+    rekeyed: [],
   });
   t.strictSame(
     computeDrift(recorded, now, ON).changes.map((c) => c.name),
     ['b', 'd'],
   );
-  t.strictSame(computeDrift({ template: null, adopted: null, notified: null }, now, OFF), { changes: [], unrecorded: now });
+  t.strictSame(computeDrift({ template: null, adopted: null, notified: null }, now, OFF), { changes: [], unrecorded: now, rekeyed: [] });
+});
+
+t.test('a new hash key: re-keyed where the recorded resourceVersions still hold, rolled where they do not', async (t) => {
+  const fake = sources();
+  const NEW_KEY = hashKey(8);
+  const object = stamped(fake);
+  const oldStamp = getPath(object, ['spec', 'template', 'metadata', 'annotations', Ours.stamp]) as string;
+  setPath(object, ['metadata', 'annotations', Ours.sourceVersions], 'v1:configmap/app-config=10,secret/db-credentials=20');
+  const underNewKey = (o: unknown): Stamp => {
+    const row = kindRow('Deployment');
+    const plan = planTracking({ kind: row, object: o }, extractReferences(getPath(o, row.templatePath)), namespace('shop'), DEFAULT_POLICY);
+    return currentStamp(NEW_KEY, 'shop', selectTrackedSources(plan, fake, DEFAULT_POLICY), fake.lookup);
+  };
+  const at = (cm: string, secretRv: string): SourceTable<string> => {
+    const v = new SourceTable<string>();
+    v.set('ConfigMap', 'app-config', cm);
+    v.set('Secret', 'db-credentials', secretRv);
+    return v;
+  };
+  const now = underNewKey(object);
+  t.notSame(now, current('Deployment', object, fake), 'every digest differs under the new key');
+
+  const rekey = decideReconcile(kindRow('Deployment'), object, now, OFF, at('10', '20'));
+  t.equal(rekey.action, 'adopt', 'both still at their recorded versions: nothing rolls');
+  if (rekey.action !== 'adopt') return;
+  t.strictSame(
+    rekey.rekeyed.map((e) => e.name),
+    ['app-config', 'db-credentials'],
+  );
+  t.strictSame(rekey.patch, {
+    metadata: {
+      annotations: {
+        [Ours.restartedStamp]: formatStamp(now),
+        [Ours.restartedBase]: oldStamp,
+        [Ours.sourceVersions]: 'v1:configmap/app-config=10,secret/db-credentials=20',
+      },
+      resourceVersion: '1001',
+    },
+  });
+  const rekeyed = apply(object, rekey);
+  t.equal(getPath(rekeyed, ['spec', 'template', 'metadata', 'annotations', Ours.stamp]), oldStamp, 'the template is byte-identical');
+  t.strictSame(decideReconcile(kindRow('Deployment'), rekeyed, now, OFF, at('10', '20')), { action: 'none' }, 'it converges');
+  t.strictSame(decideReconcile(kindRow('Deployment'), rekeyed, now, OFF, at('10', '21')), { action: 'none' }, 'a later metadata-only write: still nothing');
+
+  // One source written since (its version moved, its digest under the new key says nothing): it rolls; the other is re-keyed with it.
+  const changed = decideReconcile(kindRow('Deployment'), object, now, OFF, at('10', '21'));
+  t.equal(changed.action, 'rollout');
+  if (changed.action === 'rollout') {
+    t.strictSame(
+      changed.changes.map((c) => c.name),
+      ['db-credentials'],
+      'only the written source is the reason',
+    );
+    t.equal(getPath(changed.patch, ['spec', 'template', 'metadata', 'annotations', Ours.stamp]), formatStamp(now));
+    t.equal(getPath(changed.patch, ['metadata', 'annotations', Ours.sourceVersions]), 'v1:configmap/app-config=10,secret/db-credentials=21');
+  }
+  // No versions on record (a stamp older than them, or dropped): every differing digest rolls, as before.
+  const bare = structuredClone(object);
+  delete (bare.metadata as { annotations: Record<string, string> }).annotations[Ours.sourceVersions];
+  t.equal(decideReconcile(kindRow('Deployment'), bare, now, OFF, at('10', '20')).action, 'rollout', 'no record: rolled');
+  const garbled = structuredClone(object);
+  setPath(garbled, ['metadata', 'annotations', Ours.sourceVersions], 'v1:configmap/app-config=10,,');
+  t.equal(decideReconcile(kindRow('Deployment'), garbled, now, OFF, at('10', '20')).action, 'rollout', 'a record that does not parse: rolled');
+  t.equal(decideReconcile(kindRow('Deployment'), object, now, OFF).action, 'rollout', 'current versions unknown: rolled');
+  // Same key, versions moved (metadata-only writes): the digests agree, nothing to do.
+  t.strictSame(decideReconcile(kindRow('Deployment'), object, current('Deployment', object, fake), OFF, at('11', '22')), { action: 'none' });
+});
+
+t.test('source versions: written beside every record, parsed strictly, never for pod-status sources', async (t) => {
+  t.equal(
+    formatVersions([
+      { kind: 'ConfigMap', name: 'a', version: '5' },
+      { kind: 'Secret', name: 'b', version: undefined },
+    ]),
+    'v1:configmap/a=5',
+  );
+  t.equal(formatVersions([{ kind: 'SecretProviderClass', name: 'vault', version: '3' }]), undefined, 'a fold count is not a version');
+  t.equal(formatVersions([{ kind: 'ConfigMap', name: 'a', version: 'x,y=z' }]), undefined, 'nothing ambiguous');
+  const parsed = parseVersions('v1:configmap/a=5,secret/b=6');
+  t.same([parsed?.get('ConfigMap', 'a'), parsed?.get('Secret', 'b'), parsed?.size], ['5', '6', 2]);
+  t.equal(parseVersions('v1:')?.size, 0);
+  for (const bad of [
+    undefined,
+    7,
+    '',
+    'v2:configmap/a=5',
+    'v1:configmap/a',
+    'v1:nope/a=5',
+    'v1:configmap/A_=5',
+    'v1:configmap/a=5,configmap/a=6',
+    'v1:secretproviderclass/v=3',
+  ]) {
+    t.equal(parseVersions(bad), null, `refused: ${String(bad)}`);
+  }
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          kind: fc.constantFrom('ConfigMap' as const, 'Secret' as const),
+          name: fc.stringMatching(/^[a-z0-9]([-a-z0-9.]{0,20}[a-z0-9])?$/),
+          version: fc.stringMatching(/^[0-9]{1,12}$/),
+        }),
+        { maxLength: 8 },
+      ),
+      (entries) => {
+        const unique = [...new Map(entries.map((e) => [`${e.kind}/${e.name}`, e])).values()];
+        const text = formatVersions(unique);
+        if (unique.length === 0) return text === undefined;
+        const back = parseVersions(text);
+        return back !== null && back.size === unique.length && unique.every((e) => back.get(e.kind, e.name) === e.version);
+      },
+    ),
+  );
 });
 
 t.test('currentStamp: digests per tracked source, namespaced, sorted, absent marked', async (t) => {

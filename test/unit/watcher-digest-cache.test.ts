@@ -69,3 +69,23 @@ t.test('digestsOf(): reads only what is not known, remembers it, and agrees with
   t.same(reads[2], ['ConfigMap/cfg'], 'without versions every source is read afresh');
   t.equal(digests.reads, 4);
 });
+
+t.test('the port reports the version each digest is of: the cached one, or the one just read', async (t) => {
+  const objects = {
+    'ConfigMap/cfg': { metadata: { resourceVersion: '5' }, data: { a: '1' } },
+    'Secret/db': { metadata: { resourceVersion: '9' }, data: {} },
+  };
+  const { digests, versions } = setup(objects);
+  const catalog = { get: () => undefined, names: () => [] };
+  const cached = digests.port('ns', catalog, versions);
+  await cached.digests([cfg, db]);
+  t.same(cached.versions!([cfg, db]), ['5', '9'], 'read, then reported at what was read');
+  // The cache says 6 now but holds no digest for it: the read answers 7, and 7 is what was digested.
+  objects['ConfigMap/cfg'].metadata.resourceVersion = '7';
+  const lagging = digests.port('ns', catalog, (kind, ns, name) => (kind === 'ConfigMap' ? '6' : versions(kind, ns, name)));
+  await lagging.digests([cfg, db]);
+  t.same(lagging.versions!([cfg, db]), ['7', '9'], 'the version read, not the one the cache expected');
+  const fresh = digests.port('ns', catalog);
+  await fresh.digests([cfg, { ...db, name: 'gone' }]);
+  t.same(fresh.versions!([cfg, { ...db, name: 'gone' }]), ['7', undefined], 'fresh reads; an absent source has none');
+});

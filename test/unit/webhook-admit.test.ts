@@ -93,13 +93,23 @@ function expectedStamp(object: unknown): string {
   return formatStamp(currentStamp(KEY, 'shop', refs, (k, n) => (sources as Record<string, unknown>)[sourceId(k, n)] ?? null));
 }
 
-t.test('CREATE of a tracked Deployment: one JSON Patch op adding the keyed stamp', async (t) => {
+const VERSIONS_OP = { op: 'add', path: '/metadata/annotations/configstamp.io~1source-versions', value: 'v1:configmap/app-config=777,secret/db=888' };
+
+t.test('CREATE of a tracked Deployment: the keyed stamp, and beside it the versions it was taken at', async (t) => {
   const api = fakeApi(sources);
   const object = tracked();
   const out = await admit(request('CREATE', object), deps(api));
   t.equal(out.result, 'stamped');
-  t.same(out.patch, [{ op: 'add', path: '/spec/template/metadata/annotations', value: { 'configstamp.io/stamp': expectedStamp(object) } }]);
+  t.same(out.patch, [{ op: 'add', path: '/spec/template/metadata/annotations', value: { 'configstamp.io/stamp': expectedStamp(object) } }, VERSIONS_OP]);
   t.equal(api.calls.length, 2, 'one GET per source');
+
+  // Stamped already (a manifest carrying it): only versions that differ are written.
+  const current = tracked({ 'configstamp.io/stamp': expectedStamp(object) });
+  const withVersions = await admit(request('CREATE', current), deps(fakeApi(sources)));
+  t.same([withVersions.result, withVersions.patch], ['stamped', [VERSIONS_OP]], 'the versions alone');
+  (current.metadata as { annotations: Record<string, string> }).annotations['configstamp.io/source-versions'] = VERSIONS_OP.value;
+  const same = await admit(request('CREATE', current), deps(fakeApi(sources)));
+  t.same([same.result, same.patch], ['unchanged', []], 'both current: nothing');
 });
 
 t.test('untracked workloads, other kinds and subresources: allowed, no patch, nothing read', async (t) => {
@@ -126,6 +136,30 @@ t.test('UPDATE with the template unchanged and the stamp dropped: the old stamp 
   t.same(api.calls, []);
   const kept = await admit(request('UPDATE', old, old), deps(api));
   t.same([kept.result, kept.patch], ['skipped', []], 'stamp present: untouched');
+
+  // A server-side apply drops what the webhook added for its manager: the stamp and the versions.
+  const versions = 'v1:secret/db=888';
+  const oldWithVersions = structuredClone(old);
+  (oldWithVersions.metadata as { annotations: Record<string, string> }).annotations['configstamp.io/source-versions'] = versions;
+  const both = await admit(request('UPDATE', tracked(), oldWithVersions), deps(api));
+  t.same(
+    both.patch,
+    [
+      { op: 'add', path: '/spec/template/metadata/annotations', value: { 'configstamp.io/stamp': 'v1:secret/db=0123456789abcdef' } },
+      { op: 'add', path: '/metadata/annotations/configstamp.io~1source-versions', value: versions },
+    ],
+    'both put back',
+  );
+  const versionsOnly = await admit(request('UPDATE', old, oldWithVersions), deps(api));
+  t.same(
+    [versionsOnly.result, versionsOnly.patch],
+    ['restored', [{ op: 'add', path: '/metadata/annotations/configstamp.io~1source-versions', value: versions }]],
+    'the versions alone put back',
+  );
+  const otherStamp = tracked({ 'configstamp.io/stamp': 'v1:secret/db=fedcba9876543210' });
+  const other = await admit(request('UPDATE', otherStamp, oldWithVersions), deps(api));
+  t.same([other.result, other.patch], ['skipped', []], 'not beside a stamp they were not recorded with');
+  t.same(api.calls, []);
 });
 
 t.test('UPDATE changing the template: fresh digests; on failure the previous stamp is kept and a warning says why', async (t) => {
@@ -134,6 +168,7 @@ t.test('UPDATE changing the template: fresh digests; on failure the previous sta
   const fresh = await admit(request('UPDATE', changed, old), deps(fakeApi(sources)));
   t.equal(fresh.result, 'stamped');
   t.equal((fresh.patch[0]!.value as Record<string, string>)['configstamp.io/stamp'], expectedStamp(changed));
+  t.same(fresh.patch[1], VERSIONS_OP, 'fresh versions');
 
   const failed = await admit(request('UPDATE', changed, old), deps(fakeApi(sources, { fail: true })));
   t.equal(failed.result, 'failed_open');
@@ -190,6 +225,7 @@ t.test('the handler: one warn line, one failure metric, a warning, and never a S
   t.equal(ok.patchType, 'JSONPatch');
   t.same(JSON.parse(Buffer.from(ok.patch!, 'base64').toString()), [
     { op: 'add', path: '/spec/template/metadata/annotations', value: { 'configstamp.io/stamp': expectedStamp(tracked()) } },
+    VERSIONS_OP,
   ]);
   await new Promise((r) => setImmediate(r));
   const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
