@@ -234,3 +234,55 @@ t.test(
     t.equal((await replicaSets(cluster, ns, 'app')).length, 2, 'the upgrade rolled nothing, the change exactly once');
   },
 );
+
+t.test(
+  'kubectl delete -k, then apply -k again: the hash key goes with the namespace; the reinstall re-keys, rolling only what changed meanwhile',
+  { skip },
+  async (t) => {
+    const ns = await freshNamespace(t, cluster, 'node-reinstall');
+    await ok(cluster, ['apply', '-f', '-'], `${trackedApp(ns, cluster.image)}\n---\n${trackedApp(ns, cluster.image, 'hello', 'one', 'other')}`);
+    await rolledOut(cluster, ns, 'app');
+    await rolledOut(cluster, ns, 'other');
+    const keyUid = async (): Promise<string> =>
+      ok(cluster, ['get', 'secret', 'configstamp-hash-key', '-n', CONFIGSTAMP_NAMESPACE, '-o', 'jsonpath={.metadata.uid}']);
+    const before = await keyUid();
+    const versions = async (name: string): Promise<string | undefined> =>
+      (JSON.parse(await ok(cluster, ['get', 'deployment', name, '-n', ns, '-o', 'jsonpath={.metadata.annotations}'])) as Record<string, string>)[
+        'configstamp.io/source-versions'
+      ];
+    t.match(await versions('app'), /^v1:configmap\/app-config=\d+$/, 'the webhook recorded the version it digested');
+
+    await ok(cluster, ['delete', '-k', 'deploy/base', '--wait=true', '--timeout=180s']);
+    t.not((await cluster.kubectl(['get', 'mutatingwebhookconfiguration', 'configstamp'])).code, 0, 'the webhook configuration is gone');
+    t.not((await cluster.kubectl(['get', 'namespace', CONFIGSTAMP_NAMESPACE])).code, 0, 'and the namespace, with the hash key');
+    await ok(cluster, ['patch', 'configmap', 'other-config', '-n', ns, '--type=merge', '-p', '{"data":{"GREETING":"meanwhile"}}']);
+    t.same(
+      [(await replicaSets(cluster, ns, 'app')).length, (await replicaSets(cluster, ns, 'other')).length],
+      [1, 1],
+      'the uninstall rolled nothing; the workloads still run',
+    );
+
+    await ok(cluster, ['apply', '-k', 'deploy/base']);
+    await ok(cluster, ['wait', '-n', CONFIGSTAMP_NAMESPACE, '--for=condition=Complete', 'job/configstamp-certs', '--timeout=120s']);
+    await configstampReady(cluster, ['configstamp-webhook', 'configstamp-watcher']);
+    t.not(await keyUid(), before, 'the reinstall made a new hash key');
+    await waitFor('other rolled', async () => (await replicaSets(cluster, ns, 'other')).length >= 2, { timeoutMs: 90_000, intervalMs: 250 });
+    await rolledOut(cluster, ns, 'other');
+    const [pod] = await currentPods(cluster, ns, 'other');
+    t.equal(await greetingOf(cluster, ns, pod!.metadata.name), 'meanwhile', 'the change made while configstamp was gone reached the new pod');
+    await waitFor(
+      'app re-keyed',
+      async () =>
+        (JSON.parse(await ok(cluster, ['get', 'deployment', 'app', '-n', ns, '-o', 'jsonpath={.metadata.annotations}'])) as Record<string, string>)[
+          'configstamp.io/restarted-stamp'
+        ] !== undefined,
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    await sleep(5_000);
+    t.same(
+      [(await replicaSets(cluster, ns, 'app')).length, (await replicaSets(cluster, ns, 'other')).length],
+      [1, 2],
+      'app, unchanged: re-keyed, not rolled; other: rolled exactly once',
+    );
+  },
+);
