@@ -17,9 +17,16 @@ export const WATCHER_FLAGS = [
   {
     name: 'debounce',
     type: 'duration',
+    default: 500,
+    min: 0,
+    help: 'A quiet period: a workload rolls once its sources have had no further change for this long, so what one kubectl apply or helm upgrade sends gives one rollout (0: at once).',
+  },
+  {
+    name: 'debounce-max',
+    type: 'duration',
     default: 2_000,
     min: 0,
-    help: "Changes to a workload's sources within this window, counted from the first, give one rollout.",
+    help: 'However changes keep coming, a workload rolls at most this long after the first (or its own debounce, if longer).',
   },
   {
     name: 'roll-on-delete',
@@ -224,6 +231,7 @@ export const WATCHER_FLAGS = [
 
 export interface WatcherConfig extends SharedConfig {
   readonly debounceMs: number;
+  readonly debounceMaxMs: number;
   readonly rollOnDelete: boolean;
   readonly patchQps: number;
   readonly patchBurst: number;
@@ -298,6 +306,7 @@ export function parseWatcherConfig(argv: readonly string[], env: Readonly<Record
   return Object.freeze({
     ...shared.config,
     debounceMs: v.debounce,
+    debounceMaxMs: v['debounce-max'],
     rollOnDelete: v['roll-on-delete'],
     patchQps: v['patch-qps'],
     patchBurst: v['patch-burst'],

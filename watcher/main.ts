@@ -64,6 +64,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   const queue = new WorkQueue({
     clock,
     debounceMs: config.debounceMs,
+    debounceMaxMs: config.debounceMaxMs,
     workers: config.workers,
     retryBaseMs: config.retryBaseMs,
     retryMaxMs: config.retryMaxMs,

@@ -1,9 +1,11 @@
 /**
  * The work queue of workload keys, as controller-runtime's: events only add keys; a key is
  * reconciled by one worker at a time; a key added while it is being reconciled runs again after.
- * Adds are coalesced: the first add opens a debounce window and later adds within it join the same
- * reconcile (the window is not extended, so latency stays bounded). A reconcile may ask to run
- * again later (churn guard) or to be retried with exponential backoff (409, 429, 5xx).
+ * Adds are coalesced by a quiet period: a key runs once no add for it came for its debounce, each
+ * add restarting the wait, and never later than `debounceMaxMs` after the first add (so a lone
+ * change waits only the quiet period, what one `kubectl apply` or `helm upgrade` sends joins one
+ * reconcile, and a stream of changes is still bounded). A reconcile may ask to run again later
+ * (churn guard) or to be retried with exponential backoff (409, 429, 5xx).
  */
 import type { Clock } from './clock.js';
 
@@ -16,7 +18,10 @@ export interface ReconcileContext {
 
 export interface QueueOptions {
   readonly clock: Clock;
+  /** The quiet period: a key runs once no add for it came for this long. */
   readonly debounceMs: number;
+  /** The most a key waits after its first add however adds keep coming (at least its quiet period). */
+  readonly debounceMaxMs?: number;
   readonly workers: number;
   readonly retryBaseMs: number;
   readonly retryMaxMs: number;
@@ -35,13 +40,19 @@ export class WorkQueue {
   private readonly dirty = new Map<string, number>();
   private readonly since = new Map<string, number>();
   private readonly failures = new Map<string, number>();
+  /** Keys whose pending run is a quiet period's: when its first add came, and the run's time. */
+  private readonly quiet = new Map<string, { first: number; at: number }>();
   private wake: (() => void) | undefined;
   private stopped = false;
   private running: Promise<void>[] = [];
 
   constructor(private readonly options: QueueOptions) {}
 
-  /** A change concerns `key`: reconcile it once the debounce window closes. */
+  /**
+   * A change concerns `key`: reconcile it once no further change came for `delayMs` (its quiet
+   * period; the queue's debounce when undefined), and at the latest the queue's maximum after
+   * the first change. 0 runs it at once.
+   */
   add(key: string, delayMs: number | undefined = this.options.debounceMs): void {
     delayMs ??= this.options.debounceMs;
     if (this.stopped) return;
@@ -51,9 +62,28 @@ export class WorkQueue {
       const at = now + delayMs;
       this.dirty.set(key, Math.min(this.dirty.get(key) ?? at, at));
     } else {
-      this.schedule(key, now + delayMs);
+      const pending = this.quiet.get(key);
+      // 0 (a restart sync, a boot) runs it at once, quiet period or not.
+      if (pending !== undefined && delayMs > 0 && this.scheduled.get(key)?.at === pending.at) {
+        // Still quiet-waiting: this add restarts the wait, up to the maximum after the first.
+        const cap = pending.first + Math.max(this.options.debounceMaxMs ?? 0, delayMs);
+        this.reschedule(key, Math.max(pending.at, Math.min(now + delayMs, cap)), pending.first);
+      } else {
+        this.schedule(key, now + delayMs);
+        const at = this.scheduled.get(key)?.at;
+        if (at === now + delayMs) this.quiet.set(key, { first: now, at });
+      }
     }
     this.reportDepth();
+  }
+
+  /** Moves a quiet-waiting key's run to `at`, later or not. */
+  private reschedule(key: string, at: number, first: number): void {
+    if (this.scheduled.get(key)?.at === at) return;
+    this.scheduled.get(key)?.cancel();
+    this.scheduled.delete(key);
+    this.schedule(key, at);
+    if (this.scheduled.get(key)?.at === at) this.quiet.set(key, { first, at });
   }
 
   /** Runs `key` no earlier than `ms` from now (unless an add brings it forward). */
@@ -89,6 +119,7 @@ export class WorkQueue {
   }
 
   private makeReady(key: string): void {
+    this.quiet.delete(key);
     if (this.readySet.has(key) || this.stopped) return;
     this.readySet.add(key);
     this.ready.push(key);
@@ -169,6 +200,7 @@ export class WorkQueue {
     this.stopped = true;
     for (const { cancel } of this.scheduled.values()) cancel();
     this.scheduled.clear();
+    this.quiet.clear();
     const wake = this.wake;
     this.wake = undefined;
     wake?.();

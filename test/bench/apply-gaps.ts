@@ -8,6 +8,11 @@
  * namespace record when each MODIFIED event arrives; the gap is the time between the first and
  * the last of the two.
  *
+ * Meanwhile configstamp's watcher runs with its default debounce (the churn guard off, so a
+ * split apply would show as two rollouts rather than one held back) over a Deployment consuming
+ * both: each apply must give exactly one rollout, and the time from the apply's start to the
+ * rollout patch is what that default costs.
+ *
  *   node --import tsx test/bench/apply-gaps.ts
  */
 import { spawn } from 'node:child_process';
@@ -19,6 +24,8 @@ import { pathToFileURL } from 'node:url';
 import type { KubeClient } from '../../shared/kube/client.js';
 import { benchCluster, percentile } from './watcher-harness.js';
 import type { BenchCluster } from './watcher-harness.js';
+import { startBenchWatcher } from './watcher-harness.js';
+import type { ConfigstampProcess } from '../support/process.js';
 
 const NS = 'gaps';
 
@@ -95,36 +102,87 @@ interface Gaps {
 }
 const gapsOf = (v: readonly number[]): Gaps => ({ p50: percentile(v, 50), p90: percentile(v, 90), p99: percentile(v, 99), max: percentile(v, 100) });
 
-async function measure(bench: BenchCluster, env: NodeJS.ProcessEnv, chartDir: string, rounds: number, offset: number): Promise<{ kubectl: Gaps; helm: Gaps }> {
+interface Measured {
+  readonly gaps: Gaps;
+  /** How many rollouts each apply gave, as a histogram: {"1": rounds} is the goal. */
+  readonly rolloutsPerApply: Record<string, number>;
+  /** From the apply's start to configstamp's rollout patch, default debounce included. */
+  readonly applyToPatchMs: Gaps;
+}
+
+/** The watcher's rollout lines for the tracked Deployment so far. */
+const rolloutRecords = (watcher: ConfigstampProcess): Record<string, unknown>[] =>
+  watcher.records().filter((r) => r.msg === 'rollout: stamp patched' && String(r.workload).endsWith(`/${NS}/app`));
+const rolloutsOf = (watcher: ConfigstampProcess): number => rolloutRecords(watcher).length;
+
+/** Runs `apply` `rounds` times; each round waits for the pair of events, then for the rollouts to settle. */
+async function rounds(n: number, pairs: { next(): Promise<number> }, watcher: ConfigstampProcess, apply: (i: number) => Promise<void>): Promise<Measured> {
+  const gaps: number[] = [];
+  const toPatch: number[] = [];
+  const perApply: Record<string, number> = {};
+  for (let i = 1; i <= n; i++) {
+    const before = rolloutsOf(watcher);
+    const started = performance.now();
+    const gap = pairs.next();
+    await apply(i);
+    gaps.push(await gap);
+    await watcher.waitFor(() => rolloutsOf(watcher) > before, 10_000);
+    const first = rolloutRecords(watcher)[before]!;
+    toPatch.push(Date.parse(String(first.time)) - (performance.timeOrigin + started));
+    // A split apply's second rollout would follow within its gap plus the debounce: wait that out.
+    await new Promise((r) => setTimeout(r, 1_500));
+    const count = String(rolloutsOf(watcher) - before);
+    perApply[count] = (perApply[count] ?? 0) + 1;
+  }
+  return { gaps: gapsOf(gaps), rolloutsPerApply: perApply, applyToPatchMs: gapsOf(toPatch) };
+}
+
+async function measure(
+  bench: BenchCluster,
+  env: NodeJS.ProcessEnv,
+  chartDir: string,
+  n: number,
+  offset: number,
+  watcher: ConfigstampProcess,
+): Promise<{ kubectl: Measured; helm: Measured }> {
   const abort = new AbortController();
   const pairs = pairWatch(bench.client, abort.signal);
   await new Promise((r) => setTimeout(r, 500));
-  const kubectl: number[] = [];
-  const helm: number[] = [];
   const kubeconfig = bench.cluster.kubeconfigPath;
   try {
-    for (let i = 1; i <= rounds; i++) {
-      const gap = pairs.next();
-      await exec(join(bench.cluster.binDir, 'kubectl'), [`--kubeconfig=${kubeconfig}`, 'apply', '-f', '-'], env, manifest(offset + i));
-      kubectl.push(await gap);
-    }
-    for (let i = 1; i <= rounds; i++) {
-      const gap = pairs.next();
-      await exec(
+    const kubectl = await rounds(n, pairs, watcher, (i) =>
+      exec(join(bench.cluster.binDir, 'kubectl'), [`--kubeconfig=${kubeconfig}`, 'apply', '-f', '-'], env, manifest(offset + i)),
+    );
+    const helm = await rounds(n, pairs, watcher, (i) =>
+      exec(
         join(bench.cluster.binDir, 'helm'),
         [`--kubeconfig=${kubeconfig}`, 'upgrade', '--install', 'gaps', chartDir, '-n', NS, '--set', `value=${offset + i}`],
         env,
-      );
-      helm.push(await gap);
-    }
+      ),
+    );
+    return { kubectl, helm };
   } finally {
     abort.abort();
   }
-  return { kubectl: gapsOf(kubectl), helm: gapsOf(helm) };
+}
+
+/** A Deployment consuming the ConfigMap and the Secret. */
+function consumer(): unknown {
+  return {
+    metadata: { name: 'app', annotations: { 'configstamp.io/track': 'true' } },
+    spec: {
+      replicas: 0,
+      selector: { matchLabels: { app: 'app' } },
+      template: {
+        metadata: { labels: { app: 'app' } },
+        spec: { containers: [{ name: 'c', image: 'app:1', envFrom: [{ configMapRef: { name: 'settings' } }, { secretRef: { name: 'settings' } }] }] },
+      },
+    },
+  };
 }
 
 export async function run(options: { rounds?: number } = {}): Promise<Record<string, unknown>> {
-  const rounds = options.rounds ?? 30;
+  const n = options.rounds ?? 30;
   const bench = await benchCluster();
   const home = mkdtempSync(join(tmpdir(), 'configstamp-gaps-'));
   const env = { ...process.env, HOME: home, HELM_CACHE_HOME: join(home, 'c'), HELM_CONFIG_HOME: join(home, 'g'), HELM_DATA_HOME: join(home, 'd') };
@@ -133,15 +191,22 @@ export async function run(options: { rounds?: number } = {}): Promise<Record<str
     const chartDir = chart(home);
     // The first helm release installs; later ones upgrade (what is measured).
     await exec(join(bench.cluster.binDir, 'helm'), [`--kubeconfig=${bench.cluster.kubeconfigPath}`, 'upgrade', '--install', 'gaps', chartDir, '-n', NS], env);
-    const idle = await measure(bench, env, chartDir, rounds, 0);
-    const burners = burn(2);
-    let loaded;
+    await bench.client.request('POST', `/apis/apps/v1/namespaces/${NS}/deployments`, { body: consumer() });
+    const watcher = await startBenchWatcher(bench.cluster, ['--min-rollout-interval=0']);
     try {
-      loaded = await measure(bench, env, chartDir, rounds, 1_000);
+      await watcher.waitFor((r) => String(r.msg).startsWith('adopted'), 60_000);
+      const idle = await measure(bench, env, chartDir, n, 0, watcher);
+      const burners = burn(2);
+      let loaded;
+      try {
+        loaded = await measure(bench, env, chartDir, n, 1_000, watcher);
+      } finally {
+        for (const b of burners) b.kill('SIGKILL');
+      }
+      return { rounds: n, watcher: 'default --debounce (500ms quiet, 2s max), --min-rollout-interval=0', idle, loaded };
     } finally {
-      for (const b of burners) b.kill('SIGKILL');
+      await watcher.stop();
     }
-    return { rounds, idleMs: idle, loadedMs: loaded };
   } finally {
     rmSync(home, { recursive: true, force: true });
     await bench.stop();

@@ -5,7 +5,7 @@ import { parseWatcherConfig } from '../../watcher/config.js';
 
 t.test('defaults and Reloader aliases', async (t) => {
   const d = parseWatcherConfig([], {})!;
-  t.equal(d.debounceMs, 2000);
+  t.same([d.debounceMs, d.debounceMaxMs], [500, 2000], 'a 500 ms quiet period, at most 2 s');
   t.equal(d.rollOnDelete, false);
   t.equal(d.leaderElect, true);
   const c = parseWatcherConfig(['--reload-on-delete', '--enable-ha=false', '--auto-reload-all', '--sync-after-restart=true'], {

@@ -4,15 +4,15 @@ import { ManualClock } from '../support/manual-clock.js';
 import { WorkQueue } from '../../watcher/queue.js';
 import type { ReconcileResult } from '../../watcher/queue.js';
 
-function setup(debounceMs = 100, workers = 2) {
+function setup(debounceMs = 100, workers = 2, debounceMaxMs = 1_000) {
   const clock = new ManualClock();
   const depths: number[] = [];
-  const queue = new WorkQueue({ clock, debounceMs, workers, retryBaseMs: 50, retryMaxMs: 400, onDepth: (d) => depths.push(d) });
+  const queue = new WorkQueue({ clock, debounceMs, debounceMaxMs, workers, retryBaseMs: 50, retryMaxMs: 400, onDepth: (d) => depths.push(d) });
   const runs: { key: string; at: number; since: number }[] = [];
   return { clock, queue, runs, depths };
 }
 
-t.test('adds within the debounce window coalesce into one reconcile', async (t) => {
+t.test('adds coalesce by a quiet period: each add restarts the wait; a lone add waits the period only', async (t) => {
   const { clock, queue, runs } = setup();
   queue.start(async (key, ctx) => void runs.push({ key, at: clock.now(), since: ctx.since }));
   const start = clock.now();
@@ -21,13 +21,65 @@ t.test('adds within the debounce window coalesce into one reconcile', async (t) 
   queue.add('a');
   await clock.advance(40);
   queue.add('a');
-  await clock.advance(19);
-  t.equal(runs.length, 0, 'nothing before the window closes');
+  await clock.advance(99);
+  t.equal(runs.length, 0, 'nothing until the sources have been quiet for the period');
   await clock.advance(1);
-  t.equal(runs.length, 1, 'one reconcile at the end of the window (not extended by later adds)');
-  t.equal(runs[0]!.since, start, 'since = the first add, for latency');
+  t.same(
+    runs.map((r) => [r.at - start, r.since - start]),
+    [[180, 0]],
+    'one reconcile, 100 ms after the last add; since = the first add, for latency',
+  );
   await clock.advance(500);
   t.equal(runs.length, 1);
+  const lone = clock.now();
+  queue.add('b');
+  await clock.advance(100);
+  t.same(
+    runs.slice(1).map((r) => [r.key, r.at - lone]),
+    [['b', 100]],
+    'a lone add: the quiet period, no more',
+  );
+  await queue.shutDown();
+});
+
+t.test('a stream of adds is bounded by the maximum after the first; 0 runs at once; a longer own period is its own bound', async (t) => {
+  const { clock, queue, runs } = setup(100, 2, 250);
+  queue.start(async (key, ctx) => void runs.push({ key, at: clock.now(), since: ctx.since }));
+  const start = clock.now();
+  for (let i = 0; i < 10; i++) {
+    queue.add('a');
+    await clock.advance(60);
+  }
+  t.same(
+    runs.map((r) => [r.key, r.at - start]),
+    [
+      ['a', 250],
+      ['a', 550],
+    ],
+    'never more than 250 ms after the first add of each wait',
+  );
+  runs.length = 0;
+  const t0 = clock.now();
+  queue.add('c');
+  await clock.advance(30);
+  queue.add('c', 0);
+  await clock.advance(0);
+  t.same(
+    runs.map((r) => [r.key, r.at - t0]),
+    [['c', 30]],
+    'an add of 0 (a restart sync) does not wait out the period',
+  );
+  runs.length = 0;
+  const t1 = clock.now();
+  queue.add('d', 400);
+  await clock.advance(300);
+  queue.add('d', 400);
+  await clock.advance(400);
+  t.same(
+    runs.map((r) => [r.key, r.at - t1]),
+    [['d', 400]],
+    "a workload's own period longer than the maximum: the bound is its period, counted from the first add",
+  );
   await queue.shutDown();
 });
 
