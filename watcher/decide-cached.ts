@@ -9,11 +9,13 @@ import type { WorkloadDecision } from '../shared/core/evaluate.js';
 import type { DriftOptions } from '../shared/core/decide.js';
 import type { PolicyOptions } from '../shared/core/policy.js';
 import type { ClusterCache, WorkloadEntry } from './cache.js';
-import type { DigestCache, VersionLookup } from './digest-cache.js';
+import type { DigestCache, ReadNow, VersionLookup } from './digest-cache.js';
 
 /**
- * Decides `entry` (or `object`, a fresh read of it) from the cache. With `fresh`, the digests are
- * read again rather than looked up by the cached resourceVersions (the reconcile's confirmation).
+ * Decides `entry` (or `fresh.object`, a fresh read of it) from the cache. With `fresh`, the
+ * digests are read again rather than looked up by the cached resourceVersions (the reconcile's
+ * confirmation), except for sources in `readNow`: those this reconcile has just read, which it
+ * also records there.
  */
 export function decideCached(
   cache: ClusterCache,
@@ -22,6 +24,7 @@ export function decideCached(
   entry: WorkloadEntry,
   options: DriftOptions,
   fresh?: { readonly object: unknown },
+  readNow?: ReadNow,
 ): Promise<WorkloadDecision> {
   const ns = entry.namespace;
   const versions: VersionLookup | undefined = fresh === undefined ? (kind, n, name) => cache.source(kind, n, name)?.resourceVersion : undefined;
@@ -32,7 +35,7 @@ export function decideCached(
       namespace: cache.namespaceView(ns),
       policy,
     },
-    digests.port(ns, cache.catalog(ns), versions),
+    digests.port(ns, cache.catalog(ns), versions, readNow),
     options,
   );
 }

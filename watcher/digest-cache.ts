@@ -37,6 +37,12 @@ export function foldedSourceFetcher(read: SourceFetcher, folded: (kind: SourceKi
   };
 }
 
+/**
+ * The sources one reconcile read from the API server (namespaced source key → the version read,
+ * null for absent): its confirming reads take them as fresh instead of reading them again.
+ */
+export type ReadNow = Map<string, string | null>;
+
 export function selectionId(keys: KeySelection): string {
   return keys.all ? '*' : [...keys.keys].sort().join('\u0000');
 }
@@ -83,10 +89,25 @@ export class DigestCache {
    * The digest of each tracked source, in order. With `versions`, cached digests of the versions
    * the cache knows are used and only the rest are read; without, every source is read afresh.
    */
-  async digestsOf(namespace: string, tracked: readonly TrackedSource[], versions?: VersionLookup, digestedAt?: (string | undefined)[]): Promise<string[]> {
-    const digests = tracked.map((t) => (versions === undefined ? undefined : this.known(namespace, t, versions)));
-    // `digestedAt`, when asked for: the version each digest is of (the cache's, or the one just read).
-    if (digestedAt !== undefined) tracked.forEach((t, i) => (digestedAt[i] = digests[i] === undefined ? undefined : versions!(t.kind, namespace, t.name)));
+  async digestsOf(
+    namespace: string,
+    tracked: readonly TrackedSource[],
+    versions?: VersionLookup,
+    digestedAt?: (string | undefined)[],
+    readNow?: ReadNow,
+  ): Promise<string[]> {
+    const at: (string | undefined)[] = new Array(tracked.length);
+    const digests = tracked.map((t, i) => {
+      if (versions !== undefined) {
+        at[i] = versions(t.kind, namespace, t.name);
+        return this.known(namespace, t, versions);
+      }
+      // Fresh: what this reconcile read from the API server just now counts as fresh.
+      const read = readNow?.get(namespacedSourceKey(namespace, t.kind, t.name));
+      if (read === undefined) return undefined;
+      at[i] = read ?? undefined;
+      return read === null ? ABSENT : this.known(namespace, t, () => read);
+    });
     const missing = tracked.filter((_, i) => digests[i] === undefined);
     if (missing.length > 0) {
       this.reads += missing.length;
@@ -101,9 +122,12 @@ export class DigestCache {
         digests[i] = digest;
         const rv = metaOf(object).resourceVersion;
         if (rv !== undefined) this.remember(t.kind, namespace, t.name, rv, selectionId(t.keys), digest);
-        if (digestedAt !== undefined) digestedAt[i] = rv;
+        readNow?.set(namespacedSourceKey(namespace, t.kind, t.name), rv ?? null);
+        at[i] = rv;
       });
     }
+    // `digestedAt`, when asked for: the version each digest is of (the cache's, or the one just read).
+    if (digestedAt !== undefined) for (let i = 0; i < at.length; i++) digestedAt[i] = digests[i] === ABSENT ? undefined : at[i];
     return digests as string[];
   }
 
@@ -112,11 +136,11 @@ export class DigestCache {
    * cache (by the versions `versions` reports), reading only what is missing; without `versions`,
    * every tracked source is read afresh (the confirming reads before a rollout).
    */
-  port(namespace: string, catalog: SourceCatalog, versions?: VersionLookup): EvaluationPort {
+  port(namespace: string, catalog: SourceCatalog, versions?: VersionLookup, readNow?: ReadNow): EvaluationPort {
     let digestedAt: (string | undefined)[] = [];
     return {
       catalog: () => catalog,
-      digests: (tracked) => this.digestsOf(namespace, tracked, versions, (digestedAt = [])),
+      digests: (tracked) => this.digestsOf(namespace, tracked, versions, (digestedAt = []), readNow),
       versions: () => digestedAt,
     };
   }

@@ -1,8 +1,8 @@
 /**
  * reconcileWorkload: one workload, from current state. Plans on cached metadata and digests; when
- * that finds a rollout, confirms it with fresh reads of the workload and every tracked source (so
- * a lagging cache never rolls a workload to old data and back); an adoption, which restarts
- * nothing, is written as planned under the cached resourceVersion. Then asks the churn guard
+ * that finds a rollout, confirms it with fresh reads of every tracked source (so a lagging cache
+ * never rolls a workload to old data and back), each read once per reconcile; every write carries
+ * the cached workload's resourceVersion, so one that changed since is refused and reconciled again. Then asks the churn guard
  * and the patch rate limiter, and writes the core's minimal merge patch with fieldManager
  * configstamp, guarded by resourceVersion. 409/429/5xx and failed reads are retried with backoff;
  * anything else is logged once and surfaced as a Warning Event.
@@ -21,7 +21,7 @@ import type { Logger } from '../shared/log.js';
 import type { ClusterCache, WorkloadEntry } from './cache.js';
 import type { ChurnGuard } from './churn-guard.js';
 import type { Clock } from './clock.js';
-import type { DigestCache } from './digest-cache.js';
+import type { DigestCache, ReadNow } from './digest-cache.js';
 import { decideCached } from './decide-cached.js';
 import { EventReasons, describeChanges } from './event-recorder.js';
 import type { EventRecorder } from './event-recorder.js';
@@ -139,7 +139,9 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
   const ns = cached.namespace;
   // now: what a restart-strategy rollout writes (spec.restartAt); the core has no clock.
   const options = { rollOnDelete: deps.rollOnDelete, notify: deps.notifier !== undefined, now: new Date(deps.clock.now()).toISOString() };
-  const planned = await decideCached(deps.cache, deps.digests, deps.policy, cached, options);
+  // The sources this reconcile reads from the API server: the confirmation reads each once only.
+  const readNow: ReadNow = new Map();
+  const planned = await decideCached(deps.cache, deps.digests, deps.policy, cached, options, undefined, readNow);
   if (planned.decision.action !== 'rollout') {
     releaseWindow(deps, cached.key);
     releaseWaves(deps, cached.key);
@@ -163,20 +165,22 @@ async function reconcileEntry(deps: ReconcileDeps, cached: WorkloadEntry, contex
   }
   let entry = cached;
   let decision: ReconcileDecision = planned.decision;
-  // A rollout is confirmed with fresh reads of the workload and every source, so a lagging cache
-  // never rolls a workload to old data and back. An adoption restarts nothing: it records the
-  // digests as planned, and its patch carries the cached resourceVersion, so a workload changed
-  // since is refused (409) and reconciled again rather than overwritten.
+  // A rollout is confirmed with fresh reads of every source (those read for the plan a moment ago
+  // count), so a lagging cache never rolls a workload to old data and back. The workload is not
+  // read again: the patch carries the cached resourceVersion, so a workload changed since (a
+  // template the webhook stamped with newer digests) is refused (409) and reconciled again. A
+  // kind rolled by re-creation is read whole: the cache keeps only what decisions read of it.
+  // An adoption restarts nothing: it records the digests as planned, under the same guard.
   // Over budget, a rollout waits before its fresh reads: a waiter retried costs nothing more.
   if (decision.action === 'rollout' && budgets(deps, cached) && !deps.budget!.wouldAdmit(cached.key)) {
     const held = await budgetHold(deps, cached, decision, log);
     if (held !== undefined) return held;
   }
   if (actsOnChanges(decision)) {
-    const object = await deps.api.get(cached);
+    const object = cached.kind.recreate === true ? await deps.api.get(cached) : cached.object;
     if (object === null) return;
     entry = { ...cached, object };
-    decision = (await decideCached(deps.cache, deps.digests, deps.policy, cached, options, { object })).decision;
+    decision = (await decideCached(deps.cache, deps.digests, deps.policy, cached, options, { object }, readNow)).decision;
     if (decision.action === 'none') {
       log.debug('cached state was stale; fresh reads show nothing to do');
       return;

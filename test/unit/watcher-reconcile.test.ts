@@ -11,7 +11,8 @@ import { createLogger } from '../../shared/log.js';
 import { ClusterCache, workloadKey } from '../../watcher/cache.js';
 import { ChurnGuard } from '../../watcher/churn-guard.js';
 import { ManualClock } from '../support/manual-clock.js';
-import { DigestCache } from '../../watcher/digest-cache.js';
+import { DigestCache, selectionId } from '../../watcher/digest-cache.js';
+import { ALL_KEYS } from '../../shared/core/references.js';
 import { createWatcherMetrics } from '../../watcher/metrics.js';
 import { TokenBucket } from '../../watcher/rate-limiter.js';
 import { reconcileWorkload } from '../../watcher/reconcile.js';
@@ -192,6 +193,30 @@ t.test('a stale read never rolls: the drift is confirmed with fresh reads first'
   s.setSourceRv('12');
   await s.run();
   t.equal(s.patches.length, 1, 'no rollout: fresh data matches the stamp');
+});
+
+t.test('a rollout reads each source once (the plan read confirms it) and never the workload', async (t) => {
+  const s = setup();
+  await s.run();
+  const before = s.fetches();
+  s.changeSource('11', '2');
+  await s.run();
+  t.equal(s.patches.length, 2, 'rolled');
+  t.equal(s.fetches() - before, 1, 'the changed source read once, for the plan and the confirmation alike');
+  t.equal(s.gets(), 0, 'no GET of the workload: the patch is guarded by the cached resourceVersion');
+  t.match(s.patches[1], { metadata: { resourceVersion: '2' } });
+});
+
+t.test('a digest the plan took from the cache is read again before anything rolls', async (t) => {
+  const s = setup();
+  await s.run();
+  // A digest known for version 11 (from an earlier read), but the API server holds the recorded data.
+  s.deps.digests.remember('ConfigMap', 'ns', 'cfg', '11', selectionId(ALL_KEYS), 'ffffffffffffffff');
+  s.setSourceRv('11');
+  const before = s.fetches();
+  await s.run();
+  t.equal(s.fetches() - before, 1, 'the confirmation read it');
+  t.equal(s.patches.length, 1, 'fresh data matches the record: no rollout');
 });
 
 t.test('digests are cached per source version: unchanged versions cost no read', async (t) => {
