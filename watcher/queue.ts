@@ -33,7 +33,13 @@ export type Reconciler = (key: string, context: ReconcileContext) => Promise<Rec
 
 export class WorkQueue {
   private readonly scheduled = new Map<string, { at: number; cancel: () => void }>();
-  private readonly ready: string[] = [];
+  /**
+   * Keys ready to run, oldest first, from `readyHead` on: a FIFO taken from the front in O(1), as
+   * a restart sync makes every workload ready at once (50,000 keys: an Array.shift or splice per
+   * key would move the whole rest each time).
+   */
+  private ready: string[] = [];
+  private readyHead = 0;
   private readonly readySet = new Set<string>();
   private readonly processing = new Set<string>();
   /** Keys added while processing: run again once the current reconcile ends. */
@@ -140,12 +146,8 @@ export class WorkQueue {
   private async next(): Promise<string | undefined> {
     for (;;) {
       if (this.stopped) return undefined;
-      const index = this.ready.findIndex((k) => !this.processing.has(k));
-      if (index >= 0) {
-        const [key] = this.ready.splice(index, 1);
-        this.readySet.delete(key!);
-        return key;
-      }
+      const key = this.takeReady();
+      if (key !== undefined) return key;
       await new Promise<void>((resolve) => {
         const prev = this.wake;
         this.wake = () => {
@@ -154,6 +156,28 @@ export class WorkQueue {
         };
       });
     }
+  }
+
+  /** The oldest ready key not being reconciled now (one that is waits for its turn, in place). */
+  private takeReady(): string | undefined {
+    for (let i = this.readyHead; i < this.ready.length; i++) {
+      const key = this.ready[i]!;
+      if (this.processing.has(key)) continue;
+      if (i === this.readyHead) this.readyHead++;
+      else this.ready.splice(i, 1);
+      this.readySet.delete(key);
+      // Drop the taken front now and then, so the array does not grow without bound.
+      if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
+        this.ready = this.ready.slice(this.readyHead);
+        this.readyHead = 0;
+      }
+      return key;
+    }
+    if (this.readyHead === this.ready.length && this.readyHead > 0) {
+      this.ready = [];
+      this.readyHead = 0;
+    }
+    return undefined;
   }
 
   private async worker(reconcile: Reconciler): Promise<void> {

@@ -83,6 +83,20 @@ t.test('a stream of adds is bounded by the maximum after the first; 0 runs at on
   await queue.shutDown();
 });
 
+t.test('a restart sync: 50,000 keys made ready at once run once each, oldest first', async (t) => {
+  const { clock, queue } = setup(0, 16);
+  const order: string[] = [];
+  queue.start(async (key) => void order.push(key));
+  const keys = Array.from({ length: 50_000 }, (_, i) => `k${i}`);
+  for (const key of keys) queue.add(key, 0);
+  for (let i = 0; i < 200 && order.length < keys.length; i++) await clock.advance(0);
+  t.equal(order.length, keys.length, 'every key ran');
+  t.equal(new Set(order).size, keys.length, 'each once');
+  t.same(order.slice(0, 3), ['k0', 'k1', 'k2'], 'oldest first');
+  t.equal(queue.depth, 0);
+  await queue.shutDown();
+});
+
 t.test('different keys run independently; debounce 0 runs at once', async (t) => {
   const { clock, queue, runs } = setup(0);
   queue.start(async (key) => void runs.push({ key, at: clock.now(), since: 0 }));
