@@ -18,6 +18,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run: (options?: object) =
   'watcher-floor': () => import('./watcher-floor.js'),
   'apply-gaps': () => import('./apply-gaps.js'),
   'idle-footprint': () => import('./idle-footprint.js'),
+  'watcher-scale': () => import('./watcher-scale.js'),
 };
 
 async function main(names: readonly string[]): Promise<number> {
