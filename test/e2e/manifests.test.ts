@@ -803,6 +803,8 @@ t.test('a fully configured chart passes only flags the processes accept', async 
     '--set',
     'watcher.debounce=5s',
     '--set',
+    'watcher.debounceMax=7s',
+    '--set',
     'watcher.qps=5',
     '--set',
     'watcher.burst=10',
@@ -828,7 +830,16 @@ t.test('a fully configured chart passes only flags the processes accept', async 
   t.same([...webhook!.policy.ignoredSourceKinds], ['Secret']);
   t.same([...webhook!.policy.ignoredWorkloadKinds], ['Rollout']);
   const watcher = configs[`Deployment/${NAMESPACE}/configstamp-watcher`] as ReturnType<typeof parseWatcherConfig>;
-  t.match(watcher, { debounceMs: 5000, patchQps: 5, patchBurst: 10, minRolloutIntervalMs: 60_000, rollOnDelete: true, workers: 2, policy: { trackAll: true } });
+  t.match(watcher, {
+    debounceMs: 5000,
+    debounceMaxMs: 7000,
+    patchQps: 5,
+    patchBurst: 10,
+    minRolloutIntervalMs: 60_000,
+    rollOnDelete: true,
+    workers: 2,
+    policy: { trackAll: true },
+  });
   t.same(watcher?.policy, webhook?.policy, 'both processes track the same things');
   t.match(configs[`Job/${NAMESPACE}/configstamp-certs-1`], {
     'extra-dns-names': ['webhook.example.com'],

@@ -115,7 +115,9 @@ t.test('the leader watcher pod deleted while a change is in flight: the change i
   const watchers = (await items(cluster, CONFIGSTAMP_NAMESPACE, 'pods', 'app.kubernetes.io/component=watcher')).map((p) => p.metadata.name);
   t.ok(watchers.includes(leader), `the Lease names a watcher pod (${leader})`);
 
-  // Within the debounce window (2 s): the leader has seen the change but not yet patched.
+  // Within the debounce (this workload's own 3 s, so kubectl's start-up cannot outlast it): the
+  // leader has seen the change but not yet patched.
+  await ok(cluster, ['annotate', 'deployment', 'app', '-n', ns, 'configstamp.io/debounce=3s']);
   await ok(cluster, ['patch', 'configmap', 'app-config', '-n', ns, '--type=merge', '-p', '{"data":{"GREETING":"ciao"}}']);
   await ok(cluster, ['delete', 'pod', leader, '-n', CONFIGSTAMP_NAMESPACE, '--wait=false']);
   await waitFor('a second ReplicaSet', async () => (await replicaSets(cluster, ns, 'app')).length >= 2, { timeoutMs: 90_000, intervalMs: 250 });
