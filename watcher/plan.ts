@@ -154,7 +154,8 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         const m = metaOf(object);
         if (!m.name || !m.namespace) continue;
         const key = workloadKey(kind, m.namespace, m.name);
-        const ev = await decideCached(cache, digests, policy, cache.workload(key)!, { rollOnDelete: values['roll-on-delete'], now: new Date().toISOString() });
+        const entry = cache.workload(key)!;
+        const ev = await decideCached(cache, digests, policy, entry, { rollOnDelete: values['roll-on-delete'], now: new Date().toISOString() });
         if (!ev.plan.tracked) continue;
         const d = ev.decision;
         trackedKeys.push(key);
@@ -166,7 +167,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         }
         const sources = ev.tracked.map((t) => `${t.kind}/${t.name}`);
         const base = { namespace: m.namespace, kind: kind.kind, name: m.name, sources };
-        if (d.action === 'rollout') rollouts.push({ base, entry: cache.workload(key)!, decision: d });
+        if (d.action === 'rollout') rollouts.push({ base, entry, decision: d });
         else if (d.action === 'adopt') rows.push({ ...base, action: 'adopt', why: adoptionWhy(d) });
         else if (d.action === 'resume') rows.push({ ...base, action: 'resume', why: `pause period over (paused at ${new Date(d.pausedAtMs).toISOString()})` });
         else if (d.action === 'none' && d.wakeInMs !== undefined)

@@ -15,7 +15,7 @@ import { buildMetadataAnnotationPatch, buildStampJsonPatch } from '../shared/cor
 import type { JsonPatchOp } from '../shared/core/patch.js';
 import type { PolicyOptions } from '../shared/core/policy.js';
 import { formatStamp } from '../shared/core/stamp.js';
-import { versionsText } from '../shared/core/versions.js';
+import { versionsAnnotation, versionsText } from '../shared/core/versions.js';
 import { errorCode, errorMessage } from '../shared/errors.js';
 import type { ErrorCode } from '../shared/errors.js';
 import type { AdmissionRequest } from './decode.js';
@@ -85,7 +85,7 @@ export async function admit(request: AdmissionRequest, deps: AdmitDeps): Promise
     const value = formatStamp(stamp);
     // The versions the digests were taken at go beside them, so a new hash key re-keys rather than rolls.
     const recorded = versionsText(stamp, versions) ?? undefined;
-    const versionsOp = recorded === ownVersions(request.object) ? [] : versionsPatch(request.object, recorded);
+    const versionsOp = recorded === versionsAnnotation(request.object) ? [] : versionsPatch(request.object, recorded);
     if (value === incoming) {
       if (versionsOp.length === 0) return outcome('unchanged', `${plan.reason}; stamp already current`, kind);
       return outcome('stamped', `${plan.reason}; stamp already current, source versions recorded`, kind, versionsOp);
@@ -94,11 +94,6 @@ export async function admit(request: AdmissionRequest, deps: AdmitDeps): Promise
   } catch (err) {
     return failOpen(kind, request, plan.fallback, incoming, err);
   }
-}
-
-function ownVersions(object: unknown): string | undefined {
-  const value = getPath(object, ['metadata', 'annotations', Ours.sourceVersions]);
-  return typeof value === 'string' ? value : undefined;
 }
 
 function versionsPatch(object: unknown, versions: string | undefined): JsonPatchOp[] {

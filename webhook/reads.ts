@@ -134,9 +134,8 @@ export function kubeSourceReader(client: KubeApi, options: FetchOptions, observe
           if (key === undefined) throw new ConfigstampError(ErrorCodes.HASH_KEY, 'the per-cluster hash key is not loaded yet');
           return digestsFromData(key, namespace, tracked, (kind, name) => objects.get(sourceId(kind, name)) ?? null);
         }, true),
-      // A pod-status source has no single version (it is folded from its pods' reports).
-      versions: (tracked) =>
-        tracked.map((t) => (isPodStatusKind(t.kind) ? undefined : readObjectMeta(objects.get(sourceId(t.kind, t.name)) ?? null).resourceVersion)),
+      // The core leaves out what is not the API server's (a pod-status source's fold: versions.ts).
+      versions: (tracked) => tracked.map((t) => readObjectMeta(objects.get(sourceId(t.kind, t.name)) ?? null).resourceVersion),
     };
   };
 }

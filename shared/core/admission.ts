@@ -6,7 +6,7 @@
  * byte-identical and nothing rolls.
  */
 import { Ours } from './annotations.js';
-import { asRecord } from './json.js';
+import { versionsAnnotation } from './versions.js';
 import { templateAnnotations, templatesEqualIgnoringStamp } from './workload.js';
 import type { WorkloadKind } from './kinds.js';
 
@@ -27,9 +27,7 @@ export type AdmissionAction =
  */
 export function droppedVersions(kind: WorkloadKind, object: unknown, oldObject: unknown, kept: string | undefined): string | undefined {
   if (kept === undefined || kept !== templateAnnotations(kind, oldObject)[Ours.stamp]) return undefined;
-  const own = (o: unknown): unknown => asRecord(asRecord(asRecord(o)?.metadata)?.annotations)?.[Ours.sourceVersions];
-  const was = own(oldObject);
-  return typeof was === 'string' && own(object) === undefined ? was : undefined;
+  return versionsAnnotation(object) === undefined ? versionsAnnotation(oldObject) : undefined;
 }
 
 export function admissionAction(kind: WorkloadKind, operation: string, object: unknown, oldObject: unknown): AdmissionAction {

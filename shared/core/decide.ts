@@ -34,6 +34,11 @@ export interface RecordedStamps {
   readonly versions?: SourceTable<string> | null;
 }
 
+/** The template stamp as written ("" for none): what a restart's or a re-keying's record applies over. */
+function templateStampText(kind: WorkloadKind, object: unknown): string {
+  return asString(getPath(object, [...kind.templatePath, 'metadata', 'annotations', Ours.stamp])) ?? '';
+}
+
 export function readRecorded(kind: WorkloadKind, object: unknown): RecordedStamps {
   const rawTemplate = getPath(object, [...kind.templatePath, 'metadata', 'annotations', Ours.stamp]);
   const own = asStringMap(getPath(object, ['metadata', 'annotations']));
@@ -42,7 +47,7 @@ export function readRecorded(kind: WorkloadKind, object: unknown): RecordedStamp
     template: parseStamp(rawTemplate),
     adopted: parseStamp(own[Ours.adoptedStamp]),
     notified: parseStamp(own[Ours.notifiedStamp]),
-    restarted: restartedOver !== undefined && restartedOver === (asString(rawTemplate) ?? '') ? parseStamp(own[Ours.restartedStamp]) : null,
+    restarted: restartedOver !== undefined && restartedOver === templateStampText(kind, object) ? parseStamp(own[Ours.restartedStamp]) : null,
     versions: parseVersions(own[Ours.sourceVersions]),
   };
 }
@@ -190,7 +195,7 @@ export function decideReconcile(
   } else if (drift.changes.length > 0 && kind.restartPath !== undefined && options.now !== undefined && restartsPods(kind, object)) {
     // The template is left alone (changing it would roll through the template, not restart):
     // the restart time and what it applied are written together, so a restart is never lost or repeated.
-    const base = asString(getPath(object, [...kind.templatePath, 'metadata', 'annotations', Ours.stamp])) ?? '';
+    const base = templateStampText(kind, object);
     const patch = buildStampMergePatch(kind, {
       restart: { path: kind.restartPath, at: options.now, stamp: formatStamp(current), base },
       sourceVersions,
@@ -218,7 +223,7 @@ export function decideReconcile(
     // Nothing changed: every recorded digest is current after this write, so the versions are
     // recorded for all of them.
     const adopted = makeStamp([...(recorded.adopted ?? []), ...drift.unrecorded]);
-    const base = asString(getPath(object, [...kind.templatePath, 'metadata', 'annotations', Ours.stamp])) ?? '';
+    const base = templateStampText(kind, object);
     const patch = buildStampMergePatch(kind, {
       adoptedStamp: drift.unrecorded.length > 0 ? formatStamp(adopted) : undefined,
       over: drift.rekeyed.length > 0 ? { stamp: formatStamp(makeStamp([...(recorded.restarted ?? []), ...drift.rekeyed])), base } : undefined,

@@ -11,6 +11,8 @@
  * was absent, or a pod-status source (CSI) that has no single version, is left out, and so is
  * anything that does not parse: a source not listed is never re-keyed, it rolls as before.
  */
+import { Ours } from './annotations.js';
+import { getPath } from './json.js';
 import { SOURCE_KIND_TABLE, isPodStatusKind, sourceKindByToken } from './kinds.js';
 import type { SourceKind } from './kinds.js';
 import { isSourceName } from './references.js';
@@ -47,6 +49,12 @@ export function formatVersions(entries: Iterable<SourceVersion>): string | undef
   for (const e of entries)
     if (hasRecordableVersions(e.kind) && isRecordableVersion(e.version)) items.push(`${SOURCE_KIND_TABLE[e.kind].token}/${e.name}=${e.version}`);
   return items.length === 0 ? undefined : VERSIONS_PREFIX + items.join(',');
+}
+
+/** The versions annotation on an object's own metadata, as written; undefined when it has none. */
+export function versionsAnnotation(object: unknown): string | undefined {
+  const value = getPath(object, ['metadata', 'annotations', Ours.sourceVersions]);
+  return typeof value === 'string' ? value : undefined;
 }
 
 /** The recorded versions; null for anything that is not a well-formed value (read as no record). */
