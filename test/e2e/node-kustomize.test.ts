@@ -238,6 +238,49 @@ t.test(
 );
 
 t.test(
+  'a new image tag through kustomize (the documented upgrade: delete the finished Job, apply -k): every configstamp pod runs it, no tracked workload rolls, a change during it rolls once',
+  { skip },
+  async (t) => {
+    const ns = await freshNamespace(t, cluster, 'node-newtag');
+    await ok(cluster, ['apply', '-f', '-'], trackedApp(ns, cluster.image, 'hello', 'one'));
+    await rolledOut(cluster, ns, 'app');
+    // The same image under another tag, as a release would bring (no registry here).
+    const tagged = `${cluster.image.split(':')[0]!}:0.1.0-upgrade`;
+    const tag = await cluster.ctr(['images', 'tag', '--force', cluster.image, tagged]);
+    t.equal(tag.code, 0, tag.stderr);
+    const overlay = mkdtempSync(join(tmpdir(), 'configstamp-newtag-'));
+    t.teardown(() => rmSync(overlay, { recursive: true, force: true }));
+    writeFileSync(
+      join(overlay, 'kustomization.yaml'),
+      `resources:\n  - ${relative(overlay, resolve('deploy/base'))}\nimages:\n  - name: ghcr.io/configstamp/configstamp\n    newTag: 0.1.0-upgrade\n`,
+    );
+    // docs/install.md: a finished install Job's template is immutable, so it goes before the apply.
+    await ok(cluster, ['delete', 'job', 'configstamp-certs', '-n', CONFIGSTAMP_NAMESPACE, '--ignore-not-found']);
+    await ok(cluster, ['apply', '-k', overlay]);
+    await sleep(1_000);
+    await ok(cluster, ['patch', 'configmap', 'app-config', '-n', ns, '--type=merge', '-p', '{"data":{"GREETING":"nouveau"}}']);
+    for (const d of ['configstamp-webhook', 'configstamp-watcher']) {
+      await ok(cluster, ['rollout', 'status', '-n', CONFIGSTAMP_NAMESPACE, `deployment/${d}`, '--timeout=180s']);
+    }
+    await ok(cluster, ['wait', '-n', CONFIGSTAMP_NAMESPACE, '--for=condition=Complete', 'job/configstamp-certs', '--timeout=120s']);
+    await configstampReady(cluster, ['configstamp-webhook', 'configstamp-watcher']);
+    const running = async (): Promise<string[]> =>
+      (await items(cluster, CONFIGSTAMP_NAMESPACE, 'pods'))
+        .filter((p) => (p.metadata as { deletionTimestamp?: string }).deletionTimestamp === undefined && p.status?.phase === 'Running')
+        .map((p) => (p as unknown as { spec: { containers: { image: string }[] } }).spec.containers[0]!.image);
+    await waitFor('only pods of the new tag run', async () => (await running()).every((i) => i === tagged), { timeoutMs: 60_000, intervalMs: 500 });
+    const images = await running();
+    t.same([images.length, [...new Set(images)]], [4, [tagged]], 'all 4 configstamp pods run the new tag');
+    await waitFor('the change rolled', async () => (await replicaSets(cluster, ns, 'app')).length >= 2, { timeoutMs: 90_000, intervalMs: 250 });
+    await rolledOut(cluster, ns, 'app');
+    const [pod] = await currentPods(cluster, ns, 'app');
+    t.equal(await greetingOf(cluster, ns, pod!.metadata.name), 'nouveau', 'the change made during the upgrade reached the new pod');
+    await sleep(6_000);
+    t.equal((await replicaSets(cluster, ns, 'app')).length, 2, 'the upgrade rolled nothing, the change exactly once');
+  },
+);
+
+t.test(
   'kubectl delete -k, then apply -k again: the hash key goes with the namespace; the reinstall re-keys, rolling only what changed meanwhile',
   { skip },
   async (t) => {
