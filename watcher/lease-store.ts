@@ -24,7 +24,7 @@ export function kubeLeaseStore(client: KubeApi, namespace: string, name: string)
   });
   return {
     async get() {
-      const lease = await client.getOrNull<LeaseObject>(path);
+      const lease = await client.getOrNull<LeaseObject>(path, { timeoutMs: 5_000 });
       if (lease === null) return null;
       const s = lease.spec ?? {};
       return {

@@ -29,8 +29,27 @@ export interface RequestOptions {
   readonly body?: unknown;
   readonly contentType?: string;
   readonly accept?: string;
+  /**
+   * Fails the request when its connection carries no byte for this long (socket inactivity, not
+   * a total deadline). Unset: DEFAULT_IDLE_TIMEOUT_MS for a request, and no limit for a watch.
+   */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * A request whose connection goes silent this long fails (it is retried as any error is). Without
+ * it a keep-alive connection whose peer vanished without a FIN (an API server moved or restarted
+ * behind a Service) holds the request until TCP gives up, which is many minutes: seen on a real
+ * node as a leader stuck in a Lease read for the whole of an outage and after it.
+ */
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+
+/** The error a request fails with when its connection was silent for its whole idle timeout. */
+export class IdleTimeoutError extends ConfigstampError {
+  constructor(message: string) {
+    super(ErrorCodes.DEADLINE, message);
+  }
 }
 
 export const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
@@ -105,7 +124,16 @@ export class KubeClient implements KubeApi {
     return new KubeClient(access, agent, userAgent);
   }
 
-  private async open(method: string, path: string, options: RequestOptions): Promise<{ res: IncomingMessage; full: string }> {
+  /**
+   * Sends the request; resolves at the response's head. `silent` is the IdleTimeoutError once the
+   * connection went quiet for the idle timeout (the request and its response are destroyed then,
+   * and a read of the body fails with a generic error: the caller rethrows this one instead).
+   */
+  private async open(
+    method: string,
+    path: string,
+    options: RequestOptions,
+  ): Promise<{ res: IncomingMessage; full: string; silent: () => IdleTimeoutError | undefined }> {
     const full = buildPath(path, options.query);
     const headers: Record<string, string> = {
       ...(await this.access.authHeaders()),
@@ -118,6 +146,7 @@ export class KubeClient implements KubeApi {
       headers['Content-Type'] = options.contentType ?? 'application/json';
       headers['Content-Length'] = String(payload.length);
     }
+    let silent: IdleTimeoutError | undefined;
     return new Promise((resolve, reject) => {
       const req = https.request(
         {
@@ -130,12 +159,14 @@ export class KubeClient implements KubeApi {
           agent: this.agent,
           signal: options.signal,
         },
-        (res) => resolve({ res, full }),
+        (res) => resolve({ res, full, silent: () => silent }),
       );
-      if (options.timeoutMs !== undefined) {
-        req.setTimeout(options.timeoutMs, () =>
-          req.destroy(new ConfigstampError(ErrorCodes.DEADLINE, `${method} ${full}: no answer within ${options.timeoutMs} ms`)),
-        );
+      const idleMs = options.timeoutMs ?? (options.query?.['watch'] ? undefined : DEFAULT_IDLE_TIMEOUT_MS);
+      if (idleMs !== undefined) {
+        req.setTimeout(idleMs, () => {
+          silent = new IdleTimeoutError(`${method} ${full}: the connection was silent for ${idleMs} ms`);
+          req.destroy(silent);
+        });
       }
       req.on('error', reject);
       req.end(payload);
@@ -144,9 +175,13 @@ export class KubeClient implements KubeApi {
 
   /** One request; resolves with the parsed body of a 2xx answer, throws KubeApiError otherwise. */
   async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    const { res, full } = await this.open(method, path, options);
+    const { res, full, silent } = await this.open(method, path, options);
     const chunks: Buffer[] = [];
-    for await (const chunk of res) chunks.push(chunk as Buffer);
+    try {
+      for await (const chunk of res) chunks.push(chunk as Buffer);
+    } catch (err) {
+      throw silent() ?? err;
+    }
     const text = Buffer.concat(chunks).toString('utf8');
     const status = res.statusCode ?? 0;
     if (status < 200 || status >= 300) throw statusError(status, text, method, full);
@@ -168,7 +203,7 @@ export class KubeClient implements KubeApi {
    * (resolves) or it breaks (rejects). Abort through `signal` to stop.
    */
   async watch(path: string, options: RequestOptions, onEvent: (event: { type: string; object: unknown }) => void): Promise<void> {
-    const { res, full } = await this.open('GET', path, { ...options, query: { ...options.query, watch: 1, allowWatchBookmarks: true } });
+    const { res, full, silent } = await this.open('GET', path, { ...options, query: { ...options.query, watch: 1, allowWatchBookmarks: true } });
     const status = res.statusCode ?? 0;
     if (status < 200 || status >= 300) {
       const chunks: Buffer[] = [];
@@ -176,18 +211,22 @@ export class KubeClient implements KubeApi {
       throw statusError(status, Buffer.concat(chunks).toString('utf8'), 'WATCH', full);
     }
     let buffered = '';
-    for await (const chunk of res) {
-      buffered += (chunk as Buffer).toString('utf8');
-      let newline = buffered.indexOf('\n');
-      while (newline >= 0) {
-        const line = buffered.slice(0, newline).trim();
-        buffered = buffered.slice(newline + 1);
-        if (line) {
-          const parsed = JSON.parse(line) as { type?: unknown; object?: unknown };
-          if (typeof parsed.type === 'string') onEvent({ type: parsed.type, object: parsed.object });
+    try {
+      for await (const chunk of res) {
+        buffered += (chunk as Buffer).toString('utf8');
+        let newline = buffered.indexOf('\n');
+        while (newline >= 0) {
+          const line = buffered.slice(0, newline).trim();
+          buffered = buffered.slice(newline + 1);
+          if (line) {
+            const parsed = JSON.parse(line) as { type?: unknown; object?: unknown };
+            if (typeof parsed.type === 'string') onEvent({ type: parsed.type, object: parsed.object });
+          }
+          newline = buffered.indexOf('\n');
         }
-        newline = buffered.indexOf('\n');
       }
+    } catch (err) {
+      throw silent() ?? err;
     }
   }
 

@@ -7,7 +7,7 @@
 import { asString, getPath } from '../core/json.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { KubeApiError, listPages } from './client.js';
+import { IdleTimeoutError, KubeApiError, listPages } from './client.js';
 import type { KubeApi, ListPage } from './client.js';
 
 export interface InformerSpec {
@@ -38,8 +38,17 @@ export interface InformerHandlers {
 
 class GoneError extends Error {}
 
+/**
+ * A watch whose connection carries nothing for this long is resumed on a new one, from its last
+ * resourceVersion (no relist). The API server sends a bookmark on an idle watch about once a
+ * minute, so a live watch is never this quiet; a dead connection (its peer gone without a FIN) is.
+ */
+export const WATCH_IDLE_MS = 90_000;
+
 export interface InformerOptions {
   readonly watchTimeoutMs: number;
+  /** Default WATCH_IDLE_MS. */
+  readonly watchIdleMs?: number;
   readonly backoffMs?: { readonly base: number; readonly max: number };
 }
 
@@ -80,27 +89,40 @@ export class Informer {
   private async watch(resourceVersion: string, signal: AbortSignal): Promise<string> {
     let rv = resourceVersion;
     for (;;) {
-      await this.client.watch(
-        this.spec.path,
-        {
-          accept: this.spec.watchAccept,
-          signal,
-          query: { resourceVersion: rv, fieldSelector: this.spec.fieldSelector, timeoutSeconds: Math.ceil(this.options.watchTimeoutMs / 1000) },
-        },
-        (event) => {
-          if (event.type === 'ERROR') {
-            const code = (event.object as { code?: number } | null)?.code;
-            throw code === 410 ? new GoneError('410 Gone') : new Error(`watch error ${code ?? ''}`);
-          }
-          const eventRv = asString(getPath(event.object, ['metadata', 'resourceVersion']));
-          if (eventRv) rv = eventRv;
-          if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED') {
-            this.handlers.event(event.type, this.spec.transform ? this.spec.transform(event.object) : event.object);
-          }
-        },
-      );
+      try {
+        await this.watchOnce(rv, signal, (eventRv) => (rv = eventRv));
+      } catch (err) {
+        if (!(err instanceof IdleTimeoutError) || signal.aborted) throw err;
+        this.log.info(
+          { resource: this.spec.resource, idleMs: this.options.watchIdleMs ?? WATCH_IDLE_MS },
+          'watch connection went silent: resuming on a new one',
+        );
+      }
       if (signal.aborted) return rv;
     }
+  }
+
+  private watchOnce(rv: string, signal: AbortSignal, seen: (resourceVersion: string) => void): Promise<void> {
+    return this.client.watch(
+      this.spec.path,
+      {
+        accept: this.spec.watchAccept,
+        signal,
+        timeoutMs: this.options.watchIdleMs ?? WATCH_IDLE_MS,
+        query: { resourceVersion: rv, fieldSelector: this.spec.fieldSelector, timeoutSeconds: Math.ceil(this.options.watchTimeoutMs / 1000) },
+      },
+      (event) => {
+        if (event.type === 'ERROR') {
+          const code = (event.object as { code?: number } | null)?.code;
+          throw code === 410 ? new GoneError('410 Gone') : new Error(`watch error ${code ?? ''}`);
+        }
+        const eventRv = asString(getPath(event.object, ['metadata', 'resourceVersion']));
+        if (eventRv) seen(eventRv);
+        if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED') {
+          this.handlers.event(event.type, this.spec.transform ? this.spec.transform(event.object) : event.object);
+        }
+      },
+    );
   }
 
   /** Runs until `signal` aborts. */

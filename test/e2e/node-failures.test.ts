@@ -13,6 +13,7 @@ import {
   currentPods,
   greetingOf,
   items,
+  logsOnFailure,
   nodeSkipReason,
   ok,
   replicaSets,
@@ -23,6 +24,7 @@ import {
 
 const skip = nodeSkipReason();
 const cluster = (skip === undefined ? await withNode(t) : undefined) as NodeCluster;
+if (!skip) logsOnFailure(t, cluster);
 if (!skip) t.comment(`node up in ${cluster.nodeTimings.totalMs} ms ${JSON.stringify(cluster.nodeTimings)}`);
 
 async function templateStamp(ns: string): Promise<string> {

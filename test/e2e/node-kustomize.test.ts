@@ -13,19 +13,21 @@ import {
   dryRunStamp,
   greetingOf,
   items,
+  logsOnFailure,
+  nodeSkipReason,
   ok,
   replicaSets,
   restarts,
   rolledOut,
   sleep,
   trackedApp,
-  nodeSkipReason,
 } from './node-support.js';
 import type { NodeCluster } from '../cluster/node.js';
 
 // Skipped (with the reason printed) only off CI on a machine that cannot run a node.
 const skip = nodeSkipReason();
 const cluster = (skip === undefined ? await withNode(t) : undefined) as NodeCluster;
+if (!skip) logsOnFailure(t, cluster);
 if (!skip) t.comment(`node up in ${cluster.nodeTimings.totalMs} ms ${JSON.stringify(cluster.nodeTimings)}`);
 
 t.test('kubectl apply -k deploy/base: the certs Job completes, 2 webhook and 2 watcher pods are Ready', { skip }, async (t) => {

@@ -1,6 +1,7 @@
 // Shared by the real-node tests (node-*.test.ts): a tracked app that runs configstamp's own image
 // and prints a ConfigMap value, and the checks on what configstamp's pods and the app's pods do.
 import { existsSync } from 'node:fs';
+import type { Test } from 'tap';
 import { join } from 'node:path';
 import type { NodeCluster } from '../cluster/node.js';
 import { waitFor } from '../cluster/readiness.js';
@@ -143,6 +144,28 @@ export async function dryRunStamp(cluster: NodeCluster, namespace: string, app =
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * After each subtest of `t` that failed, the last lines of every configstamp pod's log (and of its
+ * previous container, if it restarted) as comments: on CI that output is all there is to go on.
+ * The logs carry names and digests only, never a source's value.
+ */
+export function logsOnFailure(t: Test, cluster: NodeCluster): void {
+  t.afterEach(async (child) => {
+    if (child.passing()) return;
+    const pods = await items(cluster, CONFIGSTAMP_NAMESPACE, 'pods').catch(() => []);
+    for (const pod of pods) {
+      if (pod.status?.phase === 'Succeeded') continue;
+      for (const previous of [true, false]) {
+        const r = await cluster.kubectl(['logs', '-n', CONFIGSTAMP_NAMESPACE, pod.metadata.name, '--tail=60', ...(previous ? ['--previous'] : [])], {
+          timeoutMs: 20_000,
+        });
+        if (r.code !== 0) continue; // no previous container
+        child.comment(`--- ${pod.metadata.name}${previous ? ' (previous container)' : ''}, last 60 lines:\n${r.stdout.trimEnd()}`);
+      }
+    }
+  });
+}
 
 /**
  * Why the real-node tests cannot run here, or undefined when they can. On CI (CI=true) a missing

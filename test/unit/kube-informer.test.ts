@@ -1,7 +1,7 @@
 /** The informer against a fake API: paginated list, watch from the list's version, relist on 410 and on errors. */
 import t from 'tap';
 import type { RequestOptions } from '../../shared/kube/client.js';
-import { KubeApiError } from '../../shared/kube/client.js';
+import { IdleTimeoutError, KubeApiError } from '../../shared/kube/client.js';
 import { createLogger } from '../../shared/log.js';
 import { Informer } from '../../shared/kube/informer.js';
 import { fakeKube } from '../support/fake-kube.js';
@@ -152,6 +152,42 @@ t.test('a broken stream relists after a backoff; an optional resource that is no
   const requiredForbidden = informerOf(false);
   await runFor(requiredForbidden, 30);
   t.equal(requiredForbidden.hasSynced, false, 'a required one is never taken as listed');
+});
+
+t.test('a watch whose connection went silent is resumed from its last version, with no relist', async (t) => {
+  const { client, calls } = fakeClient(
+    [() => ({ items: [obj('a', '1')], metadata: { resourceVersion: '5' } })],
+    [
+      async (on, options) => {
+        t.equal(options.timeoutMs, 1234, 'the watch carries the idle timeout');
+        on({ type: 'MODIFIED', object: obj('a', '6') });
+        throw new IdleTimeoutError('WATCH /x: the connection was silent for 1234 ms');
+      },
+    ],
+  );
+  const replaced: boolean[] = [];
+  const restarts: string[] = [];
+  const events: string[] = [];
+  const informer = new Informer(
+    client,
+    { resource: 'x', path: '/x' },
+    {
+      replace: (_items, initial) => replaced.push(initial),
+      event: (type) => events.push(type),
+      restarted: (reason) => restarts.push(reason),
+    },
+    createLogger('silent', 'test'),
+    { watchTimeoutMs: 60_000, watchIdleMs: 1234, backoffMs: { base: 1, max: 2 } },
+  );
+  await runFor(informer, 50);
+  t.same(replaced, [true], 'listed once');
+  t.same(restarts, [], 'not counted as a restart');
+  t.same(events, ['MODIFIED']);
+  t.same(
+    calls.filter((c) => c.kind === 'watch').map((c) => c.query.resourceVersion),
+    ['5', '6'],
+    'the second watch resumes from the last event seen',
+  );
 });
 
 t.test('transform is applied to every listed item and watched object; the watch resumes from the untransformed version', async (t) => {
