@@ -143,12 +143,13 @@ async function changeLatency(
 }
 
 export async function run(
-  options: { sizes?: number[]; sourceCounts?: (2 | 5)[]; concurrency?: number; settleMs?: number } = {},
+  options: { sizes?: number[]; sourceCounts?: (2 | 5)[]; concurrency?: number; settleMs?: number; quietMs?: number } = {},
 ): Promise<Record<string, unknown>> {
   const sizes = options.sizes ?? (process.env.CONFIGSTAMP_SCALE_SIZES ?? '1000,5000,20000,50000').split(',').map(Number);
   const sourceCounts = options.sourceCounts ?? [2, 5];
   const concurrency = options.concurrency ?? 32;
   const settleMs = options.settleMs ?? 5_000;
+  const quietMs = Math.max(settleMs, options.quietMs ?? 30_000);
   const watcherArgs = ['--workers=16', '--patch-qps=2000', '--patch-burst=200', '--debounce=0', '--min-rollout-interval=0'];
   const results: Record<string, unknown> = { sizes, watcherArgs, namespaces: NAMESPACES };
   for (const sources of sourceCounts) {
@@ -164,6 +165,8 @@ export async function run(
       const baseline = await startBenchWatcher(bench.cluster, watcherArgs);
       await sleep(settleMs);
       const idle = memory(baseline.child.pid!);
+      await sleep(quietMs - settleMs);
+      const idleQuiet = memory(baseline.child.pid!);
       await baseline.stop();
       let created = 0;
       for (const size of sizes) {
@@ -182,6 +185,10 @@ export async function run(
           const patchesAtBoot = patchLines(watcher);
           await sleep(settleMs);
           const settled = memory(watcher.child.pid!);
+          // V8 gives back the boot's garbage only once it sees the process idle (its memory
+          // reducer starts about 8 s in): RSS after a longer quiet is what a steady watcher holds.
+          await sleep(quietMs - settleMs);
+          const quiet = memory(watcher.child.pid!);
           const latency = await changeLatency(client, watcher, size, 10);
           const cached = size * (1 + sources);
           rows.push({
@@ -194,7 +201,9 @@ export async function run(
             patchesAtBoot,
             rssSettledMB: settled.rssMB,
             rssPeakMB: settled.hwmMB,
+            rssQuietMB: quiet.rssMB,
             bytesPerCachedObject: Math.round(((settled.rssMB - idle.rssMB) * 2 ** 20) / cached),
+            bytesPerCachedObjectQuiet: Math.round(((quiet.rssMB - idleQuiet.rssMB) * 2 ** 20) / cached),
             changeToPatchMs: latency,
           });
           console.error(JSON.stringify({ sources, ...rows[rows.length - 1] }));
@@ -202,7 +211,7 @@ export async function run(
           await watcher.stop();
         }
       }
-      results[`sources${sources}`] = { idleRssMB: idle.rssMB, rows };
+      results[`sources${sources}`] = { idleRssMB: idle.rssMB, idleQuietRssMB: idleQuiet.rssMB, rows };
     } finally {
       await bench.stop();
     }
