@@ -17,6 +17,7 @@ import { EventRouter } from './event-router.js';
 import { DigestCache, foldedSourceFetcher } from './digest-cache.js';
 import { kubeEventRecorder } from './event-recorder.js';
 import { buildInformers } from './informers.js';
+import { startHeapWatch } from './heap-watch.js';
 import { LeaderElector } from './leader.js';
 import { kubeLeaseStore } from './lease-store.js';
 import { createWatcherMetrics } from './metrics.js';
@@ -49,10 +50,12 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   // away when the watcher boots; it waits for it rather than exit and crash-loop.
   const ops = await startOpsServer({ host: config.healthHost, port: config.healthPort, registry: metrics.registry, isReady: () => isReady() });
   log.info({ port: ops.port, host: config.healthHost }, 'ops serving');
+  const stopHeapWatch = startHeapWatch({ log });
   const hashKey = await untilStopped(lifecycle.stopped, log, 'loading the hash key', () =>
     ensureHashKey(client, { namespace: config.namespace, name: config.hashKeySecret }),
   );
   if (hashKey === undefined) {
+    stopHeapWatch();
     await ops.close();
     client.close();
     log.info('stopped');
@@ -218,6 +221,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   abort.abort();
   await Promise.race([Promise.allSettled([electing, syncing, ...running]), new Promise((r) => setTimeout(r, 2_000))]);
   reconcileDeps.flushAlerts?.();
+  stopHeapWatch();
   await ops.close();
   client.close();
   log.info('stopped');
