@@ -40,14 +40,15 @@ function templateStampText(kind: WorkloadKind, object: unknown): string {
 }
 
 export function readRecorded(kind: WorkloadKind, object: unknown): RecordedStamps {
-  const rawTemplate = getPath(object, [...kind.templatePath, 'metadata', 'annotations', Ours.stamp]);
+  // Read once: "" (none) parses as no stamp, as an absent or non-string value does.
+  const templateText = templateStampText(kind, object);
   const own = asStringMap(getPath(object, ['metadata', 'annotations']));
   const restartedOver = own[Ours.restartedBase];
   return {
-    template: parseStamp(rawTemplate),
+    template: parseStamp(templateText),
     adopted: parseStamp(own[Ours.adoptedStamp]),
     notified: parseStamp(own[Ours.notifiedStamp]),
-    restarted: restartedOver !== undefined && restartedOver === templateStampText(kind, object) ? parseStamp(own[Ours.restartedStamp]) : null,
+    restarted: restartedOver !== undefined && restartedOver === templateText ? parseStamp(own[Ours.restartedStamp]) : null,
     versions: parseVersions(own[Ours.sourceVersions]),
   };
 }

@@ -161,7 +161,7 @@ export class KubeClient implements KubeApi {
         },
         (res) => resolve({ res, full, silent: () => silent }),
       );
-      const idleMs = options.timeoutMs ?? (options.query?.['watch'] ? undefined : DEFAULT_IDLE_TIMEOUT_MS);
+      const idleMs = options.timeoutMs;
       if (idleMs !== undefined) {
         req.setTimeout(idleMs, () => {
           silent = new IdleTimeoutError(`${method} ${full}: the connection was silent for ${idleMs} ms`);
@@ -175,7 +175,7 @@ export class KubeClient implements KubeApi {
 
   /** One request; resolves with the parsed body of a 2xx answer, throws KubeApiError otherwise. */
   async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    const { res, full, silent } = await this.open(method, path, options);
+    const { res, full, silent } = await this.open(method, path, { ...options, timeoutMs: options.timeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS });
     const chunks: Buffer[] = [];
     try {
       for await (const chunk of res) chunks.push(chunk as Buffer);

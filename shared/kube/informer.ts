@@ -88,27 +88,25 @@ export class Informer {
 
   private async watch(resourceVersion: string, signal: AbortSignal): Promise<string> {
     let rv = resourceVersion;
+    const idleMs = this.options.watchIdleMs ?? WATCH_IDLE_MS;
     for (;;) {
       try {
-        await this.watchOnce(rv, signal, (eventRv) => (rv = eventRv));
+        await this.watchOnce(rv, idleMs, signal, (eventRv) => (rv = eventRv));
       } catch (err) {
         if (!(err instanceof IdleTimeoutError) || signal.aborted) throw err;
-        this.log.info(
-          { resource: this.spec.resource, idleMs: this.options.watchIdleMs ?? WATCH_IDLE_MS },
-          'watch connection went silent: resuming on a new one',
-        );
+        this.log.info({ resource: this.spec.resource, idleMs }, 'watch connection went silent: resuming on a new one');
       }
       if (signal.aborted) return rv;
     }
   }
 
-  private watchOnce(rv: string, signal: AbortSignal, seen: (resourceVersion: string) => void): Promise<void> {
+  private watchOnce(rv: string, idleMs: number, signal: AbortSignal, seen: (resourceVersion: string) => void): Promise<void> {
     return this.client.watch(
       this.spec.path,
       {
         accept: this.spec.watchAccept,
         signal,
-        timeoutMs: this.options.watchIdleMs ?? WATCH_IDLE_MS,
+        timeoutMs: idleMs,
         query: { resourceVersion: rv, fieldSelector: this.spec.fieldSelector, timeoutSeconds: Math.ceil(this.options.watchTimeoutMs / 1000) },
       },
       (event) => {
