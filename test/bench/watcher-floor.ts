@@ -3,14 +3,16 @@
  * one control plane in one run. The floor is a minimal controller run by this process: it watches
  * one ConfigMap and, on each change, patches its Deployment's pod template at once (no policy, no
  * digests, no confirming reads). configstamp's watcher runs as a process, compiled, with
- * `--debounce=0 --min-rollout-interval=0`, then again with its default debounce (2 s) for fewer
- * changes. The changes alternate between the floor's pair and configstamp's, 300 ms apart, so
+ * `--debounce=0 --min-rollout-interval=0`, then again with its default debounce (a 500 ms quiet
+ * period) for fewer changes. The changes alternate between the floor's pair and configstamp's, 300 ms apart, so
  * both see the same machine and neither controller gets a change before it settled the last.
  *
  * The clock starts before the ConfigMap PATCH is sent and stops when a watch on ReplicaSets shows
  * the Deployment's new one. configstamp's time is split, from its log lines, into change → patch
  * sent (watch delivery, queue, the confirming reads) and the patch itself (`patchMs`); the rest is
- * the Deployment controller making the ReplicaSet, as for the floor.
+ * the Deployment controller making the ReplicaSet, as for the floor. Last, the one read that
+ * change → patch sent holds beyond the floor's work is timed alone: a quorum GET of a just-changed
+ * ConfigMap against a GET at its new resourceVersion, answered from the API server's watch cache.
  *
  *   node --import tsx test/bench/watcher-floor.ts
  */
@@ -122,7 +124,33 @@ async function alternate(client: KubeClient, floor: Pair, ours: Pair, changes: n
   return { floorMs, oursMs, toPatchSent, patch };
 }
 
-export async function run(options: { changes?: number; defaultsChanges?: number } = {}): Promise<Record<string, unknown>> {
+/**
+ * What bounds the rest: configstamp's one read of the changed source, timed after each of `n`
+ * PATCHes as the quorum GET it makes (the confirmation must not be older than what the webhook
+ * read) and as a GET at the PATCH's resourceVersion, which the API server answers from its watch
+ * cache, the read a controller could make if it could accept a lagging answer. Alternating order.
+ */
+async function sourceReads(client: KubeClient, pair: Pair, n: number): Promise<{ quorum: Stats; fromWatchCache: Stats }> {
+  const path = `/api/v1/namespaces/${pair.ns}/configmaps/${pair.configMap}`;
+  const quorum: number[] = [];
+  const cached: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const patched = (await client.request('PATCH', path, { body: { data: { read: String(i) } }, contentType: MERGE })) as {
+      metadata?: { resourceVersion?: string };
+    };
+    const rv = patched.metadata?.resourceVersion;
+    if (rv === undefined) throw new Error(`${path}: the PATCH answer has no resourceVersion`);
+    for (const mode of i % 2 === 0 ? ['quorum', 'cache'] : ['cache', 'quorum']) {
+      const t0 = performance.now();
+      const got = (await client.request('GET', path, mode === 'cache' ? { query: { resourceVersion: rv } } : {})) as { data?: Record<string, string> };
+      (mode === 'cache' ? cached : quorum).push(performance.now() - t0);
+      if (got.data?.read !== String(i)) throw new Error(`${path}: the ${mode} read returned a version older than the PATCH`);
+    }
+  }
+  return { quorum: stats(quorum), fromWatchCache: stats(cached) };
+}
+
+export async function run(options: { changes?: number; defaultsChanges?: number; reads?: number } = {}): Promise<Record<string, unknown>> {
   const changes = options.changes ?? 100;
   const defaultsChanges = options.defaultsChanges ?? 15;
   const bench = await benchCluster();
@@ -137,7 +165,7 @@ export async function run(options: { changes?: number; defaultsChanges?: number 
     const results: Record<string, unknown> = { changes, defaultsChanges };
     for (const [name, extra, n, offset] of [
       ['debounce0', ['--debounce=0', '--min-rollout-interval=0'], changes, 0],
-      // The default debounce (2 s); the churn guard off, as changes here come faster than its 10 s.
+      // The default debounce (a 500 ms quiet period); the churn guard off, as changes here come faster than its 10 s.
       ['defaultDebounce', ['--min-rollout-interval=0'], defaultsChanges, 10_000],
     ] as const) {
       const watcher = await startBenchWatcher(bench.cluster, [...extra]);
@@ -157,6 +185,9 @@ export async function run(options: { changes?: number; defaultsChanges?: number 
         await watcher.stop();
       }
     }
+    // On a ConfigMap nothing consumes (the floor watches only its own by name), so nothing rolls.
+    await client.request('POST', '/api/v1/namespaces/floor/configmaps', { body: { metadata: { name: 'reads' }, data: { read: '' } } });
+    results.sourceReadMs = await sourceReads(client, { ns: 'floor', configMap: 'reads', deployment: '' }, options.reads ?? 200);
     return results;
   } finally {
     abort.abort();
