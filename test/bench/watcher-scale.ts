@@ -182,6 +182,9 @@ export async function run(
         try {
           const spawnToSyncedMs = Date.now() - spawned;
           const listsToReconciledMs = await afterLists(watcher, 300_000);
+          // The part of it spent warming the digest cache: lists with data, digested and dropped.
+          const warm = watcher.records().find((r) => r.msg === 'warmed the digest cache from lists');
+          const warmUp = warm === undefined ? undefined : { ms: Number(warm.ms), lists: Number(warm.lists), digested: Number(warm.digested) };
           const patchesAtBoot = patchLines(watcher);
           await sleep(settleMs);
           const settled = memory(watcher.child.pid!);
@@ -198,6 +201,7 @@ export async function run(
             installListsToReconciledMs: installMs,
             spawnToSyncedMs,
             listsToReconciledMs,
+            warmUp,
             patchesAtBoot,
             rssSettledMB: settled.rssMB,
             rssPeakMB: settled.hwmMB,
