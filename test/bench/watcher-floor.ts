@@ -12,11 +12,14 @@
  * sent (watch delivery, queue, the confirming reads) and the patch itself (`patchMs`); the rest is
  * the Deployment controller making the ReplicaSet, as for the floor. Last, the one read that
  * change → patch sent holds beyond the floor's work is timed alone: a quorum GET of a just-changed
- * ConfigMap against a GET at its new resourceVersion, answered from the API server's watch cache.
+ * ConfigMap against a GET at its new resourceVersion, answered from the API server's watch cache;
+ * and the delay from a PATCH sent to its event on configstamp's kind of watch (cluster-wide,
+ * metadata only) against the floor's (one full object).
  *
  *   node --import tsx test/bench/watcher-floor.ts
  */
 import { pathToFileURL } from 'node:url';
+import { METADATA_ACCEPT } from '../../shared/kube/client.js';
 import type { KubeClient } from '../../shared/kube/client.js';
 import { benchCluster, percentile, startBenchWatcher, trackedDeployment } from './watcher-harness.js';
 import type { ConfigstampProcess } from '../support/process.js';
@@ -150,6 +153,42 @@ async function sourceReads(client: KubeClient, pair: Pair, n: number): Promise<{
   return { quorum: stats(quorum), fromWatchCache: stats(cached) };
 }
 
+/**
+ * The other part of the gap: how long after a PATCH is sent its event arrives on a cluster-wide,
+ * metadata-only watch of ConfigMaps (configstamp's) and on a watch of that one full object (the
+ * floor's), both open at once, over `n` PATCHes 100 ms apart.
+ */
+async function watchDelivery(client: KubeClient, pair: Pair, n: number, signal: AbortSignal): Promise<{ clusterMetadata: Stats; oneObject: Stats }> {
+  const arrivals = { clusterMetadata: new Map<string, number>(), oneObject: new Map<string, number>() };
+  const note = (into: Map<string, number>) => (e: { type: string; object: unknown }) => {
+    const m = (e.object as { metadata?: { name?: string; namespace?: string; resourceVersion?: string } }).metadata;
+    if (e.type === 'MODIFIED' && m?.name === pair.configMap && m.namespace === pair.ns && m.resourceVersion !== undefined)
+      into.set(m.resourceVersion, performance.now());
+  };
+  void client.watch('/api/v1/configmaps', { accept: METADATA_ACCEPT, signal }, note(arrivals.clusterMetadata)).catch(() => undefined);
+  void client
+    .watch(`/api/v1/namespaces/${pair.ns}/configmaps`, { query: { fieldSelector: `metadata.name=${pair.configMap}` }, signal }, note(arrivals.oneObject))
+    .catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 500));
+  const path = `/api/v1/namespaces/${pair.ns}/configmaps/${pair.configMap}`;
+  const sent: [string, number][] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const patched = (await client.request('PATCH', path, { body: { data: { watched: String(i) } }, contentType: MERGE })) as {
+      metadata?: { resourceVersion?: string };
+    };
+    sent.push([patched.metadata?.resourceVersion ?? '', t0]);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const delays = (into: Map<string, number>): number[] =>
+    sent.map(([rv, t0]) => {
+      const at = into.get(rv);
+      if (at === undefined) throw new Error(`${path}: the event of resourceVersion ${rv} never arrived`);
+      return at - t0;
+    });
+  return { clusterMetadata: stats(delays(arrivals.clusterMetadata)), oneObject: stats(delays(arrivals.oneObject)) };
+}
+
 export async function run(options: { changes?: number; defaultsChanges?: number; reads?: number } = {}): Promise<Record<string, unknown>> {
   const changes = options.changes ?? 100;
   const defaultsChanges = options.defaultsChanges ?? 15;
@@ -187,7 +226,9 @@ export async function run(options: { changes?: number; defaultsChanges?: number;
     }
     // On a ConfigMap nothing consumes (the floor watches only its own by name), so nothing rolls.
     await client.request('POST', '/api/v1/namespaces/floor/configmaps', { body: { metadata: { name: 'reads' }, data: { read: '' } } });
-    results.sourceReadMs = await sourceReads(client, { ns: 'floor', configMap: 'reads', deployment: '' }, options.reads ?? 200);
+    const reads: Pair = { ns: 'floor', configMap: 'reads', deployment: '' };
+    results.sourceReadMs = await sourceReads(client, reads, options.reads ?? 200);
+    results.watchDeliveryMs = await watchDelivery(client, reads, options.reads ?? 200, abort.signal);
     return results;
   } finally {
     abort.abort();
