@@ -4,8 +4,9 @@
  * one ConfigMap and, on each change, patches its Deployment's pod template at once (no policy, no
  * digests, no confirming reads). configstamp's watcher runs as a process, compiled, with
  * `--debounce=0 --min-rollout-interval=0`, then again with its default debounce (a 500 ms quiet
- * period) for fewer changes. The changes alternate between the floor's pair and configstamp's, 300 ms apart, so
- * both see the same machine and neither controller gets a change before it settled the last.
+ * period) for fewer changes. The changes alternate between the floor's pair and configstamp's,
+ * 300 ms apart, so both see the same machine and neither controller gets a change before it
+ * settled the last.
  *
  * The clock starts before the ConfigMap PATCH is sent and stops when a watch on ReplicaSets shows
  * the Deployment's new one. configstamp's time is split, from its log lines, into change → patch
@@ -21,6 +22,7 @@
 import { pathToFileURL } from 'node:url';
 import { METADATA_ACCEPT } from '../../shared/kube/client.js';
 import type { KubeClient } from '../../shared/kube/client.js';
+import { sourcePath } from '../../shared/kube/paths.js';
 import { benchCluster, percentile, startBenchWatcher, trackedDeployment } from './watcher-harness.js';
 import type { ConfigstampProcess } from '../support/process.js';
 
@@ -127,6 +129,17 @@ async function alternate(client: KubeClient, floor: Pair, ours: Pair, changes: n
   return { floorMs, oursMs, toPatchSent, patch };
 }
 
+/** Merge-patches one data key of the pair's ConfigMap; returns the new resourceVersion. */
+async function patchData(client: KubeClient, pair: Pair, key: string, value: string): Promise<string> {
+  const path = sourcePath('ConfigMap', pair.ns, pair.configMap);
+  const patched = (await client.request('PATCH', path, { body: { data: { [key]: value } }, contentType: MERGE })) as {
+    metadata?: { resourceVersion?: string };
+  };
+  const rv = patched.metadata?.resourceVersion;
+  if (rv === undefined) throw new Error(`${path}: the PATCH answer has no resourceVersion`);
+  return rv;
+}
+
 /**
  * What bounds the rest: configstamp's one read of the changed source, timed after each of `n`
  * PATCHes as the quorum GET it makes (the confirmation must not be older than what the webhook
@@ -134,15 +147,11 @@ async function alternate(client: KubeClient, floor: Pair, ours: Pair, changes: n
  * cache, the read a controller could make if it could accept a lagging answer. Alternating order.
  */
 async function sourceReads(client: KubeClient, pair: Pair, n: number): Promise<{ quorum: Stats; fromWatchCache: Stats }> {
-  const path = `/api/v1/namespaces/${pair.ns}/configmaps/${pair.configMap}`;
+  const path = sourcePath('ConfigMap', pair.ns, pair.configMap);
   const quorum: number[] = [];
   const cached: number[] = [];
   for (let i = 0; i < n; i++) {
-    const patched = (await client.request('PATCH', path, { body: { data: { read: String(i) } }, contentType: MERGE })) as {
-      metadata?: { resourceVersion?: string };
-    };
-    const rv = patched.metadata?.resourceVersion;
-    if (rv === undefined) throw new Error(`${path}: the PATCH answer has no resourceVersion`);
+    const rv = await patchData(client, pair, 'read', String(i));
     for (const mode of i % 2 === 0 ? ['quorum', 'cache'] : ['cache', 'quorum']) {
       const t0 = performance.now();
       const got = (await client.request('GET', path, mode === 'cache' ? { query: { resourceVersion: rv } } : {})) as { data?: Record<string, string> };
@@ -165,25 +174,21 @@ async function watchDelivery(client: KubeClient, pair: Pair, n: number, signal: 
     if (e.type === 'MODIFIED' && m?.name === pair.configMap && m.namespace === pair.ns && m.resourceVersion !== undefined)
       into.set(m.resourceVersion, performance.now());
   };
-  void client.watch('/api/v1/configmaps', { accept: METADATA_ACCEPT, signal }, note(arrivals.clusterMetadata)).catch(() => undefined);
+  void client.watch(sourcePath('ConfigMap'), { accept: METADATA_ACCEPT, signal }, note(arrivals.clusterMetadata)).catch(() => undefined);
   void client
     .watch(`/api/v1/namespaces/${pair.ns}/configmaps`, { query: { fieldSelector: `metadata.name=${pair.configMap}` }, signal }, note(arrivals.oneObject))
     .catch(() => undefined);
   await new Promise((r) => setTimeout(r, 500));
-  const path = `/api/v1/namespaces/${pair.ns}/configmaps/${pair.configMap}`;
   const sent: [string, number][] = [];
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
-    const patched = (await client.request('PATCH', path, { body: { data: { watched: String(i) } }, contentType: MERGE })) as {
-      metadata?: { resourceVersion?: string };
-    };
-    sent.push([patched.metadata?.resourceVersion ?? '', t0]);
+    sent.push([await patchData(client, pair, 'watched', String(i)), t0]);
     await new Promise((r) => setTimeout(r, 100));
   }
   const delays = (into: Map<string, number>): number[] =>
     sent.map(([rv, t0]) => {
       const at = into.get(rv);
-      if (at === undefined) throw new Error(`${path}: the event of resourceVersion ${rv} never arrived`);
+      if (at === undefined) throw new Error(`${pair.ns}/${pair.configMap}: the event of resourceVersion ${rv} never arrived`);
       return at - t0;
     });
   return { clusterMetadata: stats(delays(arrivals.clusterMetadata)), oneObject: stats(delays(arrivals.oneObject)) };
@@ -204,7 +209,8 @@ export async function run(options: { changes?: number; defaultsChanges?: number;
     const results: Record<string, unknown> = { changes, defaultsChanges };
     for (const [name, extra, n, offset] of [
       ['debounce0', ['--debounce=0', '--min-rollout-interval=0'], changes, 0],
-      // The default debounce (a 500 ms quiet period); the churn guard off, as changes here come faster than its 10 s.
+      // The default debounce (a 500 ms quiet period); the churn guard off, as changes here come
+      // faster than its 10 s.
       ['defaultDebounce', ['--min-rollout-interval=0'], defaultsChanges, 10_000],
     ] as const) {
       const watcher = await startBenchWatcher(bench.cluster, [...extra]);

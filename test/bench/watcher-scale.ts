@@ -110,10 +110,13 @@ async function grow(client: KubeClient, from: number, to: number, sources: 2 | 5
   return Math.round(performance.now() - started);
 }
 
+/** The watcher's warm-up line: the digest cache filled from lists with data, digested and dropped. */
+const warmUpLine = (watcher: ConfigstampProcess) => watcher.records().find((r) => r.msg === 'warmed the digest cache from lists');
+
 /** The restart sync's end less the lists' return (the warm-up line's time less its own ms). */
 async function afterLists(watcher: ConfigstampProcess, timeoutMs: number): Promise<number> {
   const end = await watcher.waitFor((r) => r.msg === 'restart sync: every workload reconciled once', timeoutMs);
-  const warm = watcher.records().find((r) => r.msg === 'warmed the digest cache from lists') ?? {};
+  const warm = warmUpLine(watcher) ?? {};
   return Date.parse(String(end.time)) - (Date.parse(String(warm.time)) - Number(warm.ms));
 }
 
@@ -182,8 +185,8 @@ export async function run(
         try {
           const spawnToSyncedMs = Date.now() - spawned;
           const listsToReconciledMs = await afterLists(watcher, 300_000);
-          // The part of it spent warming the digest cache: lists with data, digested and dropped.
-          const warm = watcher.records().find((r) => r.msg === 'warmed the digest cache from lists');
+          // The part of it spent warming the digest cache.
+          const warm = warmUpLine(watcher);
           const warmUp = warm === undefined ? undefined : { ms: Number(warm.ms), lists: Number(warm.lists), digested: Number(warm.digested) };
           const patchesAtBoot = patchLines(watcher);
           await sleep(settleMs);
