@@ -142,6 +142,7 @@ export class DigestCache {
       catalog: () => catalog,
       digests: (tracked) => this.digestsOf(namespace, tracked, versions, (digestedAt = []), readNow),
       versions: () => digestedAt,
+      hashKey: () => this.hashKey,
     };
   }
 }

@@ -102,7 +102,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   });
   if (budget.enabled)
     log.info({ budget: budget.limit, timeoutMs: config.rolloutBudgetTimeoutMs }, 'rollout budget: at most this many tracked workloads rolling at once');
-  const progress = new SyncProgress(log, clock);
+  const progress = new SyncProgress(log, clock, undefined, () => digests.reads);
   const controller = new EventRouter({
     queue,
     digests,

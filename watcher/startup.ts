@@ -49,7 +49,7 @@ export async function syncAfterLists(deps: SyncDeps, stopped: Promise<string>): 
   const started = deps.clock.now();
   try {
     const warm = await deps.warm();
-    deps.log.info({ ...warm, ms: deps.clock.now() - started }, 'warmed the digest cache from lists');
+    deps.log.info({ ...warm, ms: deps.clock.now() - started }, 'warmed the digest cache from workload records and lists');
   } catch (err) {
     deps.log.warn({ err: errorMessage(err) }, 'warm-up failed; sources will be read one by one');
   }

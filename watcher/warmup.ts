@@ -1,12 +1,22 @@
 /**
  * Boot warm-up of the digest cache. Restart sync needs the digest of every tracked source; read
  * one GET at a time that is one request per source (10,000 sources, 10,000 requests) before a
- * single workload is decided. Where a namespace's tracked sources of a kind are many, and most of
- * that namespace's sources of the kind, one paginated LIST with data reads them all: each page's
- * objects are digested for the key selections their consumers need and dropped at once, so at
- * most one page of data is held. Sources left out (few in their namespace, or listed at another
- * version than the cache knows) are read by the reconciles as before. A failed list is logged and
- * skipped: the warm-up only saves requests, it decides nothing.
+ * single workload is decided. Two things fill the cache first:
+ *
+ * - The workloads' own sealed records (versions.ts). A workload whose record checks under the
+ *   current hash key says, for each source it lists, "at this resourceVersion its digest for these
+ *   keys is this"; where the listed source is still at that version, that is its digest now, and
+ *   no data is read for it. A source that changed while the watcher was down is at another
+ *   version, so it is read, digested and rolled as before; a record from another key (a lost or
+ *   rotated key), or one edited, is not trusted, and the sources are read and re-keyed.
+ * - For what is left: where a namespace's remaining tracked sources of a kind are many, and most of
+ *   that namespace's sources of the kind, one paginated LIST with data reads them all: each page's
+ *   objects are digested for the key selections their consumers need and dropped at once, so at
+ *   most one page of data is held.
+ *
+ * Sources left out (few in their namespace, or listed at another version than the cache knows)
+ * are read by the reconciles as before. A failed list is logged and skipped: the warm-up only
+ * saves requests, it decides nothing.
  */
 import { stampDigest } from '../shared/core/digest.js';
 import { isPodStatusKind } from '../shared/core/kinds.js';
@@ -23,7 +33,11 @@ import { metaOf } from './cache.js';
 import type { ClusterCache } from './cache.js';
 import type { DigestCache } from './digest-cache.js';
 import { selectionId } from './digest-cache.js';
-import { trackWorkload } from '../shared/core/evaluate.js';
+import { selectionsOf, trackWorkload } from '../shared/core/evaluate.js';
+import type { TrackedSource } from '../shared/core/policy.js';
+import { readRecorded, recordedDigests } from '../shared/core/decide.js';
+import { parseVersionRecord, trustedVersions, versionsAnnotation } from '../shared/core/versions.js';
+import type { WorkloadKind } from '../shared/core/kinds.js';
 
 export interface WarmupOptions {
   /** A namespace's sources of a kind are listed only when at least this many are tracked... */
@@ -45,21 +59,91 @@ export interface WarmupResult {
   readonly lists: number;
   readonly digested: number;
   readonly failedLists: number;
+  /** Source digests taken from workloads' sealed records (no data read for them). */
+  readonly seeded: number;
+  /** Tracked workloads whose record was trusted, and those with a record that was not (unsealed, or not checking). */
+  readonly trustedRecords: number;
+  readonly untrustedRecords: number;
 }
 
-/** Which sources, per namespace and kind, the cached workloads track (keyed `namespace/kind`). */
-function trackedSourceNeeds(cache: ClusterCache, policy: PolicyOptions): Map<string, { namespace: string; kind: SourceKind; needs: Needs }> {
-  const groups = new Map<string, { namespace: string; kind: SourceKind; needs: Needs }>();
+/** A tracked workload as the restart sync will decide it: its evaluated object and what it tracks. */
+interface TrackedWorkload {
+  readonly kind: WorkloadKind;
+  readonly namespace: string;
+  readonly object: unknown;
+  readonly tracked: readonly TrackedSource[];
+}
+
+/** The cached workloads that are tracked, with what each tracks (as the reconciles will evaluate them). */
+function trackedWorkloads(cache: ClusterCache, policy: PolicyOptions): TrackedWorkload[] {
+  const out: TrackedWorkload[] = [];
   for (const key of cache.workloadKeys()) {
     const w = cache.workload(key)!;
-    const { plan, tracked } = trackWorkload(
-      { kind: w.kind, object: cache.evaluated(w.kind, w.namespace, w.object, policy.workloadKinds), namespace: cache.namespaceView(w.namespace), policy },
-      cache.catalog(w.namespace),
+    const object = cache.evaluated(w.kind, w.namespace, w.object, policy.workloadKinds);
+    const { plan, tracked } = trackWorkload({ kind: w.kind, object, namespace: cache.namespaceView(w.namespace), policy }, cache.catalog(w.namespace));
+    if (plan.tracked) out.push({ kind: w.kind, namespace: w.namespace, object, tracked });
+  }
+  return out;
+}
+
+/** The listed resourceVersion of a cached source (undefined when it is not cached). */
+function listedVersion(cache: ClusterCache): (kind: SourceKind, namespace: string, name: string) => string | undefined {
+  return (kind, namespace, name) => cache.source(kind, namespace, name)?.resourceVersion;
+}
+
+/**
+ * Seeds the digest cache from each workload's sealed record: every source it vouches for that is
+ * still at the version vouched for. Returns the digests seeded and the records trusted or not.
+ */
+function seedFromRecords(
+  workloads: readonly TrackedWorkload[],
+  cache: ClusterCache,
+  digests: DigestCache,
+  hashKey: Uint8Array,
+): { seeded: number; trustedRecords: number; untrustedRecords: number } {
+  const version = listedVersion(cache);
+  let seeded = 0;
+  let trustedRecords = 0;
+  let untrustedRecords = 0;
+  for (const w of workloads) {
+    const text = versionsAnnotation(w.object);
+    if (text === undefined) continue;
+    const selections = selectionsOf(w.tracked);
+    const recorded = recordedDigests(readRecorded(w.kind, w.object));
+    const trusted = trustedVersions(
+      parseVersionRecord(text),
+      hashKey,
+      w.namespace,
+      (kind, name) => selections.get(kind, name),
+      (kind, name) => recorded.get(kind, name),
     );
-    if (!plan.tracked) continue;
-    for (const t of tracked) {
+    if (trusted === undefined) {
+      untrustedRecords++;
+      continue;
+    }
+    trustedRecords++;
+    for (const s of trusted) {
+      if (version(s.kind, w.namespace, s.name) !== s.version) continue;
+      digests.remember(s.kind, w.namespace, s.name, s.version, selectionId(s.keys), s.digest);
+      seeded++;
+    }
+  }
+  return { seeded, trustedRecords, untrustedRecords };
+}
+
+/** Which sources, per namespace and kind, the tracked workloads need digested and the cache does not know (keyed `namespace/kind`). */
+function trackedSourceNeeds(
+  workloads: readonly TrackedWorkload[],
+  cache: ClusterCache,
+  digests: DigestCache,
+): Map<string, { namespace: string; kind: SourceKind; needs: Needs }> {
+  const version = listedVersion(cache);
+  const groups = new Map<string, { namespace: string; kind: SourceKind; needs: Needs }>();
+  for (const w of workloads) {
+    for (const t of w.tracked) {
       // A pod-status source (CSI) is the watcher's own fold: nothing to list.
       if (isPodStatusKind(t.kind) || cache.source(t.kind, w.namespace, t.name) === undefined) continue;
+      if (digests.known(w.namespace, t, version) !== undefined) continue;
       const id = `${w.namespace}/${t.kind}`;
       let group = groups.get(id);
       if (group === undefined) groups.set(id, (group = { namespace: w.namespace, kind: t.kind, needs: new Map() }));
@@ -81,7 +165,9 @@ export async function warmDigests(
   options: WarmupOptions = DEFAULT_WARMUP,
   signal?: AbortSignal,
 ): Promise<WarmupResult> {
-  const worth = [...trackedSourceNeeds(cache, policy).values()].filter(({ namespace, kind, needs }) => {
+  const workloads = trackedWorkloads(cache, policy);
+  const seeds = seedFromRecords(workloads, cache, digests, hashKey);
+  const worth = [...trackedSourceNeeds(workloads, cache, digests).values()].filter(({ namespace, kind, needs }) => {
     const total = [...cache.catalog(namespace).names(kind)].length;
     return needs.size >= options.minTracked && needs.size >= total * options.minShare;
   });
@@ -112,5 +198,5 @@ export async function warmDigests(
       log.warn({ namespace, kind, err: errorMessage(err) }, 'warm-up list failed; these sources will be read one by one');
     }
   });
-  return { lists, digested, failedLists };
+  return { lists, digested, failedLists, ...seeds };
 }

@@ -79,12 +79,14 @@ export async function admit(request: AdmissionRequest, deps: AdmitDeps): Promise
       plan: tracking,
       stamp,
       versions,
+      seal,
     } = await evaluateWorkload({ kind, object: request.object, namespace: ns, policy: deps.policy }, deps.readSources(namespace, deps.hashKey));
     if (!tracking.tracked) return outcome('skipped', tracking.reason, kind);
     if (stamp.length === 0 && incoming === undefined) return outcome('unchanged', `${plan.reason}; tracked (${tracking.reason}) but no source is`, kind);
     const value = formatStamp(stamp);
-    // The versions the digests were taken at go beside them, so a new hash key re-keys rather than rolls.
-    const recorded = versionsText(stamp, versions) ?? undefined;
+    // The versions the digests were taken at go beside them, sealed under the key, so a new hash
+    // key re-keys rather than rolls and a restart of the watcher can trust them.
+    const recorded = versionsText(stamp, versions, seal) ?? undefined;
     const versionsOp = recorded === versionsAnnotation(request.object) ? [] : versionsPatch(request.object, recorded);
     if (value === incoming) {
       if (versionsOp.length === 0) return outcome('unchanged', `${plan.reason}; stamp already current`, kind);

@@ -136,6 +136,7 @@ export function kubeSourceReader(client: KubeApi, options: FetchOptions, observe
         }, true),
       // The core leaves out what is not the API server's (a pod-status source's fold: versions.ts).
       versions: (tracked) => tracked.map((t) => readObjectMeta(objects.get(sourceId(t.kind, t.name)) ?? null).resourceVersion),
+      hashKey,
     };
   };
 }

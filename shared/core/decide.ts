@@ -16,6 +16,7 @@ import { SourceTable } from './source-table.js';
 import { ABSENT } from './digest.js';
 import { formatStamp, makeStamp, parseStamp } from './stamp.js';
 import { parseVersions, versionsText } from './versions.js';
+import type { VersionSeal } from './versions.js';
 import type { Stamp, StampEntry } from './stamp.js';
 
 export interface RecordedStamps {
@@ -117,7 +118,7 @@ export interface Drift {
 const NO_VERSIONS = new SourceTable<string>();
 
 /** effectiveDigests as a table, which looks a source up without building its id; a restart's digests are the newest. */
-function recordedDigests(recorded: RecordedStamps): SourceTable<string> {
+export function recordedDigests(recorded: RecordedStamps): SourceTable<string> {
   const out = new SourceTable<string>();
   for (const e of recorded.adopted ?? []) out.set(e.kind, e.name, e.digest);
   for (const e of recorded.template ?? []) out.set(e.kind, e.name, e.digest);
@@ -173,7 +174,8 @@ export type ReconcileDecision =
 
 /**
  * What the watcher should do for one workload given the tracked sources' current digests.
- * `resourceVersion` guards the patch against a concurrent write.
+ * `resourceVersion` guards the patch against a concurrent write. `seal`, when given, seals the
+ * versions written (versions.ts).
  */
 export function decideReconcile(
   kind: WorkloadKind,
@@ -181,11 +183,13 @@ export function decideReconcile(
   current: Stamp,
   options: DriftOptions,
   versions: SourceTable<string> = NO_VERSIONS,
+  seal?: VersionSeal,
 ): ReconcileDecision {
   const recorded = readRecorded(kind, object);
   const drift = computeDrift(recorded, current, options, versions);
   // None known (no port reports versions): a stale record goes, none is written where there was none.
-  const sourceVersions = versionsText(current, versions) ?? (recorded.versions === null ? undefined : null);
+  const recordOf = (stamp: Stamp) => versionsText(stamp, versions, seal) ?? (recorded.versions === null ? undefined : null);
+  const sourceVersions = recordOf(current);
   const resourceVersion = asString(getPath(object, ['metadata', 'resourceVersion']));
   if (options.notify === true) {
     const notify = decideNotify(recorded, drift, resourceVersion, kind);
@@ -221,14 +225,17 @@ export function decideReconcile(
     return { action: 'rollout', stamp: current, patch, changes: drift.changes };
   }
   if (drift.unrecorded.length > 0 || drift.rekeyed.length > 0) {
-    // Nothing changed: every recorded digest is current after this write, so the versions are
-    // recorded for all of them.
+    // Every recorded digest is current after this write, except a change left pending (notified,
+    // or not rolled for another reason): the versions are recorded for all the others, and not for
+    // those, whose recorded digest is not of their version now.
     const adopted = makeStamp([...(recorded.adopted ?? []), ...drift.unrecorded]);
     const base = templateStampText(kind, object);
+    const pending = new SourceTable<true>();
+    for (const c of drift.changes) pending.set(c.kind, c.name, true);
     const patch = buildStampMergePatch(kind, {
       adoptedStamp: drift.unrecorded.length > 0 ? formatStamp(adopted) : undefined,
       over: drift.rekeyed.length > 0 ? { stamp: formatStamp(makeStamp([...(recorded.restarted ?? []), ...drift.rekeyed])), base } : undefined,
-      sourceVersions,
+      sourceVersions: pending.size === 0 ? sourceVersions : recordOf(current.filter((e) => pending.get(e.kind, e.name) === undefined)),
       resourceVersion,
     });
     return { action: 'adopt', adopted, patch, unrecorded: drift.unrecorded, rekeyed: drift.rekeyed };

@@ -71,9 +71,8 @@ function isAbsent(object: unknown): object is null | undefined {
   return object === null || object === undefined;
 }
 
-/** Writes the canonical bytes for one source into `enc`, after what it holds. */
-function writeSource(enc: Encoder, id: SourceIdentity, keys: KeySelection, object: unknown | null): void {
-  enc.field(FORMAT).field(id.kind).field(id.namespace).field(id.name);
+/** Writes a key selection (all keys, or these keys in code-unit order); returns the keys, undefined for all. */
+export function writeSelection(enc: Encoder, keys: KeySelection): string[] | undefined {
   const selected = keys.all ? undefined : sortCodeUnits([...keys.keys]);
   if (selected === undefined) {
     enc.byte(0x41);
@@ -81,6 +80,13 @@ function writeSource(enc: Encoder, id: SourceIdentity, keys: KeySelection, objec
     enc.byte(0x4b).u32(selected.length);
     for (const key of selected) enc.field(key);
   }
+  return selected;
+}
+
+/** Writes the canonical bytes for one source into `enc`, after what it holds. */
+function writeSource(enc: Encoder, id: SourceIdentity, keys: KeySelection, object: unknown | null): void {
+  enc.field(FORMAT).field(id.kind).field(id.namespace).field(id.name);
+  const selected = writeSelection(enc, keys);
   if (isAbsent(object)) {
     enc.byte(0);
     return;

@@ -17,6 +17,8 @@ import { extractReferences } from './references.js';
 import { SourceTable } from './source-table.js';
 import { makeStamp } from './stamp.js';
 import { hasRecordableVersions, isRecordableVersion } from './versions.js';
+import type { VersionSeal } from './versions.js';
+import type { KeySelection } from './references.js';
 import type { Stamp } from './stamp.js';
 
 export type WantedPlan = Extract<TrackingPlan, { tracked: true }>;
@@ -32,6 +34,8 @@ export interface EvaluationPort {
    * order (undefined for one absent, or with no single version). What the record's versions say.
    */
   versions?(tracked: readonly TrackedSource[]): readonly (string | undefined)[];
+  /** The hash key the digests were taken with, which seals the record's versions (versions.ts). */
+  hashKey?(): Uint8Array | undefined;
 }
 
 export interface WorkloadInput {
@@ -51,6 +55,8 @@ export interface Evaluation extends Tracking {
   readonly stamp: Stamp;
   /** The resourceVersion each tracked source was digested at, where the port knows it. */
   readonly versions: SourceTable<string>;
+  /** What seals the record of these versions, when the port has the hash key. */
+  readonly seal?: VersionSeal | undefined;
 }
 
 /** Step one: the sources a workload wants, from its references and annotations. */
@@ -73,7 +79,21 @@ export async function evaluateWorkload(input: WorkloadInput, port: EvaluationPor
   if (!plan.tracked) return { plan, tracked: UNTRACKED, stamp: [], versions: new SourceTable() };
   const tracked = selectTrackedSources(plan, await port.catalog(plan), input.policy);
   const digests = await port.digests(tracked);
-  return { plan, tracked, stamp: stampOf(tracked, digests), versions: versionsOf(tracked, port.versions?.(tracked)) };
+  const hashKey = port.hashKey?.();
+  return {
+    plan,
+    tracked,
+    stamp: stampOf(tracked, digests),
+    versions: versionsOf(tracked, port.versions?.(tracked)),
+    seal: hashKey === undefined ? undefined : { hashKey, namespace: input.namespace.name, selections: selectionsOf(tracked) },
+  };
+}
+
+/** The keys consumed of each tracked source, as a table. */
+export function selectionsOf(tracked: readonly TrackedSource[]): SourceTable<KeySelection> {
+  const out = new SourceTable<KeySelection>();
+  for (const t of tracked) out.set(t.kind, t.name, t.keys);
+  return out;
 }
 
 /** The versions a port reports for tracked sources, as a table (empty when it reports none). */
@@ -122,5 +142,8 @@ export async function decideWorkload(input: WorkloadInput, port: EvaluationPort,
   if (!evaluation.plan.tracked) return { ...evaluation, decision: NONE };
   // Resolved once per configuration (reloaderKeyTable), not per decision.
   const pauseKeys = input.kind.pausePath === undefined ? undefined : input.policy.reloaderCompat ? input.policy.reloaderKeys.pause : OUR_PAUSE_KEYS;
-  return { ...evaluation, decision: decideReconcile(input.kind, input.object, evaluation.stamp, { ...options, pauseKeys }, evaluation.versions) };
+  return {
+    ...evaluation,
+    decision: decideReconcile(input.kind, input.object, evaluation.stamp, { ...options, pauseKeys }, evaluation.versions, evaluation.seal),
+  };
 }

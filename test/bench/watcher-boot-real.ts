@@ -42,7 +42,7 @@ async function heapOf(watcher: { records(): Record<string, unknown>[] }): Promis
  */
 async function restartSyncAfterLists(watcher: ConfigstampProcess): Promise<{ ms: number; warm: Record<string, unknown> }> {
   const end = await watcher.waitFor((r) => r.msg === 'restart sync: every workload reconciled once', 120_000);
-  const warm = watcher.records().find((r) => r.msg === 'warmed the digest cache from lists') ?? {};
+  const warm = watcher.records().find((r) => r.msg === 'warmed the digest cache from workload records and lists') ?? {};
   return { ms: Date.parse(String(end.time)) - (Date.parse(String(warm.time)) - Number(warm.ms)), warm };
 }
 

@@ -111,7 +111,7 @@ async function grow(client: KubeClient, from: number, to: number, sources: 2 | 5
 }
 
 /** The watcher's warm-up line: the digest cache filled from lists with data, digested and dropped. */
-const warmUpLine = (watcher: ConfigstampProcess) => watcher.records().find((r) => r.msg === 'warmed the digest cache from lists');
+const warmUpLine = (watcher: ConfigstampProcess) => watcher.records().find((r) => r.msg === 'warmed the digest cache from workload records and lists');
 
 /** The restart sync's end less the lists' return (the warm-up line's time less its own ms). */
 async function afterLists(watcher: ConfigstampProcess, timeoutMs: number): Promise<number> {

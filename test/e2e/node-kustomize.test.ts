@@ -297,7 +297,7 @@ t.test(
       (JSON.parse(await ok(cluster, ['get', 'deployment', name, '-n', ns, '-o', 'jsonpath={.metadata.annotations}'])) as Record<string, string>)[
         'configstamp.io/source-versions'
       ];
-    t.match(await versions('app'), /^v1:configmap\/app-config=\d+$/, 'the webhook recorded the version it digested');
+    t.match(await versions('app'), /^v2:[0-9a-f]{32}:configmap\/app-config=\d+$/, 'the webhook recorded the version it digested, sealed');
 
     await ok(cluster, ['delete', '-k', 'deploy/base', '--wait=true', '--timeout=180s']);
     t.not((await cluster.kubectl(['get', 'mutatingwebhookconfiguration', 'configstamp'])).code, 0, 'the webhook configuration is gone');

@@ -124,9 +124,11 @@ t.test('1. kubectl apply of a new Deployment: stamped at creation, exactly one R
   t.equal(firstStamp, await expectedStamp(created), "digests are the core's keyed digests of the sources");
   const versionOf = async (kind: 'ConfigMap' | 'Secret', name: string): Promise<string> =>
     ((await client.getOrNull(sourcePath(kind, ns, name))) as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+  const recordedVersions = created.metadata.annotations?.[Ours.sourceVersions];
+  t.match(recordedVersions, /^v2:[0-9a-f]{32}:/, 'sealed under the hash key');
   t.equal(
-    created.metadata.annotations?.[Ours.sourceVersions],
-    `v1:configmap/app-config=${await versionOf('ConfigMap', 'app-config')},configmap/bundle-config=${await versionOf('ConfigMap', 'bundle-config')},` +
+    recordedVersions?.replace(/^v2:[0-9a-f]{32}:/, ''),
+    `configmap/app-config=${await versionOf('ConfigMap', 'app-config')},configmap/bundle-config=${await versionOf('ConfigMap', 'bundle-config')},` +
       `secret/bundle-secret=${await versionOf('Secret', 'bundle-secret')},secret/db-credentials=${await versionOf('Secret', 'db-credentials')}`,
     'beside them, the resourceVersion each was digested at',
   );

@@ -16,6 +16,12 @@ import {
   decideReconcile,
   formatVersions,
   parseVersions,
+  parseVersionRecord,
+  recordedDigests,
+  sealOf,
+  selectionsOf,
+  trustedVersions,
+  versionsText,
   effectiveDigests,
   extractReferences,
   formatStamp,
@@ -27,7 +33,17 @@ import {
   stampDigest,
   templatesEqualIgnoringStamp,
 } from '../../shared/core/index.js';
-import type { DriftOptions, JsonRecord, PolicyOptions, ReconcileDecision, Stamp, TrackedSource } from '../../shared/core/index.js';
+import type {
+  DriftOptions,
+  JsonRecord,
+  KeySelection,
+  PolicyOptions,
+  ReconcileDecision,
+  SealedSource,
+  Stamp,
+  TrackedSource,
+  VersionSeal,
+} from '../../shared/core/index.js';
 import { FakeNamespace, configMap, hashKey, kindRow, namespace, podSpec, secret, currentStamp, setPath, workload } from '../fixtures/index.js';
 import { applyMergePatch } from '../fixtures/json-patch.js';
 import { SourceTable } from '../../shared/core/source-table.js';
@@ -487,6 +503,177 @@ t.test('source versions: written beside every record, parsed strictly, never for
         return back !== null && back.size === unique.length && unique.every((e) => back.get(e.kind, e.name) === e.version);
       },
     ),
+  );
+});
+
+t.test('sealed source versions: parsed strictly; the seal covers every field of every statement', async (t) => {
+  const statements: SealedSource[] = [
+    { kind: 'ConfigMap', name: 'a', keys: { all: false, keys: new Set(['x', 'y']) }, version: '5', digest: '0123456789abcdef' },
+    { kind: 'Secret', name: 'b', keys: { all: true }, version: '6', digest: 'fedcba9876543210' },
+  ];
+  const seal = sealOf(KEY, 'shop', statements);
+  t.match(seal, /^[0-9a-f]{32}$/);
+  t.equal(sealOf(KEY, 'shop', statements), seal, 'deterministic: rewriting the same record changes nothing');
+  const record = parseVersionRecord(`v2:${seal}:configmap/a=5,secret/b=6`);
+  t.same(
+    [record?.seal, record?.entries.map((e) => `${e.kind}/${e.name}=${e.version}`), parseVersions(`v2:${seal}:configmap/a=5`)?.get('ConfigMap', 'a')],
+    [seal, ['ConfigMap/a=5', 'Secret/b=6'], '5'],
+    'v2 reads as v1 does for re-keying',
+  );
+  t.equal(parseVersionRecord('v1:configmap/a=5')?.seal, undefined, 'v1 has no seal');
+  for (const bad of [
+    `v2:${seal}:`,
+    `v2:${seal}configmap/a=5`,
+    `v2:${seal.slice(1)}:configmap/a=5`,
+    `v2:${seal.toUpperCase()}:configmap/a=5`,
+    'v2::configmap/a=5',
+    `v3:${seal}:configmap/a=5`,
+  ]) {
+    t.equal(parseVersionRecord(bad), null, `refused: ${bad}`);
+  }
+  const variants: [string, () => string][] = [
+    ['another key', () => sealOf(hashKey(8), 'shop', statements)],
+    ['another namespace', () => sealOf(KEY, 'shop2', statements)],
+    ['another order', () => sealOf(KEY, 'shop', [...statements].reverse())],
+    ['one statement fewer', () => sealOf(KEY, 'shop', statements.slice(0, 1))],
+    ['another kind', () => sealOf(KEY, 'shop', [{ ...statements[0]!, kind: 'Secret' }, statements[1]!])],
+    ['another name', () => sealOf(KEY, 'shop', [{ ...statements[0]!, name: 'a2' }, statements[1]!])],
+    ['other keys', () => sealOf(KEY, 'shop', [{ ...statements[0]!, keys: { all: false, keys: new Set(['x']) } }, statements[1]!])],
+    ['all keys', () => sealOf(KEY, 'shop', [{ ...statements[0]!, keys: { all: true } }, statements[1]!])],
+    ['another version', () => sealOf(KEY, 'shop', [{ ...statements[0]!, version: '7' }, statements[1]!])],
+    ['another digest', () => sealOf(KEY, 'shop', [{ ...statements[0]!, digest: '0123456789abcdee' }, statements[1]!])],
+  ];
+  for (const [name, other] of variants) t.not(other(), seal, `the seal changes with ${name}`);
+
+  const keysOf = (keys: Map<string, KeySelection>) => (kind: string, name: string) => keys.get(`${kind}/${name}`);
+  const digestOf = (digests: Map<string, string>) => (kind: string, name: string) => digests.get(`${kind}/${name}`);
+  const keys = new Map(statements.map((s) => [`${s.kind}/${s.name}`, s.keys]));
+  const digests = new Map(statements.map((s) => [`${s.kind}/${s.name}`, s.digest]));
+  t.same(trustedVersions(record, KEY, 'shop', keysOf(keys), digestOf(digests)), statements, 'checks with the keys and digests it was written with');
+  t.equal(trustedVersions(record, hashKey(8), 'shop', keysOf(keys), digestOf(digests)), undefined, 'not under another key');
+  t.equal(trustedVersions(record, KEY, 'elsewhere', keysOf(keys), digestOf(digests)), undefined, 'not in another namespace');
+  t.equal(
+    trustedVersions(record, KEY, 'shop', keysOf(keys), digestOf(new Map([...digests, ['Secret/b', '1111111111111111']]))),
+    undefined,
+    'not with another recorded digest',
+  );
+  t.equal(
+    trustedVersions(record, KEY, 'shop', keysOf(new Map([...keys, ['Secret/b', { all: false, keys: new Set(['p']) }]])), digestOf(digests)),
+    undefined,
+    'not with other keys consumed',
+  );
+  t.equal(
+    trustedVersions(record, KEY, 'shop', keysOf(new Map([...keys].slice(0, 1))), digestOf(digests)),
+    undefined,
+    'not when a listed source is not tracked now',
+  );
+  t.equal(
+    trustedVersions(parseVersionRecord('v1:configmap/a=5,secret/b=6'), KEY, 'shop', keysOf(keys), digestOf(digests)),
+    undefined,
+    'a v1 record is never trusted',
+  );
+  t.equal(
+    trustedVersions(parseVersionRecord(`v2:${seal}:configmap/a=5,secret/b=7`), KEY, 'shop', keysOf(keys), digestOf(digests)),
+    undefined,
+    'not with a version edited',
+  );
+});
+
+t.test('a decision seals the versions it writes, over what the workload records after it', async (t) => {
+  const fake = sources();
+  const row = kindRow('Deployment');
+  const trackedBy = (object: unknown) => {
+    const plan = planTracking({ kind: row, object }, extractReferences(getPath(object, row.templatePath)), namespace('shop'), DEFAULT_POLICY);
+    return selectTrackedSources(plan, fake, DEFAULT_POLICY);
+  };
+  const sealFor = (object: unknown, key = KEY): VersionSeal => ({ hashKey: key, namespace: 'shop', selections: selectionsOf(trackedBy(object)) });
+  const at = (cm: string, secretRv: string): SourceTable<string> => {
+    const v = new SourceTable<string>();
+    v.set('ConfigMap', 'app-config', cm);
+    v.set('Secret', 'db-credentials', secretRv);
+    return v;
+  };
+  /** What a restart would take from the workload's record: its statements, when the seal checks. */
+  const trusted = (object: unknown, key = KEY) => {
+    const seal = sealFor(object);
+    const digests = recordedDigests(readRecorded(row, object));
+    return trustedVersions(
+      parseVersionRecord(getPath(object, ['metadata', 'annotations', Ours.sourceVersions])),
+      key,
+      'shop',
+      (kind, name) => seal.selections.get(kind, name),
+      (kind, name) => digests.get(kind, name),
+    )?.map((s) => `${s.kind}/${s.name}@${s.version}=${s.digest}`);
+  };
+  const described = (stamp: Stamp, versions: SourceTable<string>) => stamp.map((e) => `${e.kind}/${e.name}@${versions.get(e.kind, e.name)}=${e.digest}`);
+
+  // A rollout: the new template stamp and the versions it was taken at.
+  const object = stamped(fake);
+  fake.put(secret('db-credentials', { username: 'app', password: 'pw2' }));
+  const now = current('Deployment', object, fake);
+  const rollout = decideReconcile(row, object, now, OFF, at('10', '21'), sealFor(object));
+  t.equal(rollout.action, 'rollout');
+  t.match(
+    getPath(rollout.action === 'rollout' ? rollout.patch : {}, ['metadata', 'annotations', Ours.sourceVersions]),
+    /^v2:[0-9a-f]{32}:configmap\/app-config=10,secret\/db-credentials=21$/,
+  );
+  const rolled = apply(object, rollout);
+  t.same(trusted(rolled), described(now, at('10', '21')), 'after a rollout the record vouches for the new digests');
+  t.equal(versionsText(now, at('10', '21'), sealFor(object)), getPath(rolled, ['metadata', 'annotations', Ours.sourceVersions]));
+
+  // An adoption: the template records app-config only; db-credentials is adopted.
+  const partial = tracked();
+  const both = current('Deployment', partial, fake);
+  setPath(partial, ['spec', 'template', 'metadata', 'annotations'], { [Ours.stamp]: formatStamp(both.filter((e) => e.kind === 'ConfigMap')) });
+  const adopt = decideReconcile(row, partial, both, OFF, at('10', '21'), sealFor(partial));
+  t.equal(adopt.action, 'adopt');
+  t.same(trusted(apply(partial, adopt)), described(both, at('10', '21')), 'after an adoption the record vouches for template and adopted digests alike');
+
+  // A new hash key, nothing written since: re-keyed, and the record sealed under the new key
+  // over the re-keyed digests (the restart record over the unchanged template stamp).
+  const NEW_KEY = hashKey(8);
+  const underNewKey = currentStamp(NEW_KEY, 'shop', trackedBy(rolled), fake.lookup);
+  t.equal(trusted(rolled, NEW_KEY), undefined, 'the old record does not check under the new key');
+  const rekey = decideReconcile(row, rolled, underNewKey, OFF, at('10', '21'), sealFor(rolled, NEW_KEY));
+  t.same(rekey.action === 'adopt' ? rekey.rekeyed.length : 0, 2, 're-keyed');
+  const rekeyed = apply(rolled, rekey);
+  t.same(trusted(rekeyed, NEW_KEY), described(underNewKey, at('10', '21')), 'after re-keying the record vouches for the new digests');
+  t.equal(trusted(rekeyed, KEY), undefined, 'and no longer under the old key');
+
+  // Notify mode, one change notified and pending, one source adopted: the pending source's
+  // recorded digest is not of its version now, so the record leaves it out.
+  const notifying = tracked();
+  const old = current('Deployment', notifying, sources());
+  const pending = both.find((e) => e.kind === 'Secret')!;
+  setPath(notifying, ['spec', 'template', 'metadata', 'annotations'], { [Ours.stamp]: formatStamp(old.filter((e) => e.kind === 'Secret')) });
+  setPath(notifying, ['metadata', 'annotations', Ours.notifiedStamp], formatStamp([pending]));
+  const notified = decideReconcile(row, notifying, both, { ...OFF, notify: true }, at('10', '21'), sealFor(notifying));
+  t.equal(notified.action, 'adopt');
+  if (notified.action === 'adopt')
+    t.same(
+      notified.unrecorded.map((e) => e.name),
+      ['app-config'],
+    );
+  const afterNotify = apply(notifying, notified);
+  t.match(
+    getPath(afterNotify, ['metadata', 'annotations', Ours.sourceVersions]),
+    /^v2:[0-9a-f]{32}:configmap\/app-config=10$/,
+    'the pending change is not recorded at its new version',
+  );
+  t.same(
+    trusted(afterNotify),
+    described(
+      both.filter((e) => e.kind === 'ConfigMap'),
+      at('10', '21'),
+    ),
+  );
+  // Without it, a later new key would take the pending change for a re-keying and never roll it.
+  const again = decideReconcile(row, afterNotify, both, { ...OFF, notify: true }, at('10', '21'));
+  t.same(again.action === 'adopt' ? again.rekeyed.map((e) => e.name) : [], [], 'the pending change is not taken for a re-keying');
+  t.same(
+    computeDrift(readRecorded(row, afterNotify), both, OFF, at('10', '21')).changes.map((c) => c.name),
+    ['db-credentials'],
+    'it is still a change',
   );
 });
 

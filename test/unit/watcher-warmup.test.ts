@@ -18,6 +18,10 @@ import { stampOf } from '../../shared/core/evaluate.js';
 import type { TrackedSource } from '../../shared/core/policy.js';
 import type { Stamp } from '../../shared/core/stamp.js';
 import { warmDigests } from '../../watcher/warmup.js';
+import { formatStamp } from '../../shared/core/stamp.js';
+import { SourceTable } from '../../shared/core/source-table.js';
+import { versionsText } from '../../shared/core/versions.js';
+import type { KeySelection } from '../../shared/core/references.js';
 import type { WarmupOptions } from '../../watcher/warmup.js';
 import { fakeKube } from '../support/fake-kube.js';
 
@@ -88,7 +92,11 @@ t.test('lists the namespaces where tracked sources are many, and digests them as
     return new Map(keys.map((k) => [`${k.kind}/${k.name}`, configMap('small', k.name)]));
   });
   const result = await warmDigests(client, cache, digests, KEY, DEFAULT_POLICY, createLogger('silent', 'test'), OPTIONS);
-  t.same(result, { lists: 3, digested: 5, failedLists: 0 }, '6 ConfigMaps in pages of 2; the 5 tracked ones digested');
+  t.same(
+    result,
+    { lists: 3, digested: 5, failedLists: 0, seeded: 0, trustedRecords: 0, untrustedRecords: 0 },
+    '6 ConfigMaps in pages of 2; the 5 tracked ones digested',
+  );
   t.same(new Set(calls.map((c) => c.path)), new Set(['/api/v1/namespaces/big/configmaps']), 'only 2 tracked in "small": left to GETs');
   t.same(
     calls.map((c) => c.query.continue),
@@ -114,7 +122,7 @@ t.test('a namespace mostly of untracked sources is not listed (big unrelated pay
   const objects = scene(cache, 'mixed', 3, 10);
   const { client, calls } = fakeClient(new Map([['/api/v1/namespaces/mixed/configmaps', objects]]));
   const result = await warmDigests(client, cache, new DigestCache(KEY, noFetch), KEY, DEFAULT_POLICY, createLogger('silent', 'test'), OPTIONS);
-  t.same(result, { lists: 0, digested: 0, failedLists: 0 });
+  t.same(result, { lists: 0, digested: 0, failedLists: 0, seeded: 0, trustedRecords: 0, untrustedRecords: 0 });
   t.equal(calls.length, 0);
 });
 
@@ -138,7 +146,112 @@ t.test('Secrets are listed without Helm release Secrets; a failed list is logged
   const lines: string[] = [];
   const log = createLogger('warn', 'test', { write: (line: string) => void lines.push(line) });
   const result = await warmDigests(client, cache, new DigestCache(KEY, noFetch), KEY, DEFAULT_POLICY, log, OPTIONS);
-  t.same(result, { lists: 1, digested: 0, failedLists: 1 });
+  t.same(result, { lists: 1, digested: 0, failedLists: 1, seeded: 0, trustedRecords: 0, untrustedRecords: 0 });
   t.equal(calls.find((c) => c.path === '/api/v1/namespaces/ns/secrets')?.query.fieldSelector, 'type!=helm.sh/release.v1');
   t.match(lines.join(''), /warm-up list failed/);
+});
+
+const KEY_A: KeySelection = { all: false, keys: new Set(['a']) };
+
+/**
+ * Records on each of `scene`'s workloads in `ns` what a writer holding `key` writes when it stamps
+ * them (a template stamp of cm-i's digest for key `a`, and the sealed versions beside it).
+ */
+function stampScene(cache: ClusterCache, ns: string, count: number, key: Uint8Array = KEY, sealNamespace = ns): void {
+  for (let i = 0; i < count; i++) {
+    const w = cache.workload(workloadKey(KIND, ns, `app-${i}`))!;
+    const name = `cm-${i}`;
+    const stamp = [{ kind: 'ConfigMap' as const, name, digest: stampDigest(key, { kind: 'ConfigMap', namespace: ns, name }, KEY_A, configMap(ns, name)) }];
+    const versions = new SourceTable<string>();
+    versions.set('ConfigMap', name, `rv-${name}`);
+    const selections = new SourceTable<KeySelection>();
+    selections.set('ConfigMap', name, KEY_A);
+    const object = w.object as { metadata: { annotations: Record<string, string> }; spec: { template: { metadata?: unknown } } };
+    object.spec.template.metadata = { annotations: { 'configstamp.io/stamp': formatStamp(stamp) } };
+    object.metadata.annotations['configstamp.io/source-versions'] = versionsText(stamp, versions, { hashKey: key, namespace: sealNamespace, selections })!;
+  }
+}
+
+const annotationsOf = (cache: ClusterCache, ns: string, i: number) =>
+  (cache.workload(workloadKey(KIND, ns, `app-${i}`))!.object as { metadata: { annotations: Record<string, string> } }).metadata.annotations;
+
+t.test('sealed records seed the digests of sources still at their versions: nothing listed, nothing read', async (t) => {
+  const cache = new ClusterCache();
+  const objects = scene(cache, 'big', 6);
+  stampScene(cache, 'big', 6);
+  t.match(annotationsOf(cache, 'big', 0)['configstamp.io/source-versions'], /^v2:[0-9a-f]{32}:configmap\/cm-0=rv-cm-0$/);
+  // cm-5 was written while the watcher was down: its record vouches for a version it is no longer at.
+  cache.setSource('ConfigMap', 'big', 'cm-5', { resourceVersion: 'rv-new', labels: {}, annotations: {} });
+  const { client, calls } = fakeClient(new Map([['/api/v1/namespaces/big/configmaps', objects]]));
+  const digests = new DigestCache(KEY, noFetch);
+  const result = await warmDigests(client, cache, digests, KEY, DEFAULT_POLICY, createLogger('silent', 'test'), OPTIONS);
+  t.same(result, { lists: 0, digested: 0, failedLists: 0, seeded: 5, trustedRecords: 6, untrustedRecords: 0 }, 'five seeded; the one left is too few to list');
+  t.same(calls, [], 'no list');
+  const tracked = (i: number): TrackedSource[] => [{ kind: 'ConfigMap', name: `cm-${i}`, keys: KEY_A, optional: false }];
+  const listed: VersionLookup = (kind, ns, name) => cache.source(kind, ns, name)?.resourceVersion;
+  const expected = stampDigest(KEY, { kind: 'ConfigMap', namespace: 'big', name: 'cm-2' }, KEY_A, configMap('big', 'cm-2'));
+  t.same(
+    await stampVia(digests, 'big', tracked(2), listed),
+    [{ kind: 'ConfigMap', name: 'cm-2', digest: expected }],
+    'the seeded digest is the one a read gives',
+  );
+  t.equal(digests.known('big', tracked(5)[0]!, listed), undefined, 'the changed source is not known: it will be read');
+});
+
+t.test('a record that does not check is not trusted: another key, an edit, another namespace, other keys consumed, or no seal', async (t) => {
+  const OTHER_KEY = new Uint8Array(32).fill(9);
+  const cases: [string, (cache: ClusterCache) => void][] = [
+    ['written under another key (lost or rotated)', (cache) => stampScene(cache, 'ns', 5, OTHER_KEY)],
+    ['sealed for another namespace (a copied manifest)', (cache) => stampScene(cache, 'ns', 5, KEY, 'elsewhere')],
+    [
+      'the template stamp edited',
+      (cache) => {
+        stampScene(cache, 'ns', 5);
+        for (let i = 0; i < 5; i++) {
+          const w = cache.workload(workloadKey(KIND, 'ns', `app-${i}`))!.object as {
+            spec: { template: { metadata: { annotations: Record<string, string> } } };
+          };
+          w.spec.template.metadata.annotations['configstamp.io/stamp'] = `v1:configmap/cm-${i}=0123456789abcdef`;
+        }
+      },
+    ],
+    [
+      'the version edited',
+      (cache) => {
+        stampScene(cache, 'ns', 5);
+        for (let i = 0; i < 5; i++) {
+          const a = annotationsOf(cache, 'ns', i);
+          a['configstamp.io/source-versions'] = a['configstamp.io/source-versions']!.replace(/=rv-cm-\d+$/, '=rv-other');
+          cache.setSource('ConfigMap', 'ns', `cm-${i}`, { resourceVersion: 'rv-other', labels: {}, annotations: {} });
+        }
+      },
+    ],
+    [
+      'the workload consumes other keys now',
+      (cache) => {
+        stampScene(cache, 'ns', 5);
+        for (let i = 0; i < 5; i++) {
+          const w = cache.workload(workloadKey(KIND, 'ns', `app-${i}`))!.object as { spec: { template: { spec: { containers: { env: unknown[] }[] } } } };
+          w.spec.template.spec.containers[0]!.env.push({ name: 'B', valueFrom: { configMapKeyRef: { name: `cm-${i}`, key: 'b' } } });
+        }
+      },
+    ],
+    [
+      'a v1 record (written before sealing)',
+      (cache) => {
+        stampScene(cache, 'ns', 5);
+        for (let i = 0; i < 5; i++) annotationsOf(cache, 'ns', i)['configstamp.io/source-versions'] = `v1:configmap/cm-${i}=rv-cm-${i}`;
+      },
+    ],
+  ];
+  for (const [name, arrange] of cases) {
+    const cache = new ClusterCache();
+    const objects = scene(cache, 'ns', 5);
+    arrange(cache);
+    const { client, calls } = fakeClient(new Map([['/api/v1/namespaces/ns/configmaps', objects]]));
+    const digests = new DigestCache(KEY, noFetch);
+    const result = await warmDigests(client, cache, digests, KEY, DEFAULT_POLICY, createLogger('silent', 'test'), OPTIONS);
+    t.same([result.seeded, result.trustedRecords, result.untrustedRecords], [0, 0, 5], `${name}: nothing seeded`);
+    t.equal(calls.length > 0 && result.digested, 5, `${name}: the sources are listed and digested as before`);
+  }
 });

@@ -3,7 +3,7 @@
 // and that one failure is one log line, one metric and one warning, none carrying a Secret value.
 import t from 'tap';
 import { Writable } from 'node:stream';
-import { DEFAULT_POLICY, extractReferences, formatStamp, sourceId } from '../../shared/core/index.js';
+import { ALL_KEYS, DEFAULT_POLICY, extractReferences, formatStamp, parseStamp, sealOf, sourceId } from '../../shared/core/index.js';
 import type { PolicyOptions } from '../../shared/core/index.js';
 import type { KubeApi } from '../../shared/kube/client.js';
 import { createLogger } from '../../shared/log.js';
@@ -93,7 +93,21 @@ function expectedStamp(object: unknown): string {
   return formatStamp(currentStamp(KEY, 'shop', refs, (k, n) => (sources as Record<string, unknown>)[sourceId(k, n)] ?? null));
 }
 
-const VERSIONS_OP = { op: 'add', path: '/metadata/annotations/configstamp.io~1source-versions', value: 'v1:configmap/app-config=777,secret/db=888' };
+/**
+ * The versions the webhook records beside a fresh stamp of `tracked()`, sealed under KEY: the
+ * seal covers the namespace and, per source, its kind, name, the keys consumed, the version read
+ * and the digest stamped (shared/core/versions.ts; its own tests check the seal against HMAC).
+ */
+function sealedVersions(): string {
+  const digests = new Map(parseStamp(expectedStamp(tracked()))!.map((e) => [e.name, e.digest]));
+  const seal = sealOf(KEY, 'shop', [
+    { kind: 'ConfigMap', name: 'app-config', keys: { all: false, keys: new Set(['level']) }, version: '777', digest: digests.get('app-config')! },
+    { kind: 'Secret', name: 'db', keys: ALL_KEYS, version: '888', digest: digests.get('db')! },
+  ]);
+  return `v2:${seal}:configmap/app-config=777,secret/db=888`;
+}
+
+const VERSIONS_OP = { op: 'add', path: '/metadata/annotations/configstamp.io~1source-versions', value: sealedVersions() };
 
 t.test('CREATE of a tracked Deployment: the keyed stamp, and beside it the versions it was taken at', async (t) => {
   const api = fakeApi(sources);
