@@ -1,12 +1,13 @@
 /**
  * Benchmark: a ConfigMap change → the new ReplicaSet, configstamp against the physical floor, on
- * one control plane in one run. The floor is a minimal controller run by this process: it watches
- * one ConfigMap and, on each change, patches its Deployment's pod template at once (no policy, no
- * digests, no confirming reads). configstamp's watcher runs as a process, compiled, with
- * `--debounce=0 --min-rollout-interval=0`, then again with its default debounce (a 500 ms quiet
- * period) for fewer changes. The changes alternate between the floor's pair and configstamp's,
- * 300 ms apart, so both see the same machine and neither controller gets a change before it
- * settled the last.
+ * one control plane in one run. The floor is a minimal controller (floor-controller.ts): it
+ * watches one ConfigMap and, on each change, patches its Deployment's pod template at once (no
+ * policy, no digests, no confirming reads). It runs twice, each on a pair of its own: inside this
+ * process, and as a process of its own, as configstamp's watcher is. configstamp's watcher runs
+ * as a process, compiled, with `--debounce=0 --min-rollout-interval=0`, then again with its
+ * default debounce (a 500 ms quiet period) for fewer changes. The changes rotate between the two
+ * floors' pairs and configstamp's, 300 ms apart, so all see the same machine and no controller
+ * gets a change before it settled the last. Each floor times its own PATCH, as configstamp does.
  *
  * The clock starts before the ConfigMap PATCH is sent and stops when a watch on ReplicaSets shows
  * the Deployment's new one. configstamp's time is split, from its log lines, into change → patch
@@ -19,12 +20,17 @@
  *
  *   node --import tsx test/bench/watcher-floor.ts
  */
-import { pathToFileURL } from 'node:url';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { METADATA_ACCEPT } from '../../shared/kube/client.js';
 import type { KubeClient } from '../../shared/kube/client.js';
 import { sourcePath } from '../../shared/kube/paths.js';
 import { benchCluster, percentile, startBenchWatcher, trackedDeployment } from './watcher-harness.js';
 import type { ConfigstampProcess } from '../support/process.js';
+import { startFloor } from './floor-controller.js';
+import type { ControlPlane } from '../cluster/controlplane.js';
 
 const MERGE = 'application/merge-patch+json';
 
@@ -32,6 +38,44 @@ interface Pair {
   readonly ns: string;
   readonly configMap: string;
   readonly deployment: string;
+}
+
+/** A floor running, and the round trip of each PATCH it made, by the resourceVersion it patched for. */
+interface Floor {
+  readonly pair: Pair;
+  readonly patchMs: Map<string, number>;
+  stop(): void;
+}
+
+function inProcessFloor(client: KubeClient, pair: Pair, signal: AbortSignal): Promise<Floor> {
+  const patchMs = new Map<string, number>();
+  return new Promise((resolve) =>
+    startFloor(client, pair, signal, {
+      onWatching: () => resolve({ pair, patchMs, stop: () => undefined }),
+      onPatched: (rv, ms) => patchMs.set(rv, ms),
+    }),
+  );
+}
+
+/** The floor as a process of its own (node with tsx's loader, which costs nothing once loaded). */
+function processFloor(cluster: ControlPlane, pair: Pair): Promise<Floor> {
+  const script = fileURLToPath(new URL('./floor-controller.ts', import.meta.url));
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script, cluster.kubeconfigPath, pair.ns, pair.configMap, pair.deployment], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const patchMs = new Map<string, number>();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the floor process did not open its watch within 30 s')), 30_000);
+    child.once('exit', (code) => reject(new Error(`the floor process exited (${code})`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const m = JSON.parse(line) as { watching?: boolean; rv?: string; patchMs?: number };
+      if (m.rv !== undefined && m.patchMs !== undefined) patchMs.set(m.rv, m.patchMs);
+      if (m.watching === true) {
+        clearTimeout(timer);
+        resolve({ pair, patchMs, stop: () => child.kill('SIGTERM') });
+      }
+    });
+  });
 }
 
 /** Resolves, for each new ReplicaSet of `deployment`, the waiter registered for it. */
@@ -61,22 +105,6 @@ function replicaSetWatch(client: KubeClient, ns: string, signal: AbortSignal): {
   };
 }
 
-/** The floor: on each change of the ConfigMap, patch the Deployment's template at once. */
-function startFloor(client: KubeClient, pair: Pair, signal: AbortSignal): void {
-  let last = '';
-  void client
-    .watch(`/api/v1/namespaces/${pair.ns}/configmaps`, { query: { fieldSelector: `metadata.name=${pair.configMap}` }, signal }, (e) => {
-      const rv = (e.object as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion ?? '';
-      if (e.type !== 'MODIFIED' || rv === last) return;
-      last = rv;
-      void client.request('PATCH', `/apis/apps/v1/namespaces/${pair.ns}/deployments/${pair.deployment}`, {
-        body: { spec: { template: { metadata: { annotations: { 'floor.bench/version': rv } } } } },
-        contentType: MERGE,
-      });
-    })
-    .catch(() => undefined);
-}
-
 async function setUp(client: KubeClient, pair: Pair, tracked: boolean): Promise<void> {
   await client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: pair.ns } } });
   await client.request('POST', `/api/v1/namespaces/${pair.ns}/configmaps`, { body: { metadata: { name: pair.configMap }, data: { k: '0' } } });
@@ -92,27 +120,52 @@ interface Stats {
 }
 const stats = (values: readonly number[]): Stats => ({ p50: percentile(values, 50), p90: percentile(values, 90), p99: percentile(values, 99) });
 
-async function change(client: KubeClient, pair: Pair, value: string, rs: { next(): Promise<number> }): Promise<{ t0: number; ms: number; wall: number }> {
+async function change(
+  client: KubeClient,
+  pair: Pair,
+  value: string,
+  rs: { next(): Promise<number> },
+): Promise<{ t0: number; ms: number; wall: number; rv: string | undefined }> {
   const created = rs.next();
   const wall = Date.now();
   const t0 = performance.now();
-  await client.request('PATCH', `/api/v1/namespaces/${pair.ns}/configmaps/${pair.configMap}`, { body: { data: { k: value } }, contentType: MERGE });
-  return { t0, ms: (await created) - t0, wall };
+  const patched = (await client.request('PATCH', `/api/v1/namespaces/${pair.ns}/configmaps/${pair.configMap}`, {
+    body: { data: { k: value } },
+    contentType: MERGE,
+  })) as { metadata?: { resourceVersion?: string } };
+  return { t0, ms: (await created) - t0, wall, rv: patched.metadata?.resourceVersion };
 }
 
-/** Alternates `changes` changes between the floor's pair and configstamp's; returns both latencies and configstamp's split. */
-async function alternate(client: KubeClient, floor: Pair, ours: Pair, changes: number, watcher: ConfigstampProcess, offset: number, signal: AbortSignal) {
-  const floorRs = replicaSetWatch(client, floor.ns, signal);
+/**
+ * Rotates `changes` changes between each floor's pair and configstamp's; returns the latencies of
+ * each, the floors' own PATCH round trips, and configstamp's split.
+ */
+async function alternate(
+  client: KubeClient,
+  floors: readonly Floor[],
+  ours: Pair,
+  changes: number,
+  watcher: ConfigstampProcess,
+  offset: number,
+  signal: AbortSignal,
+) {
+  const floorRs = floors.map((f) => replicaSetWatch(client, f.pair.ns, signal));
   const oursRs = replicaSetWatch(client, ours.ns, signal);
   await new Promise((r) => setTimeout(r, 500));
-  const floorMs: number[] = [];
+  const floorMs: number[][] = floors.map(() => []);
+  const floorPatch: number[][] = floors.map(() => []);
   const oursMs: number[] = [];
   const toPatchSent: number[] = [];
   const patch: number[] = [];
   for (let i = 1; i <= changes; i++) {
-    // Spaced, so neither controller sees a change before it has settled the last one.
-    await new Promise((r) => setTimeout(r, 300));
-    floorMs.push((await change(client, floor, String(offset + i), floorRs)).ms);
+    // Spaced, so no controller sees a change before it has settled the last one.
+    for (let f = 0; f < floors.length; f++) {
+      await new Promise((r) => setTimeout(r, 300));
+      const c = await change(client, floors[f]!.pair, String(offset + i), floorRs[f]!);
+      floorMs[f]!.push(c.ms);
+      const ms = c.rv === undefined ? undefined : floors[f]!.patchMs.get(c.rv);
+      if (ms !== undefined) floorPatch[f]!.push(ms);
+    }
     await new Promise((r) => setTimeout(r, 300));
     const before = watcher.records().filter((r) => r.msg === 'rollout: stamp patched').length;
     const c = await change(client, ours, String(offset + i), oursRs);
@@ -126,8 +179,14 @@ async function alternate(client: KubeClient, floor: Pair, ours: Pair, changes: n
       patch.push(line.patchMs);
     }
   }
-  return { floorMs, oursMs, toPatchSent, patch };
+  return { floorMs, floorPatch, oursMs, toPatchSent, patch };
 }
+
+const ratio = (o: Stats, f: Stats): Stats => ({
+  p50: Math.round((o.p50 / f.p50) * 100) / 100,
+  p90: Math.round((o.p90 / f.p90) * 100) / 100,
+  p99: Math.round((o.p99 / f.p99) * 100) / 100,
+});
 
 /** Merge-patches one data key of the pair's ConfigMap; returns the new resourceVersion. */
 async function patchData(client: KubeClient, pair: Pair, key: string, value: string): Promise<string> {
@@ -199,13 +258,17 @@ export async function run(options: { changes?: number; defaultsChanges?: number;
   const defaultsChanges = options.defaultsChanges ?? 15;
   const bench = await benchCluster();
   const abort = new AbortController();
+  let stopFloors = (): void => undefined;
   try {
     const { client } = bench;
     const floor: Pair = { ns: 'floor', configMap: 'cfg', deployment: 'app' };
+    const floorProc: Pair = { ns: 'floor-process', configMap: 'cfg', deployment: 'app' };
     const ours: Pair = { ns: 'ours', configMap: 'cfg', deployment: 'app' };
     await setUp(client, floor, false);
+    await setUp(client, floorProc, false);
     await setUp(client, ours, true);
-    startFloor(client, floor, abort.signal);
+    const floors = [await inProcessFloor(client, floor, abort.signal), await processFloor(bench.cluster, floorProc)];
+    stopFloors = () => floors.forEach((f) => f.stop());
     const results: Record<string, unknown> = { changes, defaultsChanges };
     for (const [name, extra, n, offset] of [
       ['debounce0', ['--debounce=0', '--min-rollout-interval=0'], changes, 0],
@@ -217,13 +280,16 @@ export async function run(options: { changes?: number; defaultsChanges?: number;
       try {
         await watcher.waitFor((r) => String(r.msg).startsWith('adopted') || r.msg === 'restart sync: every workload reconciled once', 60_000);
         await new Promise((r) => setTimeout(r, 1_000));
-        const m = await alternate(client, floor, ours, n, watcher, offset, abort.signal);
-        const f = stats(m.floorMs);
+        const m = await alternate(client, floors, ours, n, watcher, offset, abort.signal);
+        const [f, fp] = m.floorMs.map(stats) as [Stats, Stats];
         const o = stats(m.oursMs);
         results[name] = {
           floorMs: f,
+          floorProcessMs: fp,
           configstampMs: o,
-          ratio: { p50: Math.round((o.p50 / f.p50) * 100) / 100, p90: Math.round((o.p90 / f.p90) * 100) / 100, p99: Math.round((o.p99 / f.p99) * 100) / 100 },
+          ratio: ratio(o, f),
+          ratioToFloorProcess: ratio(o, fp),
+          patchMs: { floor: stats(m.floorPatch[0]!), floorProcess: stats(m.floorPatch[1]!), configstamp: stats(m.patch) },
           configstampSplitMs: { changeToPatchSent: stats(m.toPatchSent), patch: stats(m.patch) },
         };
       } finally {
@@ -238,6 +304,7 @@ export async function run(options: { changes?: number; defaultsChanges?: number;
     return results;
   } finally {
     abort.abort();
+    stopFloors();
     await bench.stop();
   }
 }

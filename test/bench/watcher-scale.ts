@@ -10,7 +10,8 @@
  *
  * At each size: a watcher adopts what is new (a first install, patch-bound by design), then is
  * stopped; a second watcher starts over the now recorded cluster, and is measured: spawn → synced,
- * lists returned → every workload reconciled (the restart sync, which must patch nothing), VmRSS
+ * lists returned → every workload reconciled (the restart sync, which must patch nothing), its
+ * warm-up (digests seeded from the workloads' sealed records, lists) and the sources it read, VmRSS
  * settled and VmHWM (peak), and the change latency: 10 consumed ConfigMaps changed one at a time,
  * from the PATCH sent to the watcher's `rollout: stamp patched` line (`--debounce=0`). Bytes per
  * cached object is the settled RSS over the idle baseline (the same watcher on the empty cluster),
@@ -187,7 +188,18 @@ export async function run(
           const listsToReconciledMs = await afterLists(watcher, 300_000);
           // The part of it spent warming the digest cache.
           const warm = warmUpLine(watcher);
-          const warmUp = warm === undefined ? undefined : { ms: Number(warm.ms), lists: Number(warm.lists), digested: Number(warm.digested) };
+          const warmUp =
+            warm === undefined
+              ? undefined
+              : {
+                  ms: Number(warm.ms),
+                  seeded: Number(warm.seeded),
+                  trustedRecords: Number(warm.trustedRecords),
+                  untrustedRecords: Number(warm.untrustedRecords),
+                  lists: Number(warm.lists),
+                  digested: Number(warm.digested),
+                };
+          const sourcesRead = Number(watcher.records().find((r) => r.msg === 'restart sync: every workload reconciled once')?.sourcesRead);
           const patchesAtBoot = patchLines(watcher);
           await sleep(settleMs);
           const settled = memory(watcher.child.pid!);
@@ -205,6 +217,7 @@ export async function run(
             spawnToSyncedMs,
             listsToReconciledMs,
             warmUp,
+            sourcesRead,
             patchesAtBoot,
             rssSettledMB: settled.rssMB,
             rssPeakMB: settled.hwmMB,
