@@ -172,7 +172,11 @@ t.test('8: the hash key lost and made anew (a reinstall that deleted the namespa
     /^v2:[0-9a-f]{32}:configmap\/a=\d+,secret\/s=\d+$/,
     'adopted: versions recorded',
   );
-  t.match((await annotationsOf(client, deployPath(ns, 'wc'))).own['configstamp.io/source-versions'], /^v2:[0-9a-f]{32}:configmap\/c=\d+$/, 'rolled: versions recorded');
+  t.match(
+    (await annotationsOf(client, deployPath(ns, 'wc'))).own['configstamp.io/source-versions'],
+    /^v2:[0-9a-f]{32}:configmap\/c=\d+$/,
+    'rolled: versions recorded',
+  );
   const before = await replicaSetCounts(client, ns);
 
   const keyUid = async (): Promise<string> =>
