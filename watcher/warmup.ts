@@ -18,6 +18,7 @@
  * are read by the reconciles as before. A failed list is logged and skipped: the warm-up only
  * saves requests, it decides nothing.
  */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { stampDigest } from '../shared/core/digest.js';
 import { isPodStatusKind } from '../shared/core/kinds.js';
 import type { SourceKind } from '../shared/core/kinds.js';
@@ -74,11 +75,20 @@ interface TrackedWorkload {
   readonly tracked: readonly TrackedSource[];
 }
 
+/** Workloads evaluated between two turns of the event loop, so a boot over 50,000 never blocks it for seconds. */
+const YIELD_EVERY = 500;
+
 /** The cached workloads that are tracked, with what each tracks (as the reconciles will evaluate them). */
-function trackedWorkloads(cache: ClusterCache, policy: PolicyOptions): TrackedWorkload[] {
+async function trackedWorkloads(cache: ClusterCache, policy: PolicyOptions, signal: AbortSignal | undefined): Promise<TrackedWorkload[]> {
   const out: TrackedWorkload[] = [];
+  let n = 0;
   for (const key of cache.workloadKeys()) {
-    const w = cache.workload(key)!;
+    if (++n % YIELD_EVERY === 0) {
+      await yieldToLoop();
+      signal?.throwIfAborted();
+    }
+    const w = cache.workload(key);
+    if (w === undefined) continue; // deleted while this loop yielded
     const object = cache.evaluated(w.kind, w.namespace, w.object, policy.workloadKinds);
     const { plan, tracked } = trackWorkload({ kind: w.kind, object, namespace: cache.namespaceView(w.namespace), policy }, cache.catalog(w.namespace));
     if (plan.tracked) out.push({ kind: w.kind, namespace: w.namespace, object, tracked });
@@ -93,19 +103,27 @@ function listedVersion(cache: ClusterCache): (kind: SourceKind, namespace: strin
 
 /**
  * Seeds the digest cache from each workload's sealed record: every source it vouches for that is
- * still at the version vouched for. Returns the digests seeded and the records trusted or not.
+ * still at the version vouched for (read from the cache as it is then: a source written since
+ * the record, or during this loop, is at another version and is not seeded). Returns the digests
+ * seeded and the records trusted or not.
  */
-function seedFromRecords(
+async function seedFromRecords(
   workloads: readonly TrackedWorkload[],
   cache: ClusterCache,
   digests: DigestCache,
   hashKey: Uint8Array,
-): { seeded: number; trustedRecords: number; untrustedRecords: number } {
+  signal: AbortSignal | undefined,
+): Promise<{ seeded: number; trustedRecords: number; untrustedRecords: number }> {
   const version = listedVersion(cache);
   let seeded = 0;
   let trustedRecords = 0;
   let untrustedRecords = 0;
+  let n = 0;
   for (const w of workloads) {
+    if (++n % YIELD_EVERY === 0) {
+      await yieldToLoop();
+      signal?.throwIfAborted();
+    }
     const text = versionsAnnotation(w.object);
     if (text === undefined) continue;
     const selections = selectionsOf(w.tracked);
@@ -165,8 +183,8 @@ export async function warmDigests(
   options: WarmupOptions = DEFAULT_WARMUP,
   signal?: AbortSignal,
 ): Promise<WarmupResult> {
-  const workloads = trackedWorkloads(cache, policy);
-  const seeds = seedFromRecords(workloads, cache, digests, hashKey);
+  const workloads = await trackedWorkloads(cache, policy, signal);
+  const seeds = await seedFromRecords(workloads, cache, digests, hashKey, signal);
   const worth = [...trackedSourceNeeds(workloads, cache, digests).values()].filter(({ namespace, kind, needs }) => {
     const total = [...cache.catalog(namespace).names(kind)].length;
     return needs.size >= options.minTracked && needs.size >= total * options.minShare;
