@@ -47,8 +47,20 @@ export function selectionId(keys: KeySelection): string {
   return keys.all ? '*' : [...keys.keys].sort().join('\u0000');
 }
 
+/**
+ * What is known of one version of a source: almost every source is consumed with one key
+ * selection, so that one is held inline and a Map only holds the others (a Map per source would
+ * cost more than the digest it holds, at hundreds of thousands of sources).
+ */
+interface VersionDigests {
+  readonly rv: string;
+  sel: string;
+  digest: string;
+  more?: Map<string, string>;
+}
+
 export class DigestCache {
-  private readonly cache = new Map<string, { rv: string; digests: Map<string, string> }>();
+  private readonly cache = new Map<string, VersionDigests>();
   /** Source reads made (for tests and benchmarks). */
   reads = 0;
 
@@ -69,9 +81,10 @@ export class DigestCache {
   /** Records the digest of one version of a source for one key selection (`selectionId`). */
   remember(kind: SourceKind, namespace: string, name: string, rv: string, sel: string, digest: string): void {
     const key = namespacedSourceKey(namespace, kind, name);
-    let entry = this.cache.get(key);
-    if (entry === undefined || entry.rv !== rv) this.cache.set(key, (entry = { rv, digests: new Map() }));
-    entry.digests.set(sel, digest);
+    const entry = this.cache.get(key);
+    if (entry === undefined || entry.rv !== rv) this.cache.set(key, { rv, sel, digest });
+    else if (entry.sel === sel) entry.digest = digest;
+    else (entry.more ??= new Map()).set(sel, digest);
   }
 
   /**
@@ -82,7 +95,9 @@ export class DigestCache {
     const rv = versions(source.kind, namespace, source.name);
     if (rv === undefined) return ABSENT;
     const hit = this.cache.get(namespacedSourceKey(namespace, source.kind, source.name));
-    return hit?.rv === rv ? hit.digests.get(selectionId(source.keys)) : undefined;
+    if (hit?.rv !== rv) return undefined;
+    const sel = selectionId(source.keys);
+    return hit.sel === sel ? hit.digest : hit.more?.get(sel);
   }
 
   /**

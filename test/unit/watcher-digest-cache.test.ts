@@ -42,6 +42,29 @@ t.test('known(): absent, never digested, digested for another selection or versi
   t.equal(digests.known('ns', cfg, versions), undefined, 'a newer version');
 });
 
+t.test('remember(): several key selections of one version kept apart; a new version replaces them all', async (t) => {
+  const objects = { 'ConfigMap/cfg': { metadata: { resourceVersion: '5' }, data: { a: '1', b: '2' } } };
+  const { digests, versions } = setup(objects);
+  const cfgKeyB: TrackedSource = { ...cfgKeyA, keys: { all: false, keys: new Set(['b']) } };
+  digests.remember('ConfigMap', 'ns', 'cfg', '5', selectionId(cfg.keys), '1111111111111111');
+  digests.remember('ConfigMap', 'ns', 'cfg', '5', selectionId(cfgKeyA.keys), '2222222222222222');
+  digests.remember('ConfigMap', 'ns', 'cfg', '5', selectionId(cfgKeyB.keys), '3333333333333333');
+  digests.remember('ConfigMap', 'ns', 'cfg', '5', selectionId(cfgKeyA.keys), '4444444444444444');
+  t.same(
+    [cfg, cfgKeyA, cfgKeyB].map((s) => digests.known('ns', s, versions)),
+    ['1111111111111111', '4444444444444444', '3333333333333333'],
+    'each selection its own digest, the last one remembered winning',
+  );
+  digests.remember('ConfigMap', 'ns', 'cfg', '6', selectionId(cfgKeyB.keys), '5555555555555555');
+  objects['ConfigMap/cfg'].metadata.resourceVersion = '6';
+  t.same(
+    [cfg, cfgKeyA, cfgKeyB].map((s) => digests.known('ns', s, versions)),
+    [undefined, undefined, '5555555555555555'],
+    'the new version knows only what was digested of it',
+  );
+  t.equal(digests.size, 1, 'one entry per source');
+});
+
 t.test('digestsOf(): reads only what is not known, remembers it, and agrees with digests from data', async (t) => {
   const objects = {
     'ConfigMap/cfg': { metadata: { resourceVersion: '5' }, data: { a: '1', b: '2' } },
