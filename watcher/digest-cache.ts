@@ -43,8 +43,13 @@ export function foldedSourceFetcher(read: SourceFetcher, folded: (kind: SourceKi
  */
 export type ReadNow = Map<string, string | null>;
 
+/**
+ * The cache's name for a key selection, one per selection: "*" for all keys, else the sorted keys
+ * as a JSON array (which never reads "*", and keeps keys apart whatever characters they hold: a
+ * pod may name a key "*", or one with a NUL in it, that no ConfigMap can have).
+ */
 export function selectionId(keys: KeySelection): string {
-  return keys.all ? '*' : [...keys.keys].sort().join('\u0000');
+  return keys.all ? '*' : JSON.stringify([...keys.keys].sort());
 }
 
 /**

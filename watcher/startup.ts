@@ -51,6 +51,8 @@ export async function syncAfterLists(deps: SyncDeps, stopped: Promise<string>): 
     const warm = await deps.warm();
     deps.log.info({ ...warm, ms: deps.clock.now() - started }, 'warmed the digest cache from workload records and lists');
   } catch (err) {
+    // Stopped mid-way (the process is shutting down): nothing is to be reconciled now.
+    if (err instanceof Error && err.name === 'AbortError') return;
     deps.log.warn({ err: errorMessage(err) }, 'warm-up failed; sources will be read one by one');
   }
   deps.controller.markSynced();

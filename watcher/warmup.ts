@@ -150,14 +150,20 @@ async function seedFromRecords(
 }
 
 /** Which sources, per namespace and kind, the tracked workloads need digested and the cache does not know (keyed `namespace/kind`). */
-function trackedSourceNeeds(
+async function trackedSourceNeeds(
   workloads: readonly TrackedWorkload[],
   cache: ClusterCache,
   digests: DigestCache,
-): Map<string, { namespace: string; kind: SourceKind; needs: Needs }> {
+  signal: AbortSignal | undefined,
+): Promise<Map<string, { namespace: string; kind: SourceKind; needs: Needs }>> {
   const version = listedVersion(cache);
   const groups = new Map<string, { namespace: string; kind: SourceKind; needs: Needs }>();
+  let n = 0;
   for (const w of workloads) {
+    if (++n % YIELD_EVERY === 0) {
+      await yieldToLoop();
+      signal?.throwIfAborted();
+    }
     for (const t of w.tracked) {
       // A pod-status source (CSI) is the watcher's own fold: nothing to list.
       if (isPodStatusKind(t.kind) || cache.source(t.kind, w.namespace, t.name) === undefined) continue;
@@ -185,7 +191,7 @@ export async function warmDigests(
 ): Promise<WarmupResult> {
   const workloads = await trackedWorkloads(cache, policy, signal);
   const seeds = await seedFromRecords(workloads, cache, digests, hashKey, signal);
-  const worth = [...trackedSourceNeeds(workloads, cache, digests).values()].filter(({ namespace, kind, needs }) => {
+  const worth = [...(await trackedSourceNeeds(workloads, cache, digests, signal)).values()].filter(({ namespace, kind, needs }) => {
     const total = [...cache.catalog(namespace).names(kind)].length;
     return needs.size >= options.minTracked && needs.size >= total * options.minShare;
   });

@@ -189,13 +189,14 @@ export function decideReconcile(
   const drift = computeDrift(recorded, current, options, versions);
   // None known (no port reports versions): a stale record goes, none is written where there was none.
   const recordOf = (stamp: Stamp) => versionsText(stamp, versions, seal) ?? (recorded.versions === null ? undefined : null);
-  const sourceVersions = recordOf(current);
+  // Computed only by a branch that writes (sealing it is an HMAC, and most decisions write nothing).
+  const sourceVersions = () => recordOf(current);
   const resourceVersion = asString(getPath(object, ['metadata', 'resourceVersion']));
   if (options.notify === true) {
     const notify = decideNotify(recorded, drift, resourceVersion, kind);
     if (notify !== undefined) return notify;
   } else if (drift.changes.length > 0 && kind.recreate === true) {
-    const recreate = recreatedObject(kind, object, formatStamp(current), sourceVersions ?? null);
+    const recreate = recreatedObject(kind, object, formatStamp(current), sourceVersions() ?? null);
     if (recreate !== undefined) return { action: 'rollout', stamp: current, patch: {}, changes: drift.changes, recreate };
   } else if (drift.changes.length > 0 && kind.restartPath !== undefined && options.now !== undefined && restartsPods(kind, object)) {
     // The template is left alone (changing it would roll through the template, not restart):
@@ -203,7 +204,7 @@ export function decideReconcile(
     const base = templateStampText(kind, object);
     const patch = buildStampMergePatch(kind, {
       restart: { path: kind.restartPath, at: options.now, stamp: formatStamp(current), base },
-      sourceVersions,
+      sourceVersions: sourceVersions(),
       resourceVersion,
     });
     return { action: 'rollout', stamp: current, patch, changes: drift.changes };
@@ -212,7 +213,7 @@ export function decideReconcile(
       templateStamp: formatStamp(current),
       adoptedStamp: recorded.adopted === null ? undefined : null,
       notifiedStamp: recorded.notified === null ? undefined : null,
-      sourceVersions,
+      sourceVersions: sourceVersions(),
       resourceVersion,
     });
     // With a pause period the rollout pauses the Deployment in the same write, so changes that
@@ -235,7 +236,7 @@ export function decideReconcile(
     const patch = buildStampMergePatch(kind, {
       adoptedStamp: drift.unrecorded.length > 0 ? formatStamp(adopted) : undefined,
       over: drift.rekeyed.length > 0 ? { stamp: formatStamp(makeStamp([...(recorded.restarted ?? []), ...drift.rekeyed])), base } : undefined,
-      sourceVersions: pending.size === 0 ? sourceVersions : recordOf(current.filter((e) => pending.get(e.kind, e.name) === undefined)),
+      sourceVersions: pending.size === 0 ? sourceVersions() : recordOf(current.filter((e) => pending.get(e.kind, e.name) === undefined)),
       resourceVersion,
     });
     return { action: 'adopt', adopted, patch, unrecorded: drift.unrecorded, rekeyed: drift.rekeyed };

@@ -65,6 +65,28 @@ t.test('remember(): several key selections of one version kept apart; a new vers
   t.equal(digests.size, 1, 'one entry per source');
 });
 
+t.test('selectionId: one name per selection, whatever characters a consumed key holds', async (t) => {
+  // A pod may name keys no ConfigMap can have ("*", or one with a NUL in it, through a volume's
+  // items): each must still be its own selection, or one consumer's digest answers for another's.
+  const selections = [
+    ALL_KEYS,
+    { all: false, keys: new Set(['*']) },
+    { all: false, keys: new Set(['a', 'b']) },
+    { all: false, keys: new Set(['a\u0000b']) },
+  ] as const;
+  const ids = selections.map((keys) => selectionId(keys));
+  t.equal(new Set(ids).size, ids.length, `distinct: ${JSON.stringify(ids)}`);
+  t.equal(selectionId({ all: false, keys: new Set(['b', 'a']) }), ids[2], 'the order keys are named in does not matter');
+  const objects = { 'ConfigMap/cfg': { metadata: { resourceVersion: '5' }, data: { a: '1' } } };
+  const { digests, versions } = setup(objects);
+  selections.forEach((keys, i) => digests.remember('ConfigMap', 'ns', 'cfg', '5', selectionId(keys), String(i).repeat(16)));
+  t.same(
+    selections.map((keys) => digests.known('ns', { kind: 'ConfigMap', name: 'cfg', keys, optional: false }, versions)),
+    selections.map((_, i) => String(i).repeat(16)),
+    'each selection answers with its own digest',
+  );
+});
+
 t.test('digestsOf(): reads only what is not known, remembers it, and agrees with digests from data', async (t) => {
   const objects = {
     'ConfigMap/cfg': { metadata: { resourceVersion: '5' }, data: { a: '1', b: '2' } },
