@@ -34,7 +34,7 @@ import { metaOf } from './cache.js';
 import type { ClusterCache } from './cache.js';
 import type { DigestCache } from './digest-cache.js';
 import { selectionId } from './digest-cache.js';
-import { selectionsOf, trackWorkload } from '../shared/core/evaluate.js';
+import { keysOfTracked, trackWorkload } from '../shared/core/evaluate.js';
 import type { TrackedSource } from '../shared/core/policy.js';
 import { readRecorded, recordedDigests } from '../shared/core/decide.js';
 import { parseVersionRecord, trustedVersions, versionsAnnotation } from '../shared/core/versions.js';
@@ -78,15 +78,18 @@ interface TrackedWorkload {
 /** Workloads evaluated between two turns of the event loop, so a boot over 50,000 never blocks it for seconds. */
 const YIELD_EVERY = 500;
 
+/** Called once per workload: every YIELD_EVERY calls it gives the event loop a turn, and stops there when aborted. */
+function pacer(signal: AbortSignal | undefined): () => Promise<void> | undefined {
+  let n = 0;
+  return () => (++n % YIELD_EVERY === 0 ? yieldToLoop().then(() => signal?.throwIfAborted()) : undefined);
+}
+
 /** The cached workloads that are tracked, with what each tracks (as the reconciles will evaluate them). */
 async function trackedWorkloads(cache: ClusterCache, policy: PolicyOptions, signal: AbortSignal | undefined): Promise<TrackedWorkload[]> {
   const out: TrackedWorkload[] = [];
-  let n = 0;
+  const pace = pacer(signal);
   for (const key of cache.workloadKeys()) {
-    if (++n % YIELD_EVERY === 0) {
-      await yieldToLoop();
-      signal?.throwIfAborted();
-    }
+    await pace();
     const w = cache.workload(key);
     if (w === undefined) continue; // deleted while this loop yielded
     const object = cache.evaluated(w.kind, w.namespace, w.object, policy.workloadKinds);
@@ -118,23 +121,13 @@ async function seedFromRecords(
   let seeded = 0;
   let trustedRecords = 0;
   let untrustedRecords = 0;
-  let n = 0;
+  const pace = pacer(signal);
   for (const w of workloads) {
-    if (++n % YIELD_EVERY === 0) {
-      await yieldToLoop();
-      signal?.throwIfAborted();
-    }
+    await pace();
     const text = versionsAnnotation(w.object);
     if (text === undefined) continue;
-    const selections = selectionsOf(w.tracked);
     const recorded = recordedDigests(readRecorded(w.kind, w.object));
-    const trusted = trustedVersions(
-      parseVersionRecord(text),
-      hashKey,
-      w.namespace,
-      (kind, name) => selections.get(kind, name),
-      (kind, name) => recorded.get(kind, name),
-    );
+    const trusted = trustedVersions(parseVersionRecord(text), hashKey, w.namespace, keysOfTracked(w.tracked), (kind, name) => recorded.get(kind, name));
     if (trusted === undefined) {
       untrustedRecords++;
       continue;
@@ -158,16 +151,13 @@ async function trackedSourceNeeds(
 ): Promise<Map<string, { namespace: string; kind: SourceKind; needs: Needs }>> {
   const version = listedVersion(cache);
   const groups = new Map<string, { namespace: string; kind: SourceKind; needs: Needs }>();
-  let n = 0;
+  const pace = pacer(signal);
   for (const w of workloads) {
-    if (++n % YIELD_EVERY === 0) {
-      await yieldToLoop();
-      signal?.throwIfAborted();
-    }
+    await pace();
     for (const t of w.tracked) {
-      // A pod-status source (CSI) is the watcher's own fold: nothing to list.
-      if (isPodStatusKind(t.kind) || cache.source(t.kind, w.namespace, t.name) === undefined) continue;
-      if (digests.known(w.namespace, t, version) !== undefined) continue;
+      // A pod-status source (CSI) is the watcher's own fold: nothing to list. One the cache knows a
+      // digest of at its listed version, or absent (known as such), needs nothing either.
+      if (isPodStatusKind(t.kind) || digests.known(w.namespace, t, version) !== undefined) continue;
       const id = `${w.namespace}/${t.kind}`;
       let group = groups.get(id);
       if (group === undefined) groups.set(id, (group = { namespace: w.namespace, kind: t.kind, needs: new Map() }));

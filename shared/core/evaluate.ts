@@ -10,7 +10,7 @@ import { decideReconcile } from './decide.js';
 import { stampDigests } from './digest.js';
 import type { DriftOptions, ReconcileDecision } from './decide.js';
 import { getPath } from './json.js';
-import type { WorkloadKind } from './kinds.js';
+import type { SourceKind, WorkloadKind } from './kinds.js';
 import { planTracking, selectTrackedSources } from './policy.js';
 import type { NamespaceView, PolicyOptions, SourceCatalog, TrackedSource, TrackingPlan } from './policy.js';
 import { extractReferences } from './references.js';
@@ -85,15 +85,23 @@ export async function evaluateWorkload(input: WorkloadInput, port: EvaluationPor
     tracked,
     stamp: stampOf(tracked, digests),
     versions: versionsOf(tracked, port.versions?.(tracked)),
-    seal: hashKey === undefined ? undefined : { hashKey, namespace: input.namespace.name, selections: selectionsOf(tracked) },
+    seal: hashKey === undefined ? undefined : { hashKey, namespace: input.namespace.name, keysOf: keysOfTracked(tracked) },
   };
 }
 
-/** The keys consumed of each tracked source, as a table. */
-export function selectionsOf(tracked: readonly TrackedSource[]): SourceTable<KeySelection> {
-  const out = new SourceTable<KeySelection>();
-  for (const t of tracked) out.set(t.kind, t.name, t.keys);
-  return out;
+/**
+ * The keys consumed of a tracked source, looked up by kind and name: the table is built on the
+ * first lookup, so an evaluation that writes no record (most of the watcher's) never builds it.
+ */
+export function keysOfTracked(tracked: readonly TrackedSource[]): (kind: SourceKind, name: string) => KeySelection | undefined {
+  let table: SourceTable<KeySelection> | undefined;
+  return (kind, name) => {
+    if (table === undefined) {
+      table = new SourceTable<KeySelection>();
+      for (const t of tracked) table.set(t.kind, t.name, t.keys);
+    }
+    return table.get(kind, name);
+  };
 }
 
 /** The versions a port reports for tracked sources, as a table (empty when it reports none). */

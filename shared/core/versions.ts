@@ -125,8 +125,8 @@ export interface VersionSeal {
   readonly hashKey: Uint8Array;
   /** The workload's namespace, which is its sources' namespace. */
   readonly namespace: string;
-  /** The keys the workload consumes of each tracked source. */
-  readonly selections: SourceTable<KeySelection>;
+  /** The keys the workload consumes of a tracked source (evaluate.ts keysOfTracked); undefined for one it does not track. */
+  readonly keysOf: (kind: SourceKind, name: string) => KeySelection | undefined;
 }
 
 /** One statement of a sealed record: this source, at this version, has this digest for these keys. */
@@ -186,16 +186,20 @@ export function trustedVersions(
  * stamp gives; without, or when a listed source's consumed keys are not known, it is v1.
  */
 export function versionsText(stamp: Stamp, versions: SourceTable<string>, seal?: VersionSeal): string | null {
-  const text = formatVersions(stamp.map((e) => ({ kind: e.kind, name: e.name, version: versions.get(e.kind, e.name) })));
+  // One pass: the sources listed (a recordable version known), each with its statement's keys.
+  const listed: { kind: SourceKind; name: string; version: string; digest: string; keys: KeySelection | undefined }[] = [];
+  for (const e of stamp) {
+    const version = versions.get(e.kind, e.name);
+    if (hasRecordableVersions(e.kind) && isRecordableVersion(version))
+      listed.push({ kind: e.kind, name: e.name, version, digest: e.digest, keys: seal?.keysOf(e.kind, e.name) });
+  }
+  const text = formatVersions(listed);
   if (text === undefined) return null;
   if (seal === undefined) return text;
   const sources: SealedSource[] = [];
-  for (const e of stamp) {
-    const version = versions.get(e.kind, e.name);
-    if (!hasRecordableVersions(e.kind) || !isRecordableVersion(version)) continue;
-    const keys = seal.selections.get(e.kind, e.name);
-    if (keys === undefined) return text;
-    sources.push({ kind: e.kind, name: e.name, keys, version, digest: e.digest });
+  for (const l of listed) {
+    if (l.keys === undefined) return text;
+    sources.push({ kind: l.kind, name: l.name, keys: l.keys, version: l.version, digest: l.digest });
   }
   return `${SEALED_PREFIX}${sealOf(seal.hashKey, seal.namespace, sources)}:${text.slice(VERSIONS_PREFIX.length)}`;
 }

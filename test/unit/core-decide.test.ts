@@ -19,7 +19,7 @@ import {
   parseVersionRecord,
   recordedDigests,
   sealOf,
-  selectionsOf,
+  keysOfTracked,
   trustedVersions,
   versionsText,
   effectiveDigests,
@@ -586,7 +586,7 @@ t.test('a decision seals the versions it writes, over what the workload records 
     const plan = planTracking({ kind: row, object }, extractReferences(getPath(object, row.templatePath)), namespace('shop'), DEFAULT_POLICY);
     return selectTrackedSources(plan, fake, DEFAULT_POLICY);
   };
-  const sealFor = (object: unknown, key = KEY): VersionSeal => ({ hashKey: key, namespace: 'shop', selections: selectionsOf(trackedBy(object)) });
+  const sealFor = (object: unknown, key = KEY): VersionSeal => ({ hashKey: key, namespace: 'shop', keysOf: keysOfTracked(trackedBy(object)) });
   const at = (cm: string, secretRv: string): SourceTable<string> => {
     const v = new SourceTable<string>();
     v.set('ConfigMap', 'app-config', cm);
@@ -597,12 +597,8 @@ t.test('a decision seals the versions it writes, over what the workload records 
   const trusted = (object: unknown, key = KEY) => {
     const seal = sealFor(object);
     const digests = recordedDigests(readRecorded(row, object));
-    return trustedVersions(
-      parseVersionRecord(getPath(object, ['metadata', 'annotations', Ours.sourceVersions])),
-      key,
-      'shop',
-      (kind, name) => seal.selections.get(kind, name),
-      (kind, name) => digests.get(kind, name),
+    return trustedVersions(parseVersionRecord(getPath(object, ['metadata', 'annotations', Ours.sourceVersions])), key, 'shop', seal.keysOf, (kind, name) =>
+      digests.get(kind, name),
     )?.map((s) => `${s.kind}/${s.name}@${s.version}=${s.digest}`);
   };
   const described = (stamp: Stamp, versions: SourceTable<string>) => stamp.map((e) => `${e.kind}/${e.name}@${versions.get(e.kind, e.name)}=${e.digest}`);

@@ -164,11 +164,13 @@ function stampScene(cache: ClusterCache, ns: string, count: number, key: Uint8Ar
     const stamp = [{ kind: 'ConfigMap' as const, name, digest: stampDigest(key, { kind: 'ConfigMap', namespace: ns, name }, KEY_A, configMap(ns, name)) }];
     const versions = new SourceTable<string>();
     versions.set('ConfigMap', name, `rv-${name}`);
-    const selections = new SourceTable<KeySelection>();
-    selections.set('ConfigMap', name, KEY_A);
     const object = w.object as { metadata: { annotations: Record<string, string> }; spec: { template: { metadata?: unknown } } };
     object.spec.template.metadata = { annotations: { 'configstamp.io/stamp': formatStamp(stamp) } };
-    object.metadata.annotations['configstamp.io/source-versions'] = versionsText(stamp, versions, { hashKey: key, namespace: sealNamespace, selections })!;
+    object.metadata.annotations['configstamp.io/source-versions'] = versionsText(stamp, versions, {
+      hashKey: key,
+      namespace: sealNamespace,
+      keysOf: (kind, n) => (kind === 'ConfigMap' && n === name ? KEY_A : undefined),
+    })!;
   }
 }
 
