@@ -30,15 +30,12 @@ import { sourcePath } from '../../shared/kube/paths.js';
 import { benchCluster, percentile, startBenchWatcher, trackedDeployment } from './watcher-harness.js';
 import type { ConfigstampProcess } from '../support/process.js';
 import { startFloor } from './floor-controller.js';
+import type { FloorPair } from './floor-controller.js';
 import type { ControlPlane } from '../cluster/controlplane.js';
 
 const MERGE = 'application/merge-patch+json';
 
-interface Pair {
-  readonly ns: string;
-  readonly configMap: string;
-  readonly deployment: string;
-}
+type Pair = FloorPair;
 
 /** A floor running, and the round trip of each PATCH it made, by the resourceVersion it patched for. */
 interface Floor {
@@ -125,15 +122,12 @@ async function change(
   pair: Pair,
   value: string,
   rs: { next(): Promise<number> },
-): Promise<{ t0: number; ms: number; wall: number; rv: string | undefined }> {
+): Promise<{ t0: number; ms: number; wall: number; rv: string }> {
   const created = rs.next();
   const wall = Date.now();
   const t0 = performance.now();
-  const patched = (await client.request('PATCH', `/api/v1/namespaces/${pair.ns}/configmaps/${pair.configMap}`, {
-    body: { data: { k: value } },
-    contentType: MERGE,
-  })) as { metadata?: { resourceVersion?: string } };
-  return { t0, ms: (await created) - t0, wall, rv: patched.metadata?.resourceVersion };
+  const rv = await patchData(client, pair, 'k', value);
+  return { t0, ms: (await created) - t0, wall, rv };
 }
 
 /**
@@ -163,7 +157,7 @@ async function alternate(
       await new Promise((r) => setTimeout(r, 300));
       const c = await change(client, floors[f]!.pair, String(offset + i), floorRs[f]!);
       floorMs[f]!.push(c.ms);
-      const ms = c.rv === undefined ? undefined : floors[f]!.patchMs.get(c.rv);
+      const ms = floors[f]!.patchMs.get(c.rv);
       if (ms !== undefined) floorPatch[f]!.push(ms);
     }
     await new Promise((r) => setTimeout(r, 300));
